@@ -1,0 +1,10 @@
+//! rlc's compiler: it turns `.rl` programs into dataflow graphs of primitive operations,
+//! differentiates them, and runs them on the reference interpreter.
+//!
+//! Pipeline: [`syntax`] (pest grammar, AST with spans) → [`check`] (modules, imports, names)
+//! → [`lower`] (tracing to IR graphs with static shapes: the type and shape checker) →
+//! [`autodiff`] (reverse mode, graph to graph) → [`passes`] → [`interp`] and other backends.
+
+pub mod diag;
+pub mod env_spec;
+pub mod syntax;

@@ -1,0 +1,871 @@
+//! The pest parser and the conversion of its parse tree into the AST.
+
+use super::ast::*;
+use crate::diag::{Code, Diagnostic, FileId, Span};
+use pest::Parser;
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::sync::OnceLock;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "syntax/grammar.pest"]
+struct RlParser;
+
+/// Parses a whole file.
+pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
+    let mut pairs = RlParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
+    let program = pairs.next().expect("pest returns the program rule");
+    Builder { file }.module(program)
+}
+
+/// Parses a single expression (used by the REPL's `:eval`).
+pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+    let mut pairs = RlParser::parse(Rule::repl_expr, text).map_err(|e| syntax_error(file, text, e))?;
+    let top = pairs.next().expect("pest returns the repl_expr rule");
+    let b = Builder { file };
+    let expr = top.into_inner().find(|p| p.as_rule() == Rule::expr).expect("grammar");
+    b.expr(expr)
+}
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static P: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    P.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::or, Assoc::Left))
+            .op(Op::infix(Rule::and, Assoc::Left))
+            .op(Op::infix(Rule::eq, Assoc::Left)
+                | Op::infix(Rule::ne, Assoc::Left)
+                | Op::infix(Rule::lt, Assoc::Left)
+                | Op::infix(Rule::le, Assoc::Left)
+                | Op::infix(Rule::gt, Assoc::Left)
+                | Op::infix(Rule::ge, Assoc::Left))
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left)
+                | Op::infix(Rule::div, Assoc::Left)
+                | Op::infix(Rule::rem, Assoc::Left))
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not))
+            .op(Op::infix(Rule::pow, Assoc::Right))
+    })
+}
+
+/// Turns a pest error into a located diagnostic with readable expectations.
+fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let (start, end) = match e.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    // Point at the offending token (or the end of input) rather than an empty range.
+    let end = if end > start {
+        end
+    } else {
+        let rest = &text[start.min(text.len())..];
+        let len = rest
+            .char_indices()
+            .take_while(|(_, c)| !c.is_whitespace())
+            .last()
+            .map_or(0, |(i, c)| i + c.len_utf8())
+            .clamp(1, 20);
+        (start + len).min(text.len().max(start))
+    };
+    let found = text.get(start..end).filter(|s| !s.is_empty());
+    let (message, label) = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
+            names.sort();
+            names.dedup();
+            let expected = match names.len() {
+                0 => "something else".to_string(),
+                1 => names[0].to_string(),
+                _ => {
+                    let (last, init) = names.split_last().expect("nonempty");
+                    format!("{} or {}", init.join(", "), last)
+                }
+            };
+            let found = found.map_or("the end of the file".to_string(), |f| format!("`{f}`"));
+            (format!("expected {expected}, found {found}"), format!("expected {expected}"))
+        }
+        ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
+    };
+    let mut d = Diagnostic::new(Code::Syntax, message).at(Span::new(file, start, end), label);
+    if found == Some("=") && text[..start].trim_end().ends_with('=') {
+        d = d.hint("comparisons are written `==`");
+    }
+    d
+}
+
+/// Human names of grammar rules for "expected ..." messages; `None` hides a rule.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::ident => "a name",
+        Rule::expr | Rule::postfix_expr => "an expression",
+        Rule::int_lit | Rule::float_lit => "a number",
+        Rule::string_lit => "a string",
+        Rule::import_decl | Rule::kw_import => "`import`",
+        Rule::fn_decl | Rule::kw_fn => "`fn`",
+        Rule::algorithm | Rule::kw_algorithm => "`algorithm`",
+        Rule::param_decl => "`param`",
+        Rule::env_decl => "`env`",
+        Rule::net_decl => "`net`",
+        Rule::target_decl => "`target`",
+        Rule::learnable_decl => "`learnable`",
+        Rule::data_decl | Rule::data_kind => "a data declaration",
+        Rule::policy_decl => "`policy`",
+        Rule::loss_decl => "`loss`",
+        Rule::update_decl => "`update`",
+        Rule::schedule_decl => "`schedule`",
+        Rule::type_expr | Rule::shape_expr => "a type",
+        Rule::call_args => "`(`",
+        Rule::index => "`[`",
+        Rule::field => "`.`",
+        Rule::infix_op
+        | Rule::or
+        | Rule::and
+        | Rule::eq
+        | Rule::ne
+        | Rule::le
+        | Rule::ge
+        | Rule::lt
+        | Rule::gt
+        | Rule::add
+        | Rule::sub
+        | Rule::mul
+        | Rule::div
+        | Rule::rem
+        | Rule::pow => "an operator",
+        Rule::kw_by => "`by`",
+        Rule::kw_on => "`on`",
+        Rule::kw_of => "`of`",
+        Rule::kw_in => "`in`",
+        Rule::kw_with => "`with`",
+        Rule::kw_then => "`then`",
+        Rule::kw_else => "`else`",
+        Rule::kw_into => "`into`",
+        Rule::kw_default => "`default`",
+        Rule::sched_envs | Rule::sched_warmup | Rule::sched_act | Rule::sched_train | Rule::sched_eval => {
+            "a schedule statement"
+        }
+        Rule::sched_train_opt => "a train option",
+        Rule::block => "`{`",
+        Rule::let_stmt | Rule::kw_let => "`let`",
+        Rule::pattern => "a pattern",
+        Rule::loss_param => "a loss parameter",
+        Rule::fn_param | Rule::fn_params => "a parameter",
+        Rule::field_decl => "a field",
+        Rule::data_opt => "a data option",
+        Rule::record_field => "a field",
+        Rule::carry => "a carried value",
+        Rule::arg => "an argument",
+        Rule::reverse_kw => "`reverse`",
+        Rule::every_kw => "`every`",
+        Rule::doc_line | Rule::docs => return None,
+        _ => return None,
+    })
+}
+
+fn is_keyword_token(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_algorithm
+            | Rule::kw_import
+            | Rule::kw_fn
+            | Rule::kw_param
+            | Rule::kw_env
+            | Rule::kw_net
+            | Rule::kw_target
+            | Rule::kw_learnable
+            | Rule::kw_policy
+            | Rule::kw_loss
+            | Rule::kw_update
+            | Rule::kw_by
+            | Rule::kw_on
+            | Rule::kw_schedule
+            | Rule::kw_replay
+            | Rule::kw_prioritized
+            | Rule::kw_rollout
+            | Rule::kw_sequence
+            | Rule::kw_envs
+            | Rule::kw_warmup
+            | Rule::kw_act
+            | Rule::kw_into
+            | Rule::kw_train
+            | Rule::kw_eval
+            | Rule::kw_let
+            | Rule::kw_in
+            | Rule::kw_scan
+            | Rule::kw_with
+            | Rule::kw_for
+            | Rule::kw_if
+            | Rule::kw_then
+            | Rule::kw_else
+            | Rule::kw_of
+            | Rule::kw_default
+    )
+}
+
+/// Children of a pair without keyword tokens.
+fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    pair.into_inner().filter(|p| !is_keyword_token(p.as_rule()))
+}
+
+struct Builder {
+    file: FileId,
+}
+
+type Res<T> = Result<T, Diagnostic>;
+
+impl Builder {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        debug_assert_eq!(pair.as_rule(), Rule::ident);
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn module(&self, program: Pair<'_, Rule>) -> Res<Module> {
+        let mut module = Module::default();
+        let mut docs = Vec::new();
+        for item in inner(program) {
+            match item.as_rule() {
+                Rule::docs => docs = self.docs(item),
+                Rule::import_decl => module.imports.push(self.import(item)),
+                Rule::fn_decl => module.fns.push(self.fn_decl(item, std::mem::take(&mut docs))?),
+                Rule::algorithm => module.algorithms.push(self.algorithm(item, std::mem::take(&mut docs))?),
+                Rule::EOI => {}
+                r => unreachable!("unexpected rule {r:?} in program"),
+            }
+        }
+        Ok(module)
+    }
+
+    fn docs(&self, pair: Pair<'_, Rule>) -> Vec<String> {
+        pair.into_inner()
+            .map(|l| {
+                let t = l.into_inner().next().map_or("", |t| t.as_str());
+                t.strip_prefix(' ').unwrap_or(t).trim_end().to_string()
+            })
+            .collect()
+    }
+
+    fn import(&self, pair: Pair<'_, Rule>) -> Import {
+        let span = self.span(&pair);
+        let mut path = Vec::new();
+        let mut names = None;
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::module_path => path = inner(p).map(|i| self.ident(i)).collect(),
+                Rule::import_names => names = Some(inner(p).map(|i| self.ident(i)).collect()),
+                _ => {}
+            }
+        }
+        Import { path, names, span }
+    }
+
+    fn algorithm(&self, pair: Pair<'_, Rule>, docs: Vec<String>) -> Res<Algorithm> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let name = self.ident(it.next().expect("grammar"));
+        let mut decls = Vec::new();
+        let mut pending_docs = Vec::new();
+        for d in it {
+            let decl = match d.as_rule() {
+                Rule::docs => {
+                    pending_docs = self.docs(d);
+                    continue;
+                }
+                Rule::param_decl => {
+                    let span = self.span(&d);
+                    let mut it = inner(d);
+                    let name = self.ident(it.next().expect("grammar"));
+                    let value = self.expr(it.next().expect("grammar"))?;
+                    Decl::Param(ParamDecl { name, value, span })
+                }
+                Rule::env_decl => {
+                    let span = self.span(&d);
+                    let mut it = inner(d);
+                    let kind = self.ident(it.next().expect("grammar"));
+                    let default = it.next().map(|s| {
+                        let sp = self.span(&s);
+                        (s.into_inner().next().map_or("", |i| i.as_str()).to_string(), sp)
+                    });
+                    Decl::Env(EnvDecl { kind, default, span })
+                }
+                Rule::net_decl => Decl::Net(self.fn_decl(d, std::mem::take(&mut pending_docs))?),
+                Rule::policy_decl => Decl::Policy(self.fn_decl(d, std::mem::take(&mut pending_docs))?),
+                Rule::fn_decl => Decl::Fn(self.fn_decl(d, std::mem::take(&mut pending_docs))?),
+                Rule::target_decl => {
+                    let span = self.span(&d);
+                    let mut it = inner(d);
+                    let name = self.ident(it.next().expect("grammar"));
+                    let value = self.expr(it.next().expect("grammar"))?;
+                    Decl::Target(TargetDecl { name, value, span })
+                }
+                Rule::learnable_decl => {
+                    let span = self.span(&d);
+                    let mut it = inner(d);
+                    let name = self.ident(it.next().expect("grammar"));
+                    let mut ty = None;
+                    let mut init = None;
+                    for p in it {
+                        match p.as_rule() {
+                            Rule::type_expr => ty = Some(self.type_expr(p)?),
+                            _ => init = Some(self.expr(p)?),
+                        }
+                    }
+                    Decl::Learnable(LearnableDecl {
+                        name,
+                        ty,
+                        init: init.expect("grammar"),
+                        span,
+                    })
+                }
+                Rule::data_decl => Decl::Data(self.data_decl(d)?),
+                Rule::loss_decl => {
+                    let span = self.span(&d);
+                    let mut it = inner(d);
+                    let name = self.ident(it.next().expect("grammar"));
+                    let mut params = Vec::new();
+                    let mut body = None;
+                    for p in it {
+                        match p.as_rule() {
+                            Rule::loss_param => {
+                                let mut pi = inner(p);
+                                let n = self.ident(pi.next().expect("grammar"));
+                                let src = pi.next().map(|e| self.expr(e)).transpose()?;
+                                params.push((n, src));
+                            }
+                            _ => body = Some(self.expr(p)?),
+                        }
+                    }
+                    Decl::Loss(LossDecl {
+                        name,
+                        docs: std::mem::take(&mut pending_docs),
+                        params,
+                        body: body.expect("grammar"),
+                        span,
+                    })
+                }
+                Rule::update_decl => {
+                    let span = self.span(&d);
+                    let mut it = inner(d);
+                    let targets = inner(it.next().expect("grammar")).map(|i| self.ident(i)).collect();
+                    let optimiser = self.postfix_expr(it.next().expect("grammar"))?;
+                    let loss = self.ident(it.next().expect("grammar"));
+                    let every = match it.next() {
+                        Some(_kw) => Some(self.expr(it.next().expect("grammar"))?),
+                        None => None,
+                    };
+                    Decl::Update(UpdateDecl {
+                        targets,
+                        optimiser,
+                        loss,
+                        every,
+                        span,
+                    })
+                }
+                Rule::schedule_decl => Decl::Schedule(self.schedule(d)?),
+                r => unreachable!("unexpected rule {r:?} in algorithm"),
+            };
+            pending_docs.clear();
+            decls.push(decl);
+        }
+        Ok(Algorithm {
+            name,
+            docs,
+            decls,
+            span,
+        })
+    }
+
+    fn fn_decl(&self, pair: Pair<'_, Rule>, docs: Vec<String>) -> Res<FnDecl> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let name = self.ident(it.next().expect("grammar"));
+        let mut params = Vec::new();
+        let mut ret = None;
+        let mut body = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::fn_params => {
+                    for fp in inner(p) {
+                        let mut pi = inner(fp);
+                        let pname = self.ident(pi.next().expect("grammar"));
+                        let mut ty = None;
+                        let mut default = None;
+                        for x in pi {
+                            match x.as_rule() {
+                                Rule::type_expr => ty = Some(self.type_expr(x)?),
+                                _ => default = Some(self.expr(x)?),
+                            }
+                        }
+                        params.push(FnParam {
+                            name: pname,
+                            ty,
+                            default,
+                        });
+                    }
+                }
+                Rule::type_expr => ret = Some(self.type_expr(p)?),
+                _ => body = Some(self.expr(p)?),
+            }
+        }
+        Ok(FnDecl {
+            name,
+            docs,
+            params,
+            ret,
+            body: body.expect("grammar"),
+            span,
+        })
+    }
+
+    fn type_expr(&self, pair: Pair<'_, Rule>) -> Res<TypeExpr> {
+        let span = self.span(&pair);
+        let mut base = None;
+        let mut shape = None;
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::ident => base = Some(self.ident(p)),
+                Rule::shape_expr => shape = Some(inner(p).map(|e| self.expr(e)).collect::<Res<Vec<_>>>()?),
+                r => unreachable!("unexpected rule {r:?} in type"),
+            }
+        }
+        Ok(TypeExpr { base, shape, span })
+    }
+
+    fn data_decl(&self, pair: Pair<'_, Rule>) -> Res<DataDecl> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let kind_pair = it.next().expect("grammar");
+        let kind = match kind_pair.into_inner().next().map(|p| p.as_rule()) {
+            Some(Rule::replay_kw) => DataKind::Replay,
+            Some(Rule::prioritized_kw) => DataKind::PrioritizedReplay,
+            Some(Rule::rollout_kw) => DataKind::Rollout,
+            _ => DataKind::SequenceReplay,
+        };
+        let name = self.ident(it.next().expect("grammar"));
+        let mut options = Vec::new();
+        let mut fields = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::data_opt => {
+                    let mut oi = inner(p);
+                    let k = self.ident(oi.next().expect("grammar"));
+                    let v = self.postfix_expr(oi.next().expect("grammar"))?;
+                    options.push((k, v));
+                }
+                Rule::field_decl => {
+                    let mut fi = inner(p);
+                    let k = self.ident(fi.next().expect("grammar"));
+                    let t = self.type_expr(fi.next().expect("grammar"))?;
+                    fields.push((k, t));
+                }
+                r => unreachable!("unexpected rule {r:?} in data"),
+            }
+        }
+        Ok(DataDecl {
+            kind,
+            name,
+            options,
+            fields,
+            span,
+        })
+    }
+
+    fn schedule(&self, pair: Pair<'_, Rule>) -> Res<ScheduleDecl> {
+        let span = self.span(&pair);
+        let mut stmts = Vec::new();
+        for s in inner(pair) {
+            let sspan = self.span(&s);
+            let stmt = match s.as_rule() {
+                Rule::sched_envs => SchedStmt::Envs(self.expr(inner(s).next().expect("grammar"))?),
+                Rule::sched_warmup => SchedStmt::Warmup(self.expr(inner(s).next().expect("grammar"))?),
+                Rule::sched_eval => SchedStmt::Eval(self.ident(inner(s).next().expect("grammar"))),
+                Rule::sched_act => {
+                    let mut it = inner(s);
+                    let policy = self.ident(it.next().expect("grammar"));
+                    let into = inner(it.next().expect("grammar")).map(|i| self.ident(i)).collect();
+                    SchedStmt::Act {
+                        policy,
+                        into,
+                        span: sspan,
+                    }
+                }
+                Rule::sched_train => {
+                    let mut count = None;
+                    let mut options = Vec::new();
+                    for p in inner(s) {
+                        match p.as_rule() {
+                            Rule::expr => count = Some(self.expr(p)?),
+                            Rule::sched_train_opt => {
+                                let mut oi = p.into_inner();
+                                let kw = oi.next().expect("grammar");
+                                let k = Ident {
+                                    name: kw.as_str().to_string(),
+                                    span: self.span(&kw),
+                                };
+                                let v = self.expr(oi.next().expect("grammar"))?;
+                                options.push((k, v));
+                            }
+                            r => unreachable!("unexpected rule {r:?} in train"),
+                        }
+                    }
+                    SchedStmt::Train {
+                        count,
+                        options,
+                        span: sspan,
+                    }
+                }
+                r => unreachable!("unexpected rule {r:?} in schedule"),
+            };
+            stmts.push(stmt);
+        }
+        Ok(ScheduleDecl { stmts, span })
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&self, pair: Pair<'_, Rule>) -> Res<Expr> {
+        debug_assert_eq!(pair.as_rule(), Rule::expr);
+        self.pratt(pair.into_inner())
+    }
+
+    fn pratt(&self, pairs: Pairs<'_, Rule>) -> Res<Expr> {
+        pratt()
+            .map_primary(|p| self.postfix_expr(p))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = self.span(&op).to(rhs.span);
+                let op = if op.as_rule() == Rule::neg { UnOp::Neg } else { UnOp::Not };
+                // Fold `-literal` so that `-1` is a literal, not an operation.
+                let kind = match (&op, &rhs.kind) {
+                    (UnOp::Neg, ExprKind::Int(v)) => ExprKind::Int(-v),
+                    (UnOp::Neg, ExprKind::Float(v)) => ExprKind::Float(-v),
+                    _ => ExprKind::Unary(op, Box::new(rhs)),
+                };
+                Ok(Expr { kind, span })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op.as_rule() {
+                    Rule::or => BinOp::Or,
+                    Rule::and => BinOp::And,
+                    Rule::eq => BinOp::Eq,
+                    Rule::ne => BinOp::Ne,
+                    Rule::lt => BinOp::Lt,
+                    Rule::le => BinOp::Le,
+                    Rule::gt => BinOp::Gt,
+                    Rule::ge => BinOp::Ge,
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    Rule::div => BinOp::Div,
+                    Rule::rem => BinOp::Rem,
+                    Rule::pow => BinOp::Pow,
+                    r => unreachable!("unexpected infix {r:?}"),
+                };
+                let span = lhs.span.to(rhs.span);
+                Ok(Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
+            })
+            .parse(pairs)
+    }
+
+    fn postfix_expr(&self, pair: Pair<'_, Rule>) -> Res<Expr> {
+        debug_assert_eq!(pair.as_rule(), Rule::postfix_expr);
+        let mut it = pair.into_inner();
+        let mut e = self.primary(it.next().expect("grammar"))?;
+        for post in it {
+            let pspan = self.span(&post);
+            let span = e.span.to(pspan);
+            e = match post.as_rule() {
+                Rule::call_args => {
+                    let mut args = Vec::new();
+                    for a in inner(post) {
+                        let mut ai = inner(a).peekable();
+                        let name = if ai.peek().map(|p| p.as_rule()) == Some(Rule::ident) {
+                            Some(self.ident(ai.next().expect("peeked")))
+                        } else {
+                            None
+                        };
+                        let value = self.expr(ai.next().expect("grammar"))?;
+                        args.push(Arg { name, value });
+                    }
+                    Expr {
+                        kind: ExprKind::Call(Box::new(e), args),
+                        span,
+                    }
+                }
+                Rule::index => {
+                    let mut items = Vec::new();
+                    for i in inner(post) {
+                        items.push(match i.as_rule() {
+                            Rule::ellipsis => IndexItem::Ellipsis(self.span(&i)),
+                            Rule::slice => {
+                                let mut a = None;
+                                let mut b = None;
+                                for s in inner(i) {
+                                    let v = Some(self.expr(inner(s.clone()).next().expect("grammar"))?);
+                                    if s.as_rule() == Rule::slice_start {
+                                        a = v;
+                                    } else {
+                                        b = v;
+                                    }
+                                }
+                                IndexItem::Slice(a, b)
+                            }
+                            _ => IndexItem::At(self.expr(i)?),
+                        });
+                    }
+                    Expr {
+                        kind: ExprKind::Index(Box::new(e), items),
+                        span,
+                    }
+                }
+                Rule::field => {
+                    let name = self.ident(inner(post).next().expect("grammar"));
+                    Expr {
+                        kind: ExprKind::Field(Box::new(e), name),
+                        span,
+                    }
+                }
+                r => unreachable!("unexpected postfix {r:?}"),
+            };
+        }
+        Ok(e)
+    }
+
+    fn primary(&self, pair: Pair<'_, Rule>) -> Res<Expr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::int_lit => {
+                let digits: String = pair.as_str().chars().filter(|c| *c != '_').collect();
+                match digits.parse::<i64>() {
+                    Ok(v) => ExprKind::Int(v),
+                    Err(_) => {
+                        return Err(Diagnostic::new(Code::Syntax, "integer literal is too large")
+                            .at(span, "does not fit in 64 bits"));
+                    }
+                }
+            }
+            Rule::float_lit => {
+                let digits: String = pair.as_str().chars().filter(|c| *c != '_').collect();
+                match digits.parse::<f64>() {
+                    Ok(v) if v.is_finite() => ExprKind::Float(v),
+                    _ => {
+                        return Err(Diagnostic::new(Code::Syntax, "number literal is out of range")
+                            .at(span, "not a finite number"));
+                    }
+                }
+            }
+            Rule::true_lit => ExprKind::Bool(true),
+            Rule::false_lit => ExprKind::Bool(false),
+            Rule::string_lit => ExprKind::Str(pair.into_inner().next().map_or("", |s| s.as_str()).to_string()),
+            Rule::ident => ExprKind::Name(pair.as_str().to_string()),
+            Rule::tensor_lit => ExprKind::List(inner(pair).map(|e| self.expr(e)).collect::<Res<_>>()?),
+            Rule::record_lit => {
+                let mut fields = Vec::new();
+                for f in inner(pair) {
+                    let mut fi = inner(f);
+                    let k = self.ident(fi.next().expect("grammar"));
+                    let v = self.expr(fi.next().expect("grammar"))?;
+                    fields.push((k, v));
+                }
+                ExprKind::Record(fields)
+            }
+            Rule::block => {
+                let mut lets = Vec::new();
+                let mut result = None;
+                for p in inner(pair) {
+                    match p.as_rule() {
+                        Rule::let_stmt => lets.push(self.let_stmt(p)?),
+                        _ => result = Some(self.expr(p)?),
+                    }
+                }
+                ExprKind::Block(lets, Box::new(result.expect("grammar")))
+            }
+            Rule::if_expr => {
+                let mut it = inner(pair);
+                let c = self.expr(it.next().expect("grammar"))?;
+                let t = self.expr(it.next().expect("grammar"))?;
+                let e = self.expr(it.next().expect("grammar"))?;
+                ExprKind::If(Box::new(c), Box::new(t), Box::new(e))
+            }
+            Rule::scan_expr => ExprKind::Scan(Box::new(self.loop_expr(pair)?)),
+            Rule::for_expr => ExprKind::For(Box::new(self.loop_expr(pair)?)),
+            Rule::paren => {
+                let mut items: Vec<Expr> = inner(pair).map(|e| self.expr(e)).collect::<Res<_>>()?;
+                // `(x)` groups; one-element tuples are never needed, so `(x,)` groups too.
+                if items.len() == 1 {
+                    let mut e = items.pop().expect("one item");
+                    e.span = span;
+                    return Ok(e);
+                }
+                ExprKind::Tuple(items)
+            }
+            r => unreachable!("unexpected primary {r:?}"),
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn let_stmt(&self, pair: Pair<'_, Rule>) -> Res<Let> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let pattern = self.pattern(it.next().expect("grammar"));
+        let sample = it.next().expect("grammar").as_rule() == Rule::let_sample;
+        let value = self.expr(it.next().expect("grammar"))?;
+        Ok(Let {
+            pattern,
+            sample,
+            value,
+            span,
+        })
+    }
+
+    fn pattern(&self, pair: Pair<'_, Rule>) -> Pattern {
+        let span = self.span(&pair);
+        let mut items: Vec<Pair<'_, Rule>> = inner(pair).collect();
+        if items.len() == 1 && items[0].as_rule() == Rule::ident {
+            return Pattern::Name(self.ident(items.remove(0)));
+        }
+        Pattern::Tuple(items.into_iter().map(|p| self.pattern(p)).collect(), span)
+    }
+
+    fn loop_expr(&self, pair: Pair<'_, Rule>) -> Res<Loop> {
+        let mut reverse = false;
+        let mut var = None;
+        let mut over = None;
+        let mut carries = Vec::new();
+        let mut body = None;
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::reverse_kw => reverse = true,
+                Rule::ident => var = Some(self.ident(p)),
+                Rule::expr => over = Some(self.expr(p)?),
+                Rule::carry => {
+                    let mut ci = inner(p);
+                    let n = self.ident(ci.next().expect("grammar"));
+                    let v = self.expr(ci.next().expect("grammar"))?;
+                    carries.push((n, v));
+                }
+                Rule::block => body = Some(self.primary(p)?),
+                r => unreachable!("unexpected rule {r:?} in loop"),
+            }
+        }
+        Ok(Loop {
+            reverse,
+            var: var.expect("grammar"),
+            over: over.expect("grammar"),
+            carries,
+            body: body.expect("grammar"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(src: &str) -> Module {
+        parse_module(FileId(0), src).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn e(src: &str) -> Expr {
+        parse_expr(FileId(0), src).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn show(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Int(v) => v.to_string(),
+            ExprKind::Float(v) => format!("{v:?}"),
+            ExprKind::Name(n) => n.clone(),
+            ExprKind::Unary(op, x) => format!("({op:?} {})", show(x)),
+            ExprKind::Binary(op, a, b) => format!("({} {} {})", show(a), op.symbol(), show(b)),
+            ExprKind::Call(f, args) => format!(
+                "{}({})",
+                show(f),
+                args.iter().map(|a| show(&a.value)).collect::<Vec<_>>().join(", ")
+            ),
+            ExprKind::Field(x, n) => format!("{}.{}", show(x), n.name),
+            ExprKind::Index(x, items) => format!("{}[{}]", show(x), items.len()),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        assert_eq!(show(&e("1 + 2 * 3")), "(1 + (2 * 3))");
+        assert_eq!(show(&e("1 - 2 - 3")), "((1 - 2) - 3)");
+        assert_eq!(show(&e("a / b / c")), "((a / b) / c)");
+        assert_eq!(show(&e("-x^2")), "(Neg (x ^ 2))");
+        assert_eq!(show(&e("2^3^2")), "(2 ^ (3 ^ 2))");
+        assert_eq!(show(&e("a < b && c || d")), "(((a < b) && c) || d)");
+        assert_eq!(show(&e("-1")), "-1");
+        assert_eq!(show(&e("f(x).y[0] * 2")), "(f(x).y[1] * 2)");
+        assert_eq!(show(&e("1_000_000 + 1e-3")), "(1000000 + 0.001)");
+    }
+
+    #[test]
+    fn parses_a_whole_algorithm() {
+        let m = p(r#"
+            import nets.{mlp}
+            /// Deep deterministic policy gradient.
+            algorithm ddpg {
+              param gamma = 0.99; param batch = 256
+              env: continuous default "Pendulum-v1"
+              net actor(s: obs) = env.act_high * tanh(mlp(s, [64, 64], env.act_dim))
+              net critic(s: obs, a: act) = mlp(concat(s, a), [64, 64], 1)
+              target actor_t = polyak(actor, 0.005)
+              replay D capacity 1_000_000 of (s: obs, a: act, r: f32, s2: obs, done: f32)
+              policy explore(s) = clip(actor(s) + 0.1 * randn_like(actor(s)), -2, 2)
+              loss critic_loss(b ~ D.sample(batch)) = {
+                let y = stop(b.r + gamma * (1 - b.done) * critic(b.s2, actor_t(b.s2)))
+                mean((critic(b.s, b.a) - y)^2)
+              }
+              update critic by adam(lr = 1e-3) on critic_loss
+              schedule { envs 1; warmup 1000; act explore into D; train 1 every 1; eval explore }
+            }
+        "#);
+        assert_eq!(m.imports.len(), 1);
+        let a = &m.algorithms[0];
+        assert_eq!(a.name.name, "ddpg");
+        assert_eq!(a.docs, vec!["Deep deterministic policy gradient."]);
+        assert_eq!(a.decls.len(), 11);
+    }
+
+    #[test]
+    fn parses_scan_and_for() {
+        let m = p(r#"
+            fn returns(r, d, b) = scan reverse t in len(r) with g = b { r[t] + d[t] * g }
+            fn mlp(x, hidden, out) = linear(for h in hidden with y = x { relu(linear(y, h)) }, out)
+        "#);
+        assert_eq!(m.fns.len(), 2);
+        assert!(matches!(m.fns[0].body.kind, ExprKind::Scan(ref l) if l.reverse));
+    }
+
+    #[test]
+    fn keywords_need_a_boundary() {
+        // `paramx` is not `param x`.
+        assert!(parse_module(FileId(0), "algorithm a { paramx = 1 }").is_err());
+        // Declaration words remain usable as names inside expressions.
+        e("target + loss * net");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let d = parse_module(FileId(0), "algorithm a { param = 1 }").unwrap_err();
+        assert_eq!(d.code, Code::Syntax);
+        let l = d.primary.unwrap();
+        assert_eq!(l.span.start, 20);
+        assert!(d.message.contains("expected a name"), "{}", d.message);
+    }
+}

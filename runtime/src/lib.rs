@@ -1,0 +1,5 @@
+//! rlc's runtime: Gymnasium-exact environments, data buffers, the trainer and its outputs.
+
+pub use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
+
+pub mod envs;
