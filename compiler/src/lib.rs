@@ -7,4 +7,7 @@
 
 pub mod diag;
 pub mod env_spec;
+pub mod interp;
+pub mod ir;
+pub mod random;
 pub mod syntax;

@@ -147,20 +147,31 @@ pub trait Env: Send {
     fn spec(&self) -> &EnvSpec;
 
     /// Draws a new initial state from Gymnasium's reset distribution and writes its observation.
+    ///
+    /// # Errors
+    /// [`EnvError::WrongLength`] if `obs` is not `obs_dim` long (the state is then unchanged).
     fn reset(&mut self, rng: &mut EnvRng, obs: &mut [f32]) -> Result<(), EnvError>;
 
     /// Applies one action, writes the new observation and returns reward and termination.
     ///
-    /// On error (wrong action kind, out-of-range action, wrong buffer length) nothing changes.
+    /// # Errors
+    /// [`EnvError::WrongActionKind`], [`EnvError::ActionOutOfRange`] or
+    /// [`EnvError::WrongLength`] (action dimension or `obs` length); nothing changes then.
     fn step(&mut self, action: Action<'_>, obs: &mut [f32]) -> Result<StepResult, EnvError>;
 
     /// Writes the observation of the current state.
+    ///
+    /// # Errors
+    /// [`EnvError::WrongLength`] if `obs` is not `obs_dim` long.
     fn observe(&self, obs: &mut [f32]) -> Result<(), EnvError>;
 
     /// The full state vector in Gymnasium's layout (`env.unwrapped.state`).
     fn state(&self) -> Vec<f64>;
 
     /// Replaces the state, like assigning `env.unwrapped.state` in Gymnasium.
+    ///
+    /// # Errors
+    /// [`EnvError::WrongLength`] if `state` does not have the layout's length.
     fn set_state(&mut self, state: &[f64]) -> Result<(), EnvError>;
 }
 
@@ -179,6 +190,9 @@ pub fn known_ids() -> &'static [&'static str] {
 }
 
 /// Creates a fresh environment by id (state all zeros until reset).
+///
+/// # Errors
+/// [`EnvError::UnknownEnv`] (listing the known ids) for an unregistered id.
 pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
     Ok(match id {
         "CartPole-v1" => Box::new(CartPole::new()),
@@ -191,6 +205,9 @@ pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
 }
 
 /// The spec of a registered environment, without creating it.
+///
+/// # Errors
+/// [`EnvError::UnknownEnv`] (listing the known ids) for an unregistered id.
 pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
     Ok(match id {
         "CartPole-v1" => CartPole::env_spec(),
@@ -210,9 +227,7 @@ fn unknown_env(id: &str) -> EnvError {
         .map(|k| (edit_distance(&wanted, &k.to_ascii_lowercase()), *k))
         .min_by_key(|(d, _)| *d);
     // Only suggest when the typo is plausibly a typo: at most half the candidate changed.
-    let suggestion = best
-        .filter(|(d, k)| *d <= k.len() / 2)
-        .map(|(_, k)| k);
+    let suggestion = best.filter(|(d, k)| *d <= k.len() / 2).map(|(_, k)| k);
     EnvError::UnknownEnv {
         id: id.to_string(),
         suggestion,

@@ -74,6 +74,9 @@ pub fn copy_rng(seed: u64, index: usize) -> EnvRng {
 impl VecEnv {
     /// Creates `n` copies of environment `id` and resets them all, seeding copy `i` with
     /// [`copy_rng`]`(seed, i)`.
+    ///
+    /// # Errors
+    /// [`EnvError::UnknownEnv`] for an unregistered id, [`EnvError::InvalidArgument`] for `n == 0`.
     pub fn new(id: &str, n: usize, seed: u64) -> Result<Self, EnvError> {
         if n == 0 {
             return Err(EnvError::InvalidArgument(format!(
@@ -133,7 +136,10 @@ impl VecEnv {
 
     /// Steps every copy of a discrete environment; `actions[i]` is copy `i`'s action index.
     ///
-    /// All actions are validated before any copy moves, so on error nothing has changed.
+    /// # Errors
+    /// [`EnvError::WrongActionKind`] for a continuous environment, [`EnvError::WrongLength`]
+    /// unless `actions.len() == num_envs`, [`EnvError::ActionOutOfRange`] for any bad index. The
+    /// whole batch is validated before any copy moves, so on error nothing has changed.
     pub fn step_discrete(&mut self, actions: &[i32]) -> Result<&StepBatch, EnvError> {
         let n = match self.spec.action {
             ActionSpace::Discrete { n } => n,
@@ -159,6 +165,10 @@ impl VecEnv {
 
     /// Steps every copy of a continuous environment; `actions` is `[num_envs * act_dim]`,
     /// copy-major. Values are passed on unclipped (each environment clips like Gymnasium).
+    ///
+    /// # Errors
+    /// [`EnvError::WrongActionKind`] for a discrete environment, [`EnvError::WrongLength`] unless
+    /// `actions.len() == num_envs * act_dim`; nothing has changed then.
     pub fn step_continuous(&mut self, actions: &[f32]) -> Result<&StepBatch, EnvError> {
         let dim = match self.spec.action {
             ActionSpace::Continuous { dim, .. } => dim,
@@ -175,12 +185,7 @@ impl VecEnv {
     }
 
     fn check_actions_len(&self, got: usize, per_copy: usize) -> Result<(), EnvError> {
-        super::check_len(
-            &self.spec,
-            "action batch",
-            self.envs.len() * per_copy,
-            got,
-        )
+        super::check_len(&self.spec, "action batch", self.envs.len() * per_copy, got)
     }
 
     /// Steps copy by copy, handling time limit, episode bookkeeping and auto-reset.

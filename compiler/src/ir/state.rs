@@ -1,0 +1,125 @@
+//! State that lives across calls: parameters, optimiser moments, target copies, counters.
+
+use super::TensorType;
+
+/// Index of a state variable in a [`StateTable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StateId(pub u32);
+
+/// What a state variable is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StateKind {
+    /// A parameter created by a layer of a net.
+    Param {
+        /// The owning net.
+        net: String,
+    },
+    /// A learnable tensor declared with `learnable`.
+    Learnable,
+    /// A target copy of a parameter.
+    Target {
+        /// The target's name.
+        target: String,
+        /// The parameter it follows.
+        of: StateId,
+    },
+    /// Optimiser state of a parameter (a moment, a momentum buffer).
+    Optimiser {
+        /// The parameter.
+        of: StateId,
+        /// Which buffer (`m`, `v`, `momentum`, `sq`).
+        slot: String,
+    },
+    /// A step counter.
+    Counter,
+}
+
+/// How a state variable is initialised before the first call.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Init {
+    /// All zeros.
+    Zeros,
+    /// Every element set to one value.
+    Fill(f64),
+    /// Independent uniform draws from `[low, high)`.
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound.
+        high: f64,
+    },
+    /// Explicit values (row-major).
+    Values(Vec<f64>),
+    /// A copy of another state's initial value (target networks start equal to their net).
+    CopyOf(StateId),
+}
+
+/// One state variable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateVar {
+    /// Stable, human-readable name such as `actor/l0/w` or `adam/actor/l0/w/m`.
+    pub name: String,
+    /// Type.
+    pub ty: TensorType,
+    /// Role.
+    pub kind: StateKind,
+    /// Initial value.
+    pub init: Init,
+}
+
+/// All state of a program, shared by its entry points.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StateTable {
+    vars: Vec<StateVar>,
+}
+
+impl StateTable {
+    /// An empty table.
+    pub fn new() -> StateTable {
+        StateTable::default()
+    }
+
+    /// Adds a variable; names must be unique.
+    pub fn add(&mut self, var: StateVar) -> StateId {
+        debug_assert!(self.find(&var.name).is_none(), "duplicate state {}", var.name);
+        self.vars.push(var);
+        StateId(self.vars.len() as u32 - 1)
+    }
+
+    /// The variable with this id.
+    pub fn get(&self, id: StateId) -> &StateVar {
+        &self.vars[id.0 as usize]
+    }
+
+    /// The id of the variable with this name.
+    pub fn find(&self, name: &str) -> Option<StateId> {
+        self.vars.iter().position(|v| v.name == name).map(|i| StateId(i as u32))
+    }
+
+    /// All variables with their ids.
+    pub fn iter(&self) -> impl Iterator<Item = (StateId, &StateVar)> {
+        self.vars.iter().enumerate().map(|(i, v)| (StateId(i as u32), v))
+    }
+
+    /// Number of variables.
+    pub fn len(&self) -> usize {
+        self.vars.len()
+    }
+
+    /// True if there are none.
+    pub fn is_empty(&self) -> bool {
+        self.vars.is_empty()
+    }
+
+    /// Parameters (and learnables) owned by `net`, in creation order.
+    pub fn params_of(&self, net: &str) -> Vec<StateId> {
+        self.iter()
+            .filter(|(_, v)| match &v.kind {
+                StateKind::Param { net: n } => n == net,
+                StateKind::Learnable => v.name == net,
+                _ => false,
+            })
+            .map(|(id, _)| id)
+            .collect()
+    }
+}
