@@ -5,6 +5,7 @@
 //! → [`lower`] (tracing to IR graphs with static shapes: the type and shape checker) →
 //! [`autodiff`] (reverse mode, graph to graph) → [`passes`] → [`interp`] and other backends.
 
+pub mod autodiff;
 pub mod diag;
 pub mod env_spec;
 pub mod interp;

@@ -79,19 +79,15 @@ fn quote_numbers(json: &str) -> String {
 }
 
 fn num(v: &Value) -> f64 {
-    let s = v
-        .as_str()
-        .unwrap_or_else(|| panic!("expected a number, got {v}"));
-    s.parse()
-        .unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
+    let s = v.as_str().unwrap_or_else(|| panic!("expected a number, got {v}"));
+    s.parse().unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
 }
 
 fn int(v: &Value) -> i64 {
     let s = v
         .as_str()
         .unwrap_or_else(|| panic!("expected an integer, got {v}"));
-    s.parse()
-        .unwrap_or_else(|e| panic!("bad integer {s:?}: {e}"))
+    s.parse().unwrap_or_else(|e| panic!("bad integer {s:?}: {e}"))
 }
 
 fn nums(v: &Value) -> Vec<f64> {
@@ -129,8 +125,8 @@ struct RefFile {
 
 fn load(id: &str) -> RefFile {
     let path = conformance_dir().join("envs").join(format!("{id}.json"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let root: Value = serde_json::from_str(&quote_numbers(&text))
         .unwrap_or_else(|e| panic!("cannot parse {}: {e}", path.display()));
     let cases = root["cases"]
@@ -255,9 +251,7 @@ fn run_cases(id: &str) {
             match ulps(a, e32) {
                 0 => {}
                 1 => obs_1ulp += 1,
-                u => problems.push(format!(
-                    "next_obs[{i}] = {a:e}, expected {e32:e} ({u} ulps)"
-                )),
+                u => problems.push(format!("next_obs[{i}] = {a:e}, expected {e32:e} ({u} ulps)")),
             }
         }
         max_reward_err = max_reward_err.max((result.reward - case.reward).abs());
@@ -343,10 +337,7 @@ fn conformance_specs_match_reference_files() {
         ActionSpace::Discrete { .. } => panic!("{id} should be continuous"),
     };
     assert_eq!(bounds("Pendulum-v1"), (1, vec![-2.0], vec![2.0]));
-    assert_eq!(
-        bounds("MountainCarContinuous-v0"),
-        (1, vec![-1.0], vec![1.0])
-    );
+    assert_eq!(bounds("MountainCarContinuous-v0"), (1, vec![-1.0], vec![1.0]));
     for (id, n) in [("CartPole-v1", 2), ("MountainCar-v0", 3), ("Acrobot-v1", 3)] {
         assert_eq!(
             envs::spec(id).unwrap().action,
@@ -448,10 +439,7 @@ fn conformance_reset_samples_documented_distribution() {
                 min < lo + 0.02 * width && max > hi - 0.02 * width,
                 "{id}: {min}..{max}"
             );
-            assert!(
-                (mean - (lo + hi) / 2.0).abs() < 0.05 * width,
-                "{id}: mean {mean}"
-            );
+            assert!((mean - (lo + hi) / 2.0).abs() < 0.05 * width, "{id}: mean {mean}");
         }
     }
 }
@@ -521,11 +509,7 @@ fn check_against_replica(id: &str, n: usize, seed: u64, steps: usize) -> usize {
             assert_eq!(batch.reward[i], r.reward as f32, "{id} t={t} copy {i}");
             assert_eq!(batch.terminated[i], r.terminated, "{id} t={t} copy {i}");
             assert_eq!(batch.truncated[i], truncated, "{id} t={t} copy {i}");
-            assert_eq!(
-                &batch.final_obs[i * d..(i + 1) * d],
-                &chunk[..],
-                "{id} t={t}"
-            );
+            assert_eq!(&batch.final_obs[i * d..(i + 1) * d], &chunk[..], "{id} t={t}");
             if r.terminated || truncated {
                 finished.push((i, *ret, *len));
                 assert!(*len <= spec.max_episode_steps);
@@ -565,10 +549,7 @@ fn conformance_vec_env_truncates_at_time_limit_and_keeps_final_obs() {
     for t in 1..200 {
         let b = venv.step_continuous(&zeros).unwrap();
         assert!(b.finished.is_empty(), "t={t}");
-        assert!(
-            b.truncated.iter().chain(&b.terminated).all(|&x| !x),
-            "t={t}"
-        );
+        assert!(b.truncated.iter().chain(&b.terminated).all(|&x| !x), "t={t}");
         assert_eq!(b.final_obs, b.obs, "t={t}");
     }
     let b = venv.step_continuous(&zeros).unwrap();
@@ -657,11 +638,7 @@ fn conformance_vec_env_deterministic_per_seed() {
         // Copies of one VecEnv draw from different streams.
         let venv = VecEnv::new(id, 2, 42).unwrap();
         let d = venv.spec().obs_dim;
-        assert_ne!(
-            venv.obs()[..d],
-            venv.obs()[d..],
-            "{id}: copies start identically"
-        );
+        assert_ne!(venv.obs()[..d], venv.obs()[d..], "{id}: copies start identically");
     }
 }
 
@@ -715,10 +692,7 @@ fn conformance_vec_env_step_does_not_allocate() {
             ended += step_vec(&mut venv, acts).finished.len();
         }
         let allocations = ALLOCATIONS.with(Cell::get) - before;
-        assert_eq!(
-            allocations, 0,
-            "{id}: stepping allocated {allocations} times"
-        );
+        assert_eq!(allocations, 0, "{id}: stepping allocated {allocations} times");
         assert!(ended >= n, "{id}: the window must include auto-resets");
     }
 }
@@ -741,10 +715,7 @@ fn conformance_unknown_id_lists_known_ids() {
     let m = msg(envs::spec("pendulum").map(drop));
     assert!(m.contains("did you mean `Pendulum-v1`?"), "{m}");
     let m = msg(envs::spec("MountainCarContinous-v0").map(drop));
-    assert!(
-        m.contains("did you mean `MountainCarContinuous-v0`?"),
-        "{m}"
-    );
+    assert!(m.contains("did you mean `MountainCarContinuous-v0`?"), "{m}");
     let m = msg(envs::spec("mountaincar-v0").map(drop));
     assert!(m.contains("did you mean `MountainCar-v0`?"), "{m}");
     let m = msg(envs::make("HalfCheetah-v4").map(drop));
@@ -783,9 +754,7 @@ fn conformance_bad_actions_and_buffers_are_errors() {
         }
         for (action, obs_len) in bad {
             let mut o = vec![7.0f32; obs_len];
-            let err = env
-                .step(action, &mut o)
-                .expect_err("bad step must be an error");
+            let err = env.step(action, &mut o).expect_err("bad step must be an error");
             assert!(err.to_string().contains(id), "{err}");
             assert_eq!(env.state(), before.0, "{id}: failed step changed the state");
             assert!(
@@ -841,8 +810,7 @@ fn conformance_non_finite_actions_do_not_panic() {
         }
     }
     let mut env = envs::make("Acrobot-v1").unwrap();
-    env.set_state(&[f64::INFINITY, 1e300, f64::NAN, 0.0])
-        .unwrap();
+    env.set_state(&[f64::INFINITY, 1e300, f64::NAN, 0.0]).unwrap();
     env.step(Action::Discrete(1), &mut [0.0; 6]).unwrap();
 }
 

@@ -52,7 +52,11 @@ impl Diagnostic {
 
     /// Sets the primary location unless one is already set.
     pub fn or_at(self, span: Span, label: impl Into<String>) -> Diagnostic {
-        if self.primary.is_some() { self } else { self.at(span, label) }
+        if self.primary.is_some() {
+            self
+        } else {
+            self.at(span, label)
+        }
     }
 
     /// Adds a secondary location.

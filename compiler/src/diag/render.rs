@@ -30,7 +30,11 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         .with_config(config)
         .with_code(diag.code.as_str())
         .with_message(&diag.message)
-        .with_label(Label::new(span_of(primary.span)).with_message(&primary.message).with_order(0));
+        .with_label(
+            Label::new(span_of(primary.span))
+                .with_message(&primary.message)
+                .with_order(0),
+        );
     for (i, l) in diag.secondary.iter().enumerate() {
         report = report.with_label(
             Label::new(span_of(l.span))

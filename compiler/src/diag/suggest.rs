@@ -39,7 +39,10 @@ mod tests {
 
     #[test]
     fn finds_typos() {
-        assert_eq!(closest("critc_t", ["critic", "critic_t", "actor"]), Some("critic_t"));
+        assert_eq!(
+            closest("critc_t", ["critic", "critic_t", "actor"]),
+            Some("critic_t")
+        );
         assert_eq!(closest("gama", ["gamma", "tau"]), Some("gamma"));
         assert_eq!(closest("zzzzzz", ["gamma", "tau"]), None);
         assert_eq!(distance("kitten", "sitting"), 3);

@@ -33,9 +33,17 @@ enum Val<T> {
 }
 
 /// Evaluates `g` with `inputs` (in `g.inputs` order) and `state` (indexed by state id).
-pub fn eval<T: Real>(g: &Graph, inputs: &[Tensor<T>], state: &[Tensor<T>]) -> Result<Evaluated<T>, InterpError> {
+pub fn eval<T: Real>(
+    g: &Graph,
+    inputs: &[Tensor<T>],
+    state: &[Tensor<T>],
+) -> Result<Evaluated<T>, InterpError> {
     if inputs.len() != g.inputs.len() {
-        return Err(InterpError(format!("expected {} inputs, got {}", g.inputs.len(), inputs.len())));
+        return Err(InterpError(format!(
+            "expected {} inputs, got {}",
+            g.inputs.len(),
+            inputs.len()
+        )));
     }
     for (i, (id, t)) in g.inputs.iter().zip(inputs).enumerate() {
         if &t.ty != g.ty(*id) || buf_len(&t.buf) != t.ty.numel() {
@@ -78,7 +86,10 @@ pub fn eval<T: Real>(g: &Graph, inputs: &[Tensor<T>], state: &[Tensor<T>]) -> Re
                     .get(s.0 as usize)
                     .ok_or_else(|| InterpError(format!("missing state #{}", s.0)))?;
                 if t.ty != node.ty {
-                    return Err(InterpError(format!("state #{} is {}, graph expects {}", s.0, t.ty, node.ty)));
+                    return Err(InterpError(format!(
+                        "state #{} is {}, graph expects {}",
+                        s.0, t.ty, node.ty
+                    )));
                 }
                 Val::One(t.clone())
             }
@@ -139,8 +150,11 @@ fn eval_scan<T: Real>(scan: &crate::ir::Scan, args: &[&Tensor<T>]) -> Result<Vec
     let mut carries: Vec<Tensor<T>> = args[..nc].iter().map(|t| (*t).clone()).collect();
     let consts: Vec<Tensor<T>> = args[nc..].iter().map(|t| (*t).clone()).collect();
     let mut stacks: Vec<Vec<Option<Tensor<T>>>> = vec![vec![None; scan.length]; nc];
-    let order: Vec<usize> =
-        if scan.reverse { (0..scan.length).rev().collect() } else { (0..scan.length).collect() };
+    let order: Vec<usize> = if scan.reverse {
+        (0..scan.length).rev().collect()
+    } else {
+        (0..scan.length).collect()
+    };
     let mut inputs = Vec::with_capacity(1 + args.len());
     for t in order {
         inputs.clear();
@@ -234,9 +248,24 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
         Op::Select => {
             let c = bools(a[0]);
             out(match (&a[1].buf, &a[2].buf) {
-                (Buf::F(x), Buf::F(y)) => Buf::F(c.iter().zip(x.iter().zip(y)).map(|(c, (x, y))| if *c { *x } else { *y }).collect()),
-                (Buf::I(x), Buf::I(y)) => Buf::I(c.iter().zip(x.iter().zip(y)).map(|(c, (x, y))| if *c { *x } else { *y }).collect()),
-                (Buf::B(x), Buf::B(y)) => Buf::B(c.iter().zip(x.iter().zip(y)).map(|(c, (x, y))| if *c { *x } else { *y }).collect()),
+                (Buf::F(x), Buf::F(y)) => Buf::F(
+                    c.iter()
+                        .zip(x.iter().zip(y))
+                        .map(|(c, (x, y))| if *c { *x } else { *y })
+                        .collect(),
+                ),
+                (Buf::I(x), Buf::I(y)) => Buf::I(
+                    c.iter()
+                        .zip(x.iter().zip(y))
+                        .map(|(c, (x, y))| if *c { *x } else { *y })
+                        .collect(),
+                ),
+                (Buf::B(x), Buf::B(y)) => Buf::B(
+                    c.iter()
+                        .zip(x.iter().zip(y))
+                        .map(|(c, (x, y))| if *c { *x } else { *y })
+                        .collect(),
+                ),
                 _ => unreachable!("select operands share a type"),
             })
         }
@@ -267,8 +296,20 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
                     for (x, o) in v.iter().zip(&map) {
                         acc[*o] = match op {
                             ReduceOp::Sum => acc[*o] + *x,
-                            ReduceOp::Max => if *x > acc[*o] || x.is_nan() { *x } else { acc[*o] },
-                            ReduceOp::Min => if *x < acc[*o] || x.is_nan() { *x } else { acc[*o] },
+                            ReduceOp::Max => {
+                                if *x > acc[*o] || x.is_nan() {
+                                    *x
+                                } else {
+                                    acc[*o]
+                                }
+                            }
+                            ReduceOp::Min => {
+                                if *x < acc[*o] || x.is_nan() {
+                                    *x
+                                } else {
+                                    acc[*o]
+                                }
+                            }
                         };
                     }
                     Buf::F(acc)
@@ -379,30 +420,32 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
 
 fn unary<T: Real>(op: UnaryOp, b: &Buf<T>) -> Buf<T> {
     match b {
-        Buf::F(v) => Buf::F(v
-            .iter()
-            .map(|x| match op {
-                UnaryOp::Neg => -*x,
-                UnaryOp::Exp => x.exp(),
-                UnaryOp::Log => x.ln(),
-                UnaryOp::Tanh => x.tanh(),
-                UnaryOp::Sqrt => x.sqrt(),
-                UnaryOp::Abs => x.abs(),
-                UnaryOp::Sin => x.sin(),
-                UnaryOp::Cos => x.cos(),
-                UnaryOp::Recip => x.recip(),
-                UnaryOp::Floor => x.floor(),
-                UnaryOp::Not => unreachable!("checked"),
-            })
-            .collect()),
-        Buf::I(v) => Buf::I(v
-            .iter()
-            .map(|x| match op {
-                UnaryOp::Neg => x.wrapping_neg(),
-                UnaryOp::Abs => x.wrapping_abs(),
-                _ => unreachable!("checked"),
-            })
-            .collect()),
+        Buf::F(v) => Buf::F(
+            v.iter()
+                .map(|x| match op {
+                    UnaryOp::Neg => -*x,
+                    UnaryOp::Exp => x.exp(),
+                    UnaryOp::Log => x.ln(),
+                    UnaryOp::Tanh => x.tanh(),
+                    UnaryOp::Sqrt => x.sqrt(),
+                    UnaryOp::Abs => x.abs(),
+                    UnaryOp::Sin => x.sin(),
+                    UnaryOp::Cos => x.cos(),
+                    UnaryOp::Recip => x.recip(),
+                    UnaryOp::Floor => x.floor(),
+                    UnaryOp::Not => unreachable!("checked"),
+                })
+                .collect(),
+        ),
+        Buf::I(v) => Buf::I(
+            v.iter()
+                .map(|x| match op {
+                    UnaryOp::Neg => x.wrapping_neg(),
+                    UnaryOp::Abs => x.wrapping_abs(),
+                    _ => unreachable!("checked"),
+                })
+                .collect(),
+        ),
         Buf::B(v) => Buf::B(v.iter().map(|x| !x).collect()),
     }
 }
@@ -425,60 +468,87 @@ fn binary<T: Real>(op: BinaryOp, a: &Buf<T>, b: &Buf<T>) -> Buf<T> {
             if op.is_comparison() {
                 return Buf::B(x.iter().zip(y).map(|(x, y)| cmp(op, *x, *y)).collect());
             }
-            Buf::F(x
-                .iter()
-                .zip(y)
-                .map(|(x, y)| {
-                    let (x, y) = (*x, *y);
-                    match op {
-                        BinaryOp::Add => x + y,
-                        BinaryOp::Sub => x - y,
-                        BinaryOp::Mul => x * y,
-                        BinaryOp::Div => x / y,
-                        BinaryOp::Pow => x.powf(y),
-                        BinaryOp::Rem => x - (x / y).floor() * y,
-                        // NaN-propagating, like numpy's maximum/minimum.
-                        BinaryOp::Max => if x.is_nan() || x >= y { x } else { y },
-                        BinaryOp::Min => if x.is_nan() || x <= y { x } else { y },
-                        _ => unreachable!("checked"),
-                    }
-                })
-                .collect())
+            Buf::F(
+                x.iter()
+                    .zip(y)
+                    .map(|(x, y)| {
+                        let (x, y) = (*x, *y);
+                        match op {
+                            BinaryOp::Add => x + y,
+                            BinaryOp::Sub => x - y,
+                            BinaryOp::Mul => x * y,
+                            BinaryOp::Div => x / y,
+                            BinaryOp::Pow => x.powf(y),
+                            BinaryOp::Rem => x - (x / y).floor() * y,
+                            // NaN-propagating, like numpy's maximum/minimum.
+                            BinaryOp::Max => {
+                                if x.is_nan() || x >= y {
+                                    x
+                                } else {
+                                    y
+                                }
+                            }
+                            BinaryOp::Min => {
+                                if x.is_nan() || x <= y {
+                                    x
+                                } else {
+                                    y
+                                }
+                            }
+                            _ => unreachable!("checked"),
+                        }
+                    })
+                    .collect(),
+            )
         }
         (Buf::I(x), Buf::I(y)) => {
             if op.is_comparison() {
                 return Buf::B(x.iter().zip(y).map(|(x, y)| cmp(op, *x, *y)).collect());
             }
-            Buf::I(x
-                .iter()
-                .zip(y)
-                .map(|(x, y)| {
-                    let (x, y) = (*x, *y);
-                    match op {
-                        BinaryOp::Add => x.wrapping_add(y),
-                        BinaryOp::Sub => x.wrapping_sub(y),
-                        BinaryOp::Mul => x.wrapping_mul(y),
-                        // Division by zero gives 0 rather than trapping: graphs never fail.
-                        BinaryOp::Div => if y == 0 { 0 } else { x.wrapping_div(y) },
-                        BinaryOp::Rem => if y == 0 { 0 } else { ((x % y) + y) % y },
-                        BinaryOp::Max => x.max(y),
-                        BinaryOp::Min => x.min(y),
-                        _ => unreachable!("checked"),
-                    }
-                })
-                .collect())
+            Buf::I(
+                x.iter()
+                    .zip(y)
+                    .map(|(x, y)| {
+                        let (x, y) = (*x, *y);
+                        match op {
+                            BinaryOp::Add => x.wrapping_add(y),
+                            BinaryOp::Sub => x.wrapping_sub(y),
+                            BinaryOp::Mul => x.wrapping_mul(y),
+                            // Division by zero gives 0 rather than trapping: graphs never fail.
+                            BinaryOp::Div => {
+                                if y == 0 {
+                                    0
+                                } else {
+                                    x.wrapping_div(y)
+                                }
+                            }
+                            BinaryOp::Rem => {
+                                if y == 0 {
+                                    0
+                                } else {
+                                    ((x % y) + y) % y
+                                }
+                            }
+                            BinaryOp::Max => x.max(y),
+                            BinaryOp::Min => x.min(y),
+                            _ => unreachable!("checked"),
+                        }
+                    })
+                    .collect(),
+            )
         }
-        (Buf::B(x), Buf::B(y)) => Buf::B(x
-            .iter()
-            .zip(y)
-            .map(|(x, y)| match op {
-                BinaryOp::And => *x && *y,
-                BinaryOp::Or => *x || *y,
-                BinaryOp::Eq => x == y,
-                BinaryOp::Ne => x != y,
-                _ => unreachable!("checked"),
-            })
-            .collect()),
+        (Buf::B(x), Buf::B(y)) => Buf::B(
+            x.iter()
+                .zip(y)
+                .map(|(x, y)| match op {
+                    BinaryOp::And => *x && *y,
+                    BinaryOp::Or => *x || *y,
+                    BinaryOp::Eq => x == y,
+                    BinaryOp::Ne => x != y,
+                    _ => unreachable!("checked"),
+                })
+                .collect(),
+        ),
         _ => unreachable!("binary operands share a type"),
     }
 }

@@ -15,7 +15,13 @@ pub fn broadcast_map(src: &[usize], dst: &[usize]) -> Vec<usize> {
     let sstr = strides(src);
     // Stride 0 for axes that are missing or of size 1 in the source.
     let eff: Vec<usize> = (0..dst.len())
-        .map(|i| if i < off || src[i - off] == 1 { 0 } else { sstr[i - off] })
+        .map(|i| {
+            if i < off || src[i - off] == 1 {
+                0
+            } else {
+                sstr[i - off]
+            }
+        })
         .collect();
     gather_map(dst, &eff)
 }
@@ -44,8 +50,12 @@ pub fn gather_map(shape: &[usize], src_strides: &[usize]) -> Vec<usize> {
 
 /// For each input position, the output position after removing `axes` (a reduction).
 pub fn reduce_map(shape: &[usize], axes: &[usize]) -> Vec<usize> {
-    let out_shape: Vec<usize> =
-        shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, d)| *d).collect();
+    let out_shape: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, d)| *d)
+        .collect();
     let ostr = strides(&out_shape);
     let mut eff = Vec::with_capacity(shape.len());
     let mut k = 0;

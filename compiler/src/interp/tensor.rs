@@ -31,8 +31,20 @@ impl Real for f32 {
         // strides say; matrixmultiply reads/writes only within them.
         unsafe {
             matrixmultiply::sgemm(
-                m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(),
-                n as isize, 1,
+                m,
+                k,
+                n,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
             );
         }
     }
@@ -55,8 +67,20 @@ impl Real for f64 {
         // SAFETY: as for f32.
         unsafe {
             matrixmultiply::dgemm(
-                m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(),
-                n as isize, 1,
+                m,
+                k,
+                n,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
             );
         }
     }
@@ -90,7 +114,10 @@ impl<T: Real> Tensor<T> {
     pub fn f(shape: impl Into<Vec<usize>>, data: Vec<T>) -> Tensor<T> {
         let ty = TensorType::f32(shape.into());
         debug_assert_eq!(ty.numel(), data.len());
-        Tensor { ty, buf: Buf::F(data) }
+        Tensor {
+            ty,
+            buf: Buf::F(data),
+        }
     }
 
     /// A float tensor from f64 values (rounded to `T`).

@@ -12,7 +12,10 @@ fn escape(s: &str) -> String {
 pub fn to_dot(g: &Graph, name: &str, states: Option<&StateTable>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph \"{}\" {{", escape(name));
-    let _ = writeln!(out, "  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];");
+    let _ = writeln!(
+        out,
+        "  rankdir=TB;\n  node [shape=box, fontname=\"monospace\", fontsize=10];"
+    );
     write_nodes(&mut out, g, "n", states, 1);
     for (name, id) in &g.outputs {
         let _ = writeln!(out, "  \"out_{0}\" [label=\"{0}\", shape=ellipse];", escape(name));
@@ -32,7 +35,13 @@ fn write_nodes(out: &mut String, g: &Graph, prefix: &str, states: Option<&StateT
             Op::MatMul => ", style=filled, fillcolor=\"#fff2cc\"",
             _ => "",
         };
-        let label = format!("%{} {}{}\\n{}", id.index(), node.op.name(), escape(&attrs(&node.op, states)), node.ty);
+        let label = format!(
+            "%{} {}{}\\n{}",
+            id.index(),
+            node.op.name(),
+            escape(&attrs(&node.op, states)),
+            node.ty
+        );
         let _ = writeln!(out, "{pad}{prefix}{} [label=\"{}\"{shape}];", id.index(), label);
         for a in &node.args {
             let _ = writeln!(out, "{pad}{prefix}{} -> {prefix}{};", a.index(), id.index());

@@ -1,7 +1,9 @@
 //! The graph container and typed constructors for every primitive.
 
 use super::op::take_shape;
-use super::{BinaryOp, DType, Op, RandomDist, ReduceOp, Scan, StateId, TensorType, UnaryOp, broadcast_shapes};
+use super::{
+    BinaryOp, DType, Op, RandomDist, ReduceOp, Scan, StateId, TensorType, UnaryOp, broadcast_shapes,
+};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -53,7 +55,11 @@ impl PartialEq for Graph {
         self.inputs == other.inputs
             && self.outputs == other.outputs
             && self.g.node_count() == other.g.node_count()
-            && self.g.node_weights().zip(other.g.node_weights()).all(|(a, b)| a == b)
+            && self
+                .g
+                .node_weights()
+                .zip(other.g.node_weights())
+                .all(|(a, b)| a == b)
     }
 }
 
@@ -95,7 +101,9 @@ impl Graph {
 
     /// The nodes that use `id`, with the operand position, in no particular order.
     pub fn users(&self, id: NodeId) -> impl Iterator<Item = (NodeId, usize)> + '_ {
-        self.g.edges_directed(id, Direction::Outgoing).map(|e| (e.target(), *e.weight() as usize))
+        self.g
+            .edges_directed(id, Direction::Outgoing)
+            .map(|e| (e.target(), *e.weight() as usize))
     }
 
     /// The underlying petgraph graph (edges point from operand to user; weight = position).
@@ -112,7 +120,11 @@ impl Graph {
     pub fn add(&mut self, op: Op, args: &[NodeId], ty: TensorType) -> Res {
         for a in args {
             if a.index() >= self.g.node_count() {
-                return Err(IrError(format!("{}: operand %{} does not exist", op.name(), a.index())));
+                return Err(IrError(format!(
+                    "{}: operand %{} does not exist",
+                    op.name(),
+                    a.index()
+                )));
             }
         }
         {
@@ -133,6 +145,7 @@ impl Graph {
     }
 
     /// Adds a node without checking (for passes that copy already checked nodes).
+    #[allow(dead_code)] // used by passes
     pub(crate) fn add_unchecked(&mut self, node: Node) -> NodeId {
         let args = node.args.clone();
         let id = self.g.add_node(node);
@@ -158,7 +171,8 @@ impl Graph {
 
     /// A tensor filled with one value.
     pub fn fill(&mut self, value: f64, ty: TensorType) -> NodeId {
-        self.add(Op::Const { values: vec![value] }, &[], ty).expect("constants always type-check")
+        self.add(Op::Const { values: vec![value] }, &[], ty)
+            .expect("constants always type-check")
     }
 
     /// An f32 scalar constant.
@@ -186,7 +200,8 @@ impl Graph {
 
     /// Reads a state variable.
     pub fn state(&mut self, id: StateId, ty: TensorType) -> NodeId {
-        self.add(Op::State(id), &[], ty).expect("state reads always type-check")
+        self.add(Op::State(id), &[], ty)
+            .expect("state reads always type-check")
     }
 
     /// Assigns a state variable.
@@ -210,7 +225,11 @@ impl Graph {
     /// An elementwise binary op on equal shapes.
     pub fn binary(&mut self, op: BinaryOp, a: NodeId, b: NodeId) -> Res {
         let ta = self.ty(a);
-        let dtype = if op.is_comparison() || op.is_logical() { DType::Bool } else { ta.dtype };
+        let dtype = if op.is_comparison() || op.is_logical() {
+            DType::Bool
+        } else {
+            ta.dtype
+        };
         let ty = ta.with_dtype(dtype);
         self.add(Op::Binary(op), &[a, b], ty)
     }
@@ -257,8 +276,13 @@ impl Graph {
         axes.sort();
         axes.dedup();
         let t = self.ty(x);
-        let shape: Vec<usize> =
-            t.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, d)| *d).collect();
+        let shape: Vec<usize> = t
+            .shape
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, d)| *d)
+            .collect();
         let ty = t.with_shape(shape);
         self.add(Op::Reduce { op, axes }, &[x], ty)
     }
@@ -298,7 +322,10 @@ impl Graph {
             return Ok(x);
         }
         let t = self.ty(x);
-        let shape: Vec<usize> = perm.iter().map(|p| t.shape.get(*p).copied().unwrap_or(0)).collect();
+        let shape: Vec<usize> = perm
+            .iter()
+            .map(|p| t.shape.get(*p).copied().unwrap_or(0))
+            .collect();
         let ty = t.with_shape(shape);
         self.add(Op::Transpose { perm: perm.to_vec() }, &[x], ty)
     }
@@ -328,12 +355,17 @@ impl Graph {
         if xs.len() == 1 {
             return Ok(xs[0]);
         }
-        let first = self.ty(*xs.first().ok_or_else(|| IrError("concat of nothing".into()))?).clone();
+        let first = self
+            .ty(*xs.first().ok_or_else(|| IrError("concat of nothing".into()))?)
+            .clone();
         let mut shape = first.shape.clone();
         if axis >= shape.len() {
             return Err(IrError(format!("concat axis {axis} of {first}")));
         }
-        shape[axis] = xs.iter().map(|x| self.ty(*x).shape.get(axis).copied().unwrap_or(0)).sum();
+        shape[axis] = xs
+            .iter()
+            .map(|x| self.ty(*x).shape.get(axis).copied().unwrap_or(0))
+            .sum();
         self.add(Op::Concat { axis }, xs, first.with_shape(shape))
     }
 
@@ -370,7 +402,11 @@ impl Graph {
     /// A scan node; returns one node per output (projections).
     pub fn scan(&mut self, scan: Scan, operands: &[NodeId]) -> Result<Vec<NodeId>, IrError> {
         let outs = scan.output_types();
-        let node = self.add(Op::Scan(Box::new(scan)), operands, TensorType::scalar(DType::Bool))?;
+        let node = self.add(
+            Op::Scan(Box::new(scan)),
+            operands,
+            TensorType::scalar(DType::Bool),
+        )?;
         outs.into_iter()
             .enumerate()
             .map(|(i, ty)| self.add(Op::Project { index: i }, &[node], ty))

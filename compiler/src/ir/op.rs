@@ -353,7 +353,10 @@ impl Op {
 
     /// True for elementwise operations (same shape in and out, position by position).
     pub fn is_elementwise(&self) -> bool {
-        matches!(self, Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast | Op::StopGrad)
+        matches!(
+            self,
+            Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Cast | Op::StopGrad
+        )
     }
 
     /// Checks that a node with this op, these operand types and result type `out` is valid.
@@ -361,10 +364,18 @@ impl Op {
     pub fn check(&self, args: &[&TensorType], out: &TensorType, arg_ops: &[&Op]) -> Result<(), String> {
         let n = args.len();
         let arity = |k: usize| -> Result<(), String> {
-            if n == k { Ok(()) } else { Err(format!("{} takes {k} operands, got {n}", self.name())) }
+            if n == k {
+                Ok(())
+            } else {
+                Err(format!("{} takes {k} operands, got {n}", self.name()))
+            }
         };
         let same = |a: &TensorType, b: &TensorType| -> Result<(), String> {
-            if a == b { Ok(()) } else { Err(format!("{}: operand types differ: {a} vs {b}", self.name())) }
+            if a == b {
+                Ok(())
+            } else {
+                Err(format!("{}: operand types differ: {a} vs {b}", self.name()))
+            }
         };
         match self {
             Op::Input { .. } | Op::Const { .. } | Op::State(_) => arity(0)?,
@@ -406,7 +417,12 @@ impl Op {
                 same(args[0], args[1])?;
                 let d = args[0].dtype;
                 if args[0].shape != out.shape {
-                    return Err(format!("{}: result shape {} differs from operands {}", b.name(), out, args[0]));
+                    return Err(format!(
+                        "{}: result shape {} differs from operands {}",
+                        b.name(),
+                        out,
+                        args[0]
+                    ));
                 }
                 let ok = if b.is_logical() {
                     d == DType::Bool && out.dtype == DType::Bool
@@ -424,7 +440,10 @@ impl Op {
             Op::Select => {
                 arity(3)?;
                 if args[0].dtype != DType::Bool || args[0].shape != out.shape {
-                    return Err(format!("select condition must be bool{}", ShapeDisplay(&out.shape)));
+                    return Err(format!(
+                        "select condition must be bool{}",
+                        ShapeDisplay(&out.shape)
+                    ));
                 }
                 same(args[1], out)?;
                 same(args[2], out)?;
@@ -444,8 +463,13 @@ impl Op {
                 if axes.windows(2).any(|w| w[0] >= w[1]) || axes.iter().any(|a| *a >= x.rank()) {
                     return Err(format!("bad reduction axes {axes:?} for {x}"));
                 }
-                let shape: Vec<usize> =
-                    x.shape.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, d)| *d).collect();
+                let shape: Vec<usize> = x
+                    .shape
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !axes.contains(i))
+                    .map(|(_, d)| *d)
+                    .collect();
                 same(&x.with_shape(shape), out)?;
                 if x.dtype == DType::Bool {
                     return Err("cannot reduce bool".into());
@@ -474,13 +498,19 @@ impl Op {
                 if sorted != (0..x.rank()).collect::<Vec<_>>() {
                     return Err(format!("bad permutation {perm:?} for {x}"));
                 }
-                same(&x.with_shape(perm.iter().map(|p| x.shape[*p]).collect::<Vec<_>>()), out)?;
+                same(
+                    &x.with_shape(perm.iter().map(|p| x.shape[*p]).collect::<Vec<_>>()),
+                    out,
+                )?;
             }
             Op::Broadcast => {
                 arity(1)?;
                 let x = args[0];
                 let fits = x.rank() <= out.rank()
-                    && x.shape.iter().zip(&out.shape[out.rank() - x.rank()..]).all(|(a, b)| a == b || *a == 1);
+                    && x.shape
+                        .iter()
+                        .zip(&out.shape[out.rank() - x.rank()..])
+                        .all(|(a, b)| a == b || *a == 1);
                 if !fits || x.dtype != out.dtype {
                     return Err(format!("cannot broadcast {x} to {out}"));
                 }
@@ -502,7 +532,10 @@ impl Op {
                     total += a.shape[*axis];
                 }
                 if total != out.shape[*axis] {
-                    return Err(format!("concat sizes add up to {total}, not {}", out.shape[*axis]));
+                    return Err(format!(
+                        "concat sizes add up to {total}, not {}",
+                        out.shape[*axis]
+                    ));
                 }
             }
             Op::Slice { axis, start, end } => {
@@ -534,7 +567,9 @@ impl Op {
             }
             Op::Scan(scan) => {
                 let body = &scan.body;
-                if body.inputs.len() != 1 + n || body.outputs.len() != scan.n_carry || scan.stacked.len() != scan.n_carry
+                if body.inputs.len() != 1 + n
+                    || body.outputs.len() != scan.n_carry
+                    || scan.stacked.len() != scan.n_carry
                 {
                     return Err("scan body does not match its operands".into());
                 }

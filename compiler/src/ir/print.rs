@@ -25,7 +25,11 @@ fn state_name(id: StateId, states: Option<&StateTable>) -> String {
 }
 
 fn fmt_value(v: f64) -> String {
-    if v == v.trunc() && v.abs() < 1e15 { format!("{v:.1}") } else { format!("{v}") }
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
 }
 
 /// The attribute part of an op, e.g. `[axes=0,1]`.
@@ -36,7 +40,14 @@ pub(crate) fn attrs(op: &Op, states: Option<&StateTable>) -> String {
             if values.len() == 1 {
                 format!(" {}", fmt_value(values[0]))
             } else if values.len() <= 8 {
-                format!(" [{}]", values.iter().map(|v| fmt_value(*v)).collect::<Vec<_>>().join(", "))
+                format!(
+                    " [{}]",
+                    values
+                        .iter()
+                        .map(|v| fmt_value(*v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             } else {
                 format!(" [{}, ... {} values]", fmt_value(values[0]), values.len())
             }
@@ -45,10 +56,16 @@ pub(crate) fn attrs(op: &Op, states: Option<&StateTable>) -> String {
         Op::State(id) | Op::Assign(id) => format!(" {}", state_name(*id, states)),
         Op::Random { stream, .. } => format!("[stream={stream}]"),
         Op::Reduce { axes, .. } => {
-            format!("[axes={}]", axes.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","))
+            format!(
+                "[axes={}]",
+                axes.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")
+            )
         }
         Op::Transpose { perm } => {
-            format!("[perm={}]", perm.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","))
+            format!(
+                "[perm={}]",
+                perm.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")
+            )
         }
         Op::Concat { axis } | Op::Take { axis } | Op::ScatterAdd { axis } => format!("[axis={axis}]"),
         Op::Slice { axis, start, end } => format!("[axis={axis}, {start}:{end}]"),
@@ -77,10 +94,20 @@ fn write_graph(out: &mut String, g: &Graph, name: &str, states: Option<&StateTab
             continue;
         }
         let args: Vec<String> = node.args.iter().map(|a| format!("%{}", a.index())).collect();
-        let label = node.label.as_ref().map(|l| format!("  # {l}")).unwrap_or_default();
+        let label = node
+            .label
+            .as_ref()
+            .map(|l| format!("  # {l}"))
+            .unwrap_or_default();
         let line = match &node.op {
             Op::Assign(_) => format!("{}{} {}", node.op.name(), attrs(&node.op, states), args.join(" ")),
-            Op::Scan(_) => format!("%{} = {}{} {}", id.index(), node.op.name(), attrs(&node.op, states), args.join(" ")),
+            Op::Scan(_) => format!(
+                "%{} = {}{} {}",
+                id.index(),
+                node.op.name(),
+                attrs(&node.op, states),
+                args.join(" ")
+            ),
             _ => format!(
                 "%{} = {}{}{}{} : {}",
                 id.index(),
@@ -96,7 +123,11 @@ fn write_graph(out: &mut String, g: &Graph, name: &str, states: Option<&StateTab
             write_graph(out, &s.body, "body", states, indent + 2);
         }
     }
-    let rets: Vec<String> = g.outputs.iter().map(|(n, id)| format!("{n} = %{}", id.index())).collect();
+    let rets: Vec<String> = g
+        .outputs
+        .iter()
+        .map(|(n, id)| format!("{n} = %{}", id.index()))
+        .collect();
     if !rets.is_empty() {
         let _ = writeln!(out, "{pad}  return {}", rets.join(", "));
     }

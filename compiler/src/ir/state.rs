@@ -93,7 +93,10 @@ impl StateTable {
 
     /// The id of the variable with this name.
     pub fn find(&self, name: &str) -> Option<StateId> {
-        self.vars.iter().position(|v| v.name == name).map(|i| StateId(i as u32))
+        self.vars
+            .iter()
+            .position(|v| v.name == name)
+            .map(|i| StateId(i as u32))
     }
 
     /// All variables with their ids.

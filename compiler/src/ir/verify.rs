@@ -25,8 +25,14 @@ pub fn verify(g: &Graph) -> Result<(), IrError> {
             }
             Op::Scan(s) => {
                 verify(&s.body)?;
-                if s.body.ids().any(|b| matches!(s.body.node(b).op, Op::State(_) | Op::Assign(_))) {
-                    return Err(IrError(format!("%{}: scan bodies cannot touch state", id.index())));
+                if s.body
+                    .ids()
+                    .any(|b| matches!(s.body.node(b).op, Op::State(_) | Op::Assign(_)))
+                {
+                    return Err(IrError(format!(
+                        "%{}: scan bodies cannot touch state",
+                        id.index()
+                    )));
                 }
             }
             _ => {}

@@ -23,7 +23,10 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
     let mut pairs = RlParser::parse(Rule::repl_expr, text).map_err(|e| syntax_error(file, text, e))?;
     let top = pairs.next().expect("pest returns the repl_expr rule");
     let b = Builder { file };
-    let expr = top.into_inner().find(|p| p.as_rule() == Rule::expr).expect("grammar");
+    let expr = top
+        .into_inner()
+        .find(|p| p.as_rule() == Rule::expr)
+        .expect("grammar");
     b.expr(expr)
 }
 
@@ -83,7 +86,10 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
                 }
             };
             let found = found.map_or("the end of the file".to_string(), |f| format!("`{f}`"));
-            (format!("expected {expected}, found {found}"), format!("expected {expected}"))
+            (
+                format!("expected {expected}, found {found}"),
+                format!("expected {expected}"),
+            )
         }
         ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
     };
@@ -237,7 +243,9 @@ impl Builder {
                 Rule::docs => docs = self.docs(item),
                 Rule::import_decl => module.imports.push(self.import(item)),
                 Rule::fn_decl => module.fns.push(self.fn_decl(item, std::mem::take(&mut docs))?),
-                Rule::algorithm => module.algorithms.push(self.algorithm(item, std::mem::take(&mut docs))?),
+                Rule::algorithm => module
+                    .algorithms
+                    .push(self.algorithm(item, std::mem::take(&mut docs))?),
                 Rule::EOI => {}
                 r => unreachable!("unexpected rule {r:?} in program"),
             }
@@ -355,7 +363,9 @@ impl Builder {
                 Rule::update_decl => {
                     let span = self.span(&d);
                     let mut it = inner(d);
-                    let targets = inner(it.next().expect("grammar")).map(|i| self.ident(i)).collect();
+                    let targets = inner(it.next().expect("grammar"))
+                        .map(|i| self.ident(i))
+                        .collect();
                     let optimiser = self.postfix_expr(it.next().expect("grammar"))?;
                     let loss = self.ident(it.next().expect("grammar"));
                     let every = match it.next() {
@@ -491,7 +501,9 @@ impl Builder {
                 Rule::sched_act => {
                     let mut it = inner(s);
                     let policy = self.ident(it.next().expect("grammar"));
-                    let into = inner(it.next().expect("grammar")).map(|i| self.ident(i)).collect();
+                    let into = inner(it.next().expect("grammar"))
+                        .map(|i| self.ident(i))
+                        .collect();
                     SchedStmt::Act {
                         policy,
                         into,
@@ -543,7 +555,11 @@ impl Builder {
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
                 let span = self.span(&op).to(rhs.span);
-                let op = if op.as_rule() == Rule::neg { UnOp::Neg } else { UnOp::Not };
+                let op = if op.as_rule() == Rule::neg {
+                    UnOp::Neg
+                } else {
+                    UnOp::Not
+                };
                 // Fold `-literal` so that `-1` is a literal, not an operation.
                 let kind = match (&op, &rhs.kind) {
                     (UnOp::Neg, ExprKind::Int(v)) => ExprKind::Int(-v),
@@ -669,7 +685,9 @@ impl Builder {
             }
             Rule::true_lit => ExprKind::Bool(true),
             Rule::false_lit => ExprKind::Bool(false),
-            Rule::string_lit => ExprKind::Str(pair.into_inner().next().map_or("", |s| s.as_str()).to_string()),
+            Rule::string_lit => {
+                ExprKind::Str(pair.into_inner().next().map_or("", |s| s.as_str()).to_string())
+            }
             Rule::ident => ExprKind::Name(pair.as_str().to_string()),
             Rule::tensor_lit => ExprKind::List(inner(pair).map(|e| self.expr(e)).collect::<Res<_>>()?),
             Rule::record_lit => {

@@ -99,10 +99,8 @@ impl Env for CartPole {
         // Gymnasium's four strict comparisons, kept as written: a NaN state does not terminate,
         // which `!(-X..=X).contains(&x)` would change.
         #[allow(clippy::manual_range_contains)]
-        let terminated = x < -X_THRESHOLD
-            || x > X_THRESHOLD
-            || theta < -theta_threshold
-            || theta > theta_threshold;
+        let terminated =
+            x < -X_THRESHOLD || x > X_THRESHOLD || theta < -theta_threshold || theta > theta_threshold;
         // Gymnasium pays 1.0 up to and including the terminating step, 0.0 on steps after it.
         let reward = if !terminated {
             1.0

@@ -114,10 +114,9 @@ impl fmt::Display for EnvError {
                 }
                 write!(f, " known: {}", KNOWN_IDS.join(", "))
             }
-            EnvError::WrongActionKind { env, expected, got } => write!(
-                f,
-                "{env} takes {expected} actions, but a {got} action was given"
-            ),
+            EnvError::WrongActionKind { env, expected, got } => {
+                write!(f, "{env} takes {expected} actions, but a {got} action was given")
+            }
             EnvError::ActionOutOfRange { env, action, n } => write!(
                 f,
                 "{env}: discrete action {action} is out of range (valid actions are 0..{n})"
@@ -127,10 +126,7 @@ impl fmt::Display for EnvError {
                 what,
                 expected,
                 got,
-            } => write!(
-                f,
-                "{env}: {what} has length {got}, but {expected} is required"
-            ),
+            } => write!(f, "{env}: {what} has length {got}, but {expected} is required"),
             EnvError::InvalidArgument(msg) => f.write_str(msg),
         }
     }
@@ -292,10 +288,7 @@ pub(crate) fn discrete_action(spec: &EnvSpec, action: Action<'_>) -> Result<usiz
 ///
 /// Values are not clipped here: each environment clips exactly where Gymnasium does (some rewards
 /// use the raw action).
-pub(crate) fn continuous_action<'a>(
-    spec: &EnvSpec,
-    action: Action<'a>,
-) -> Result<&'a [f32], EnvError> {
+pub(crate) fn continuous_action<'a>(spec: &EnvSpec, action: Action<'a>) -> Result<&'a [f32], EnvError> {
     let dim = match spec.action {
         ActionSpace::Continuous { dim, .. } => dim,
         ActionSpace::Discrete { .. } => return Err(wrong_kind(spec, "discrete", action)),

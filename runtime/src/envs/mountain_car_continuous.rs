@@ -1,9 +1,7 @@
 //! MountainCarContinuous-v0: drive an underpowered car up a hill with a continuous force
 //! (Gymnasium's `Continuous_MountainCarEnv`).
 
-use super::{
-    Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform,
-};
+use super::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform};
 use crate::{ActionSpace, EnvSpec};
 
 const MIN_ACTION: f64 = -1.0;

@@ -2,9 +2,7 @@
 
 use std::f64::consts::PI;
 
-use super::{
-    Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform,
-};
+use super::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform};
 use crate::{ActionSpace, EnvSpec};
 
 const MAX_SPEED: f64 = 8.0;

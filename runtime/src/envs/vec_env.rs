@@ -189,10 +189,7 @@ impl VecEnv {
     }
 
     /// Steps copy by copy, handling time limit, episode bookkeeping and auto-reset.
-    fn step_with<'a>(
-        &mut self,
-        action_of: impl Fn(usize) -> Action<'a>,
-    ) -> Result<&StepBatch, EnvError> {
+    fn step_with<'a>(&mut self, action_of: impl Fn(usize) -> Action<'a>) -> Result<&StepBatch, EnvError> {
         let d = self.spec.obs_dim;
         let limit = self.spec.max_episode_steps;
         let batch = &mut self.batch;

@@ -1,0 +1,129 @@
+//! Reverse-mode automatic differentiation as a graph-to-graph transform.
+//!
+//! [`vjp`] appends to a graph the nodes that compute vector-Jacobian products, using one rule
+//! per primitive ([`rules`]); the rules emit only primitives, so gradient graphs are ordinary IR
+//! that can be differentiated again, optimised, and run by every backend. `StopGrad` and
+//! non-float values block gradients. Scans are differentiated by a reverse scan ([`scan`]).
+
+mod rules;
+mod scan;
+
+use crate::ir::{DType, Graph, IrError, NodeId, Op};
+use std::collections::HashMap;
+
+/// Gradients of the scalar `loss` with respect to each node in `wrt` (`None` where the loss
+/// does not depend on it through differentiable operations).
+pub fn grad(g: &mut Graph, loss: NodeId, wrt: &[NodeId]) -> Result<Vec<Option<NodeId>>, IrError> {
+    let ty = g.ty(loss).clone();
+    if ty.dtype != DType::F32 || ty.rank() != 0 {
+        return Err(IrError(format!("grad needs a scalar f32 loss, got {ty}")));
+    }
+    let one = g.scalar(1.0);
+    vjp(g, &[(loss, one)], wrt)
+}
+
+/// Vector-Jacobian products: for cotangents `seeds` = (output node, cotangent node), the
+/// cotangent reaching each node in `wrt` (`None` if none reaches it).
+pub fn vjp(
+    g: &mut Graph,
+    seeds: &[(NodeId, NodeId)],
+    wrt: &[NodeId],
+) -> Result<Vec<Option<NodeId>>, IrError> {
+    let depends = dependence(g, wrt);
+    let mut ct = Cotangents::default();
+    let mut top = 0;
+    for (out, c) in seeds {
+        if g.ty(*out) != g.ty(*c) {
+            return Err(IrError(format!(
+                "cotangent {} for output {}",
+                g.ty(*c),
+                g.ty(*out)
+            )));
+        }
+        if depends[out.index()] {
+            ct.add(g, *out, *c)?;
+            top = top.max(out.index() + 1);
+        }
+    }
+    for i in (0..top).rev() {
+        let id = NodeId::new(i);
+        if !depends[i] {
+            continue;
+        }
+        match &g.node(id).op {
+            // A scan collects the cotangents of its projections.
+            Op::Scan(_) => scan::scan_vjp(g, id, &depends, &mut ct)?,
+            Op::Project { .. } => {}
+            _ => {
+                let Some(c) = ct.get(id) else { continue };
+                for (pos, contrib) in rules::vjp_rule(g, id, c)? {
+                    let arg = g.args(id)[pos];
+                    if depends[arg.index()] {
+                        ct.add(g, arg, contrib)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(wrt.iter().map(|w| ct.get(*w)).collect())
+}
+
+/// Which nodes depend differentiably on any `wrt` node.
+fn dependence(g: &Graph, wrt: &[NodeId]) -> Vec<bool> {
+    let mut dep = vec![false; g.len()];
+    for w in wrt {
+        if w.index() < dep.len() && g.ty(*w).dtype == DType::F32 {
+            dep[w.index()] = true;
+        }
+    }
+    for id in g.ids() {
+        if dep[id.index()] {
+            continue;
+        }
+        let node = g.node(id);
+        let d = match &node.op {
+            Op::Scan(_) => node.args.iter().any(|a| dep[a.index()]),
+            Op::Project { .. } => node.ty.dtype == DType::F32 && dep[node.args[0].index()],
+            op => {
+                node.ty.dtype == DType::F32
+                    && rules::differentiable_operands(op, node.args.len())
+                        .into_iter()
+                        .any(|p| dep[node.args[p].index()])
+            }
+        };
+        dep[id.index()] = d;
+    }
+    dep
+}
+
+/// Accumulated cotangents per node.
+#[derive(Default)]
+pub(crate) struct Cotangents {
+    map: HashMap<NodeId, NodeId>,
+}
+
+impl Cotangents {
+    pub(crate) fn get(&self, id: NodeId) -> Option<NodeId> {
+        self.map.get(&id).copied()
+    }
+
+    pub(crate) fn add(&mut self, g: &mut Graph, id: NodeId, c: NodeId) -> Result<(), IrError> {
+        if g.ty(id).shape != g.ty(c).shape {
+            return Err(IrError(format!(
+                "cotangent shape {} does not match node %{} of type {}",
+                g.ty(c),
+                id.index(),
+                g.ty(id)
+            )));
+        }
+        let v = match self.map.get(&id) {
+            Some(old) => g.binary(crate::ir::BinaryOp::Add, *old, c)?,
+            None => c,
+        };
+        self.map.insert(id, v);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
