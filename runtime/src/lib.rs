@@ -2,4 +2,5 @@
 
 pub use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
+pub mod data;
 pub mod envs;

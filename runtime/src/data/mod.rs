@@ -47,7 +47,10 @@ pub struct Field {
 impl Field {
     /// A field with the given name and per-item shape.
     pub fn new(name: impl Into<String>, shape: impl Into<Vec<usize>>) -> Self {
-        Field { name: name.into(), shape: shape.into() }
+        Field {
+            name: name.into(),
+            shape: shape.into(),
+        }
     }
 
     /// A scalar field (shape `[]`), e.g. a reward or a `done` flag.
@@ -177,16 +180,29 @@ impl fmt::Display for DataError {
             DataError::Empty => write!(f, "cannot sample from an empty buffer"),
             DataError::ZeroBatch => write!(f, "the batch size must be at least 1"),
             DataError::IndexOutOfRange { index, len } => {
-                write!(f, "index {index} is out of range for a buffer holding {len} items")
+                write!(
+                    f,
+                    "index {index} is out of range for a buffer holding {len} items"
+                )
             }
             DataError::InvalidPriority { position, value } => {
-                write!(f, "priority {value} at position {position} is not a finite number")
+                write!(
+                    f,
+                    "priority {value} at position {position} is not a finite number"
+                )
             }
-            DataError::InvalidParameter { name, value, expected } => {
+            DataError::InvalidParameter {
+                name,
+                value,
+                expected,
+            } => {
                 write!(f, "{name} = {value} is invalid: expected {expected}")
             }
             DataError::DegeneratePriorities { total } => {
-                write!(f, "the priorities sum to {total}; sampling needs a positive, finite sum")
+                write!(
+                    f,
+                    "the priorities sum to {total}; sampling needs a positive, finite sum"
+                )
             }
             DataError::RolloutFull { steps } => {
                 write!(f, "the rollout already holds all {steps} steps; clear it first")
@@ -236,7 +252,12 @@ impl Columns {
             .collect::<Option<Vec<usize>>>()
             .ok_or(DataError::SizeOverflow)?;
         let data = numels.iter().map(|&n| vec![0.0; n * rows]).collect();
-        Ok(Columns { fields: fields.to_vec(), numels, data, rows })
+        Ok(Columns {
+            fields: fields.to_vec(),
+            numels,
+            data,
+            rows,
+        })
     }
 
     /// The fields, in the order values are passed and returned.
@@ -281,7 +302,10 @@ impl Columns {
     /// Checks that `values` holds one slice per field, each with exactly `items` items.
     pub(crate) fn check_values(&self, values: &[&[f32]], items: usize) -> Result<(), DataError> {
         if values.len() != self.fields.len() {
-            return Err(DataError::FieldCount { expected: self.fields.len(), got: values.len() });
+            return Err(DataError::FieldCount {
+                expected: self.fields.len(),
+                got: values.len(),
+            });
         }
         for ((field, &numel), value) in self.fields.iter().zip(&self.numels).zip(values) {
             let expected = items.checked_mul(numel);

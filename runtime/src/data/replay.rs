@@ -26,9 +26,15 @@ impl ReplayBuffer {
     /// size overflows.
     pub fn new(fields: &[Field], capacity: usize) -> Result<Self, DataError> {
         if capacity == 0 {
-            return Err(DataError::ZeroCapacity { what: "replay capacity" });
+            return Err(DataError::ZeroCapacity {
+                what: "replay capacity",
+            });
         }
-        Ok(ReplayBuffer { cols: Columns::new(fields, capacity)?, len: 0, next: 0 })
+        Ok(ReplayBuffer {
+            cols: Columns::new(fields, capacity)?,
+            len: 0,
+            next: 0,
+        })
     }
 
     /// The fields, in the order values are pushed and sampled.
@@ -153,16 +159,16 @@ impl ReplayBuffer {
         if let Some(&index) = indices.iter().find(|&&i| i >= self.len) {
             return Err(DataError::IndexOutOfRange { index, len: self.len });
         }
-        self.gather_unchecked(indices, out)
-    }
-
-    /// [`ReplayBuffer::gather`] for indices the caller knows are `< len()`.
-    pub(crate) fn gather_unchecked(&self, indices: &[usize], out: &mut [Vec<f32>]) -> Result<(), DataError> {
         self.cols.prepare_out(out, indices.len())?;
         for (b, &slot) in indices.iter().enumerate() {
             self.cols.copy_rows(slot, 1, out, b);
         }
         Ok(())
+    }
+
+    /// The storage, for buffers built on this one.
+    pub(crate) fn columns(&self) -> &Columns {
+        &self.cols
     }
 
     fn check_sample(&self, batch: usize) -> Result<(), DataError> {
@@ -191,11 +197,16 @@ mod tests {
         let fields = [Field::scalar("a")];
         assert_eq!(
             ReplayBuffer::new(&fields, 0).unwrap_err(),
-            DataError::ZeroCapacity { what: "replay capacity" }
+            DataError::ZeroCapacity {
+                what: "replay capacity"
+            }
         );
         assert_eq!(ReplayBuffer::new(&[], 4).unwrap_err(), DataError::NoFields);
         let dup = [Field::scalar("a"), Field::new("a", [2])];
-        assert_eq!(ReplayBuffer::new(&dup, 4).unwrap_err(), DataError::DuplicateField("a".into()));
+        assert_eq!(
+            ReplayBuffer::new(&dup, 4).unwrap_err(),
+            DataError::DuplicateField("a".into())
+        );
         let huge = [Field::new("x", [usize::MAX, 2])];
         assert_eq!(ReplayBuffer::new(&huge, 1).unwrap_err(), DataError::SizeOverflow);
     }
@@ -205,7 +216,10 @@ mod tests {
         let mut b = buffer(4);
         let err = b.push(&[&[1.0, 2.0], &[3.0, 4.0]]).unwrap_err();
         assert!(matches!(err, DataError::FieldLength { ref field, expected: 1, got: 2 } if field == "r"));
-        assert_eq!(b.push(&[&[1.0, 2.0]]).unwrap_err(), DataError::FieldCount { expected: 2, got: 1 });
+        assert_eq!(
+            b.push(&[&[1.0, 2.0]]).unwrap_err(),
+            DataError::FieldCount { expected: 2, got: 1 }
+        );
         assert!(b.is_empty());
         assert_eq!(b.write_slot(), 0);
     }
@@ -219,7 +233,9 @@ mod tests {
         let obs: Vec<f32> = (0..14).map(|i| i as f32).collect();
         let rew: Vec<f32> = (0..7).map(|i| 100.0 + i as f32).collect();
         for i in 0..7 {
-            one_by_one.push(&[&obs[2 * i..2 * i + 2], &rew[i..i + 1]]).unwrap();
+            one_by_one
+                .push(&[&obs[2 * i..2 * i + 2], &rew[i..i + 1]])
+                .unwrap();
         }
         at_once.push_many(7, &[&obs, &rew]).unwrap();
         assert_eq!(one_by_one.write_slot(), at_once.write_slot());
@@ -239,10 +255,20 @@ mod tests {
         assert_eq!(b.sample(&mut rng, 0, &mut out).unwrap_err(), DataError::ZeroBatch);
         assert!(matches!(
             b.sample(&mut rng, 2, &mut out[..1]).unwrap_err(),
-            DataError::LengthMismatch { expected: 2, got: 1, .. }
+            DataError::LengthMismatch {
+                expected: 2,
+                got: 1,
+                ..
+            }
         ));
-        assert_eq!(b.gather(&[0, 1], &mut out).unwrap_err(), DataError::IndexOutOfRange { index: 1, len: 1 });
-        assert_eq!(b.sample_indices(&mut rng, &mut []).unwrap_err(), DataError::ZeroBatch);
+        assert_eq!(
+            b.gather(&[0, 1], &mut out).unwrap_err(),
+            DataError::IndexOutOfRange { index: 1, len: 1 }
+        );
+        assert_eq!(
+            b.sample_indices(&mut rng, &mut []).unwrap_err(),
+            DataError::ZeroBatch
+        );
         b.sample(&mut rng, 3, &mut out).unwrap();
         assert_eq!(out[0], [1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
         assert_eq!(out[1], [3.0, 3.0, 3.0]);
