@@ -4,11 +4,15 @@
 //! Pipeline: [`syntax`] (pest grammar, AST with spans) → [`check`] (modules, imports, names)
 //! → [`lower`] (tracing to IR graphs with static shapes: the type and shape checker) →
 //! [`autodiff`] (reverse mode, graph to graph) → [`passes`] → [`interp`] and other backends.
+//! [`driver`] ties the stages together for the command line.
 
 pub mod autodiff;
+pub mod check;
 pub mod diag;
+pub mod driver;
 pub mod env_spec;
 pub mod interp;
 pub mod ir;
+pub mod lower;
 pub mod random;
 pub mod syntax;

@@ -3,7 +3,7 @@
 //! `import nets.{mlp}` looks for `nets.rl` next to the importing file first, then in the
 //! standard library directory. Each file is parsed once.
 
-use crate::diag::{Code, Diagnostic, FileId, SourceMap, Span, did_you_mean};
+use crate::diag::{Code, Diagnostic, FileId, SourceMap, did_you_mean};
 use crate::syntax::{ast, parse_module};
 use std::path::{Path, PathBuf};
 
@@ -231,7 +231,3 @@ pub fn find_stdlib() -> Option<PathBuf> {
     built.join("nets.rl").is_file().then(|| built.canonicalize().unwrap_or(built))
 }
 
-/// A span covering nothing, for diagnostics without a location in a file.
-pub fn no_span() -> Span {
-    Span::default()
-}

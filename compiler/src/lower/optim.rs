@@ -1,0 +1,298 @@
+//! Optimisers as IR: SGD (momentum), Adam, RMSProp and global-norm gradient clipping. Each
+//! step reads the parameter, its gradient and its optimiser state, and returns new values to
+//! assign, so the whole training step stays one graph.
+
+use super::tracer::{R, Tracer, err};
+use super::value::{Tv, Value};
+use crate::diag::{Code, Span, did_you_mean};
+use crate::ir::{BinaryOp, DType, Init, StateId, StateKind, StateVar, TensorType, UnaryOp};
+use crate::syntax::ast::{Expr, ExprKind};
+
+/// Which optimiser.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptKind {
+    /// `p -= lr * v`, `v = momentum * v + g` (PyTorch's convention).
+    Sgd {
+        /// Momentum coefficient (0 disables the buffer).
+        momentum: f64,
+    },
+    /// Adam with bias correction (Kingma & Ba, 2015).
+    Adam {
+        /// First-moment decay.
+        b1: f64,
+        /// Second-moment decay.
+        b2: f64,
+        /// Denominator epsilon.
+        eps: f64,
+    },
+    /// RMSProp (PyTorch's convention: eps outside the square root).
+    RmsProp {
+        /// Decay of the squared-gradient average.
+        alpha: f64,
+        /// Denominator epsilon.
+        eps: f64,
+    },
+}
+
+/// A parsed `update ... by OPT(...)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptSpec {
+    /// The algorithm.
+    pub kind: OptKind,
+    /// Learning rate.
+    pub lr: f64,
+    /// Global-norm clipping threshold, if any.
+    pub clip_norm: Option<f64>,
+}
+
+/// One parameter to update.
+pub(crate) struct ParamGrad {
+    pub id: StateId,
+    pub param: Tv,
+    pub grad: Tv,
+}
+
+impl Tracer<'_, '_> {
+    /// Reads `adam(lr = 1e-3, ...)` and friends; every argument must be a constant.
+    pub(crate) fn parse_optimiser(&mut self, e: &Expr) -> R<OptSpec> {
+        let (name, args, nspan) = match &e.kind {
+            ExprKind::Call(f, args) => match &f.kind {
+                ExprKind::Name(n) => (n.as_str(), args.as_slice(), f.span),
+                _ => return Err(err(Code::BadArgument, "expected an optimiser such as `adam(lr = 1e-3)`", e.span, "here")),
+            },
+            ExprKind::Name(n) => (n.as_str(), &[][..], e.span),
+            _ => return Err(err(Code::BadArgument, "expected an optimiser such as `adam(lr = 1e-3)`", e.span, "here")),
+        };
+        let params: &[&str] = match name {
+            "sgd" => &["lr", "momentum", "clip_norm"],
+            "adam" => &["lr", "b1", "b2", "eps", "clip_norm"],
+            "rmsprop" => &["lr", "alpha", "eps", "clip_norm"],
+            other => {
+                return Err(err(Code::UnknownName, format!("unknown optimiser `{other}`"), nspan, "not an optimiser")
+                    .maybe_hint(did_you_mean(other, ["sgd", "adam", "rmsprop"])));
+            }
+        };
+        let mut vals: Vec<Option<(f64, Span)>> = vec![None; params.len()];
+        for (i, a) in args.iter().enumerate() {
+            let slot = match &a.name {
+                Some(n) => params.iter().position(|p| *p == n.name).ok_or_else(|| {
+                    err(Code::Arity, format!("`{name}` has no parameter `{}`", n.name), n.span, "unknown")
+                        .maybe_hint(did_you_mean(&n.name, params.iter().copied()))
+                        .note(format!("{name}({})", params.join(", ")))
+                })?,
+                None if i < params.len() => i,
+                None => {
+                    return Err(err(Code::Arity, format!("too many arguments to `{name}`"), a.value.span, "extra"));
+                }
+            };
+            let v = match self.eval(&a.value)? {
+                Value::Int(i) => i as f64,
+                Value::Float(f) => f,
+                other => {
+                    return Err(err(
+                        Code::NotConstant,
+                        format!("optimiser settings are constants; `{}` is {}", params[slot], other.describe()),
+                        a.value.span,
+                        "not a constant",
+                    ));
+                }
+            };
+            if !v.is_finite() || v < 0.0 {
+                return Err(err(
+                    Code::BadArgument,
+                    format!("`{}` must be a non-negative number", params[slot]),
+                    a.value.span,
+                    "invalid",
+                ));
+            }
+            vals[slot] = Some((v, a.value.span));
+        }
+        let get = |n: &str, d: f64| vals[params.iter().position(|p| *p == n).expect("listed")].map_or(d, |v| v.0);
+        let lr = match vals[0] {
+            Some((v, _)) => v,
+            None => {
+                return Err(err(Code::Arity, format!("`{name}` needs a learning rate"), e.span, "add `lr = ...`"));
+            }
+        };
+        for (n, hi) in [("b1", 1.0), ("b2", 1.0), ("alpha", 1.0), ("momentum", 1.0)] {
+            if let Some(i) = params.iter().position(|p| *p == n)
+                && let Some((v, s)) = vals[i]
+                && v >= hi
+            {
+                return Err(err(Code::BadArgument, format!("`{n}` must be below {hi}"), s, "too large"));
+            }
+        }
+        let clip_norm = params.iter().position(|p| *p == "clip_norm").and_then(|i| vals[i]).map(|v| v.0);
+        let kind = match name {
+            "sgd" => OptKind::Sgd { momentum: get("momentum", 0.0) },
+            "adam" => OptKind::Adam {
+                b1: get("b1", 0.9),
+                b2: get("b2", 0.999),
+                eps: get("eps", 1e-8),
+            },
+            _ => OptKind::RmsProp {
+                alpha: get("alpha", 0.99),
+                eps: get("eps", 1e-8),
+            },
+        };
+        Ok(OptSpec { kind, lr, clip_norm })
+    }
+
+    /// A zero-initialised optimiser buffer for a parameter.
+    fn opt_state(&mut self, of: StateId, slot: &str) -> StateId {
+        let p = self.lw.states.get(of).clone();
+        let name = format!("{}/{slot}", p.name);
+        match self.lw.states.find(&name) {
+            Some(id) => id,
+            None => self.lw.states.add(StateVar {
+                name,
+                ty: p.ty.clone(),
+                kind: StateKind::Optimiser { of, slot: slot.to_string() },
+                init: Init::Zeros,
+            }),
+        }
+    }
+
+    /// A scalar counter state.
+    pub(crate) fn counter(&mut self, name: &str, dtype: DType) -> StateId {
+        match self.lw.states.find(name) {
+            Some(id) => id,
+            None => self.lw.states.add(StateVar {
+                name: name.to_string(),
+                ty: TensorType::scalar(dtype),
+                kind: StateKind::Counter,
+                init: Init::Zeros,
+            }),
+        }
+    }
+
+    /// One optimiser step for `params`; returns `(state, new value)` pairs to assign.
+    pub(crate) fn optimiser_step(
+        &mut self,
+        spec: &OptSpec,
+        params: &[ParamGrad],
+        prefix: &str,
+        span: Span,
+    ) -> R<Vec<(StateId, Tv)>> {
+        let mut grads: Vec<Tv> = params.iter().map(|p| p.grad.clone()).collect();
+        if let Some(c) = spec.clip_norm {
+            // Global norm over this update's gradients: scale = min(1, c / (norm + 1e-6)).
+            let mut total: Option<Tv> = None;
+            for g in &grads {
+                let sq = self.b(BinaryOp::Mul, g, g, span)?;
+                let axes: Vec<usize> = (0..sq.ty.rank()).collect();
+                let s = self.sum_axes(&sq, &axes, span)?;
+                total = Some(match total {
+                    Some(t) => self.b(BinaryOp::Add, &t, &s, span)?,
+                    None => s,
+                });
+            }
+            if let Some(t) = total {
+                let norm = self.u(UnaryOp::Sqrt, &t, span)?;
+                let e = self.fill(1e-6, norm.ty.clone());
+                let den = self.b(BinaryOp::Add, &norm, &e, span)?;
+                let cn = self.fill(c, norm.ty.clone());
+                let ratio = self.b(BinaryOp::Div, &cn, &den, span)?;
+                let one = self.fill(1.0, norm.ty.clone());
+                let scale = self.b(BinaryOp::Min, &ratio, &one, span)?;
+                for g in &mut grads {
+                    *g = self.b(BinaryOp::Mul, g, &scale, span)?;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        let scalar = |t: &mut Self, v: f64| t.fill(v, TensorType::f32(vec![]));
+        match spec.kind {
+            OptKind::Sgd { momentum } => {
+                for (p, g) in params.iter().zip(&grads) {
+                    let step = if momentum > 0.0 {
+                        let buf = self.opt_state(p.id, "momentum");
+                        let v = self.state(buf);
+                        let mu = scalar(self, momentum);
+                        let mv = self.b(BinaryOp::Mul, &mu, &v, span)?;
+                        let nv = self.b(BinaryOp::Add, &mv, g, span)?;
+                        out.push((buf, nv.clone()));
+                        nv
+                    } else {
+                        g.clone()
+                    };
+                    let lr = scalar(self, spec.lr);
+                    let d = self.b(BinaryOp::Mul, &lr, &step, span)?;
+                    let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
+                    out.push((p.id, np));
+                }
+            }
+            OptKind::Adam { b1, b2, eps } => {
+                let tid = self.counter(&format!("{prefix}/adam_t"), DType::F32);
+                let t_old = self.state(tid);
+                let one = scalar(self, 1.0);
+                let t = self.b(BinaryOp::Add, &t_old, &one, span)?;
+                out.push((tid, t.clone()));
+                // Bias corrections 1 - b^t, with b^t = exp(t ln b).
+                let corr = |tr: &mut Self, b: f64| -> R<Tv> {
+                    let lb = tr.fill(b.ln(), TensorType::f32(vec![]));
+                    let x = tr.b(BinaryOp::Mul, &t, &lb, span)?;
+                    let p = tr.u(UnaryOp::Exp, &x, span)?;
+                    let one = tr.fill(1.0, TensorType::f32(vec![]));
+                    tr.b(BinaryOp::Sub, &one, &p, span)
+                };
+                let c1 = corr(self, b1)?;
+                let c2 = corr(self, b2)?;
+                // Step size lr * sqrt(c2) / c1 and eps * sqrt(c2), as in the paper's efficient form.
+                let lr = scalar(self, spec.lr);
+                let sc2 = self.u(UnaryOp::Sqrt, &c2, span)?;
+                let num = self.b(BinaryOp::Mul, &lr, &sc2, span)?;
+                let alpha = self.b(BinaryOp::Div, &num, &c1, span)?;
+                let eps_t = scalar(self, eps);
+                let eps_hat = self.b(BinaryOp::Mul, &eps_t, &sc2, span)?;
+                for (p, g) in params.iter().zip(&grads) {
+                    let mid = self.opt_state(p.id, "adam_m");
+                    let vid = self.opt_state(p.id, "adam_v");
+                    let m = self.state(mid);
+                    let v = self.state(vid);
+                    let b1t = scalar(self, b1);
+                    let b1c = scalar(self, 1.0 - b1);
+                    let b2t = scalar(self, b2);
+                    let b2c = scalar(self, 1.0 - b2);
+                    let m1 = self.b(BinaryOp::Mul, &b1t, &m, span)?;
+                    let g1 = self.b(BinaryOp::Mul, &b1c, g, span)?;
+                    let nm = self.b(BinaryOp::Add, &m1, &g1, span)?;
+                    let gg = self.b(BinaryOp::Mul, g, g, span)?;
+                    let v1 = self.b(BinaryOp::Mul, &b2t, &v, span)?;
+                    let g2 = self.b(BinaryOp::Mul, &b2c, &gg, span)?;
+                    let nv = self.b(BinaryOp::Add, &v1, &g2, span)?;
+                    let sv = self.u(UnaryOp::Sqrt, &nv, span)?;
+                    let den = self.b(BinaryOp::Add, &sv, &eps_hat, span)?;
+                    let q = self.b(BinaryOp::Div, &nm, &den, span)?;
+                    let d = self.b(BinaryOp::Mul, &alpha, &q, span)?;
+                    let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
+                    out.push((mid, nm));
+                    out.push((vid, nv));
+                    out.push((p.id, np));
+                }
+            }
+            OptKind::RmsProp { alpha, eps } => {
+                for (p, g) in params.iter().zip(&grads) {
+                    let sid = self.opt_state(p.id, "rms_sq");
+                    let s = self.state(sid);
+                    let a = scalar(self, alpha);
+                    let ac = scalar(self, 1.0 - alpha);
+                    let s1 = self.b(BinaryOp::Mul, &a, &s, span)?;
+                    let gg = self.b(BinaryOp::Mul, g, g, span)?;
+                    let g2 = self.b(BinaryOp::Mul, &ac, &gg, span)?;
+                    let ns = self.b(BinaryOp::Add, &s1, &g2, span)?;
+                    let ss = self.u(UnaryOp::Sqrt, &ns, span)?;
+                    let e = scalar(self, eps);
+                    let den = self.b(BinaryOp::Add, &ss, &e, span)?;
+                    let q = self.b(BinaryOp::Div, g, &den, span)?;
+                    let lr = scalar(self, spec.lr);
+                    let d = self.b(BinaryOp::Mul, &lr, &q, span)?;
+                    let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
+                    out.push((sid, ns));
+                    out.push((p.id, np));
+                }
+            }
+        }
+        Ok(out)
+    }
+}

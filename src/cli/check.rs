@@ -1,0 +1,32 @@
+//! `rlc check FILE...`: diagnostics, or a one-line summary per file.
+
+use super::CompileArgs;
+use super::common::{EXIT_DIAGNOSTICS, compile_file};
+use std::path::PathBuf;
+
+pub fn run(files: &[PathBuf], args: &CompileArgs) -> u8 {
+    let mut status = 0;
+    for f in files {
+        match compile_file(f, args) {
+            Ok((_, compiled)) => {
+                if compiled.is_empty() {
+                    println!("{}: ok (library)", f.display());
+                }
+                for c in compiled {
+                    let nodes: usize = c.entries.iter().map(|e| e.graph.len()).sum();
+                    println!(
+                        "{}: ok ({} on {}: {} entry points, {} nodes, {} parameters)",
+                        f.display(),
+                        c.name,
+                        c.env.id,
+                        c.entries.len(),
+                        nodes,
+                        c.parameter_count()
+                    );
+                }
+            }
+            Err(_) => status = EXIT_DIAGNOSTICS,
+        }
+    }
+    status
+}

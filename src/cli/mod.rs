@@ -1,0 +1,59 @@
+//! Command-line interface: argument parsing and one module per subcommand.
+
+mod check;
+mod common;
+mod graph;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// rlc — a compiler and runtime for reinforcement learning.
+#[derive(Parser, Debug)]
+#[command(name = "rlc", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options that fix what a program is compiled for.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CompileArgs {
+    /// Environment id (defaults to the algorithm's declared default).
+    #[arg(long, value_name = "ENV_ID")]
+    pub env: Option<String>,
+    /// Override a hyperparameter: `--set gamma=0.98` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check programs: parse, resolve names, and lower every entry point with real shapes.
+    Check {
+        /// Files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        compile: CompileArgs,
+    },
+    /// Print the compiled graph of an entry point (or of all of them).
+    Graph {
+        /// The program.
+        file: PathBuf,
+        /// Entry point (`train`, `act_<policy>`, `eval`, `net_<name>`); all if omitted.
+        entry: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = graph::Format::Text)]
+        format: graph::Format,
+        #[command(flatten)]
+        compile: CompileArgs,
+    },
+}
+
+/// Runs a parsed command and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check { files, compile } => check::run(&files, &compile),
+        Command::Graph { file, entry, format, compile } => graph::run(&file, entry.as_deref(), format, &compile),
+    }
+}
