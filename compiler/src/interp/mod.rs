@@ -4,8 +4,10 @@
 //! obviously right rather than fast (except matrix products, which use `matrixmultiply`).
 
 mod eval;
+mod init;
 mod layout;
 mod tensor;
 
 pub use eval::{Evaluated, InterpError, eval};
+pub use init::initial_state;
 pub use tensor::{Buf, Real, Tensor};

@@ -145,7 +145,6 @@ impl Graph {
     }
 
     /// Adds a node without checking (for passes that copy already checked nodes).
-    #[allow(dead_code)] // used by passes
     pub(crate) fn add_unchecked(&mut self, node: Node) -> NodeId {
         let args = node.args.clone();
         let id = self.g.add_node(node);
@@ -462,6 +461,47 @@ impl Graph {
             }
         }
         live
+    }
+
+    /// Copies the graph node by node in order. For each node, `subst` may return a
+    /// replacement built in the new graph (its operands are already copied; `map` gives the
+    /// new id of every earlier node); otherwise the node is copied with remapped operands.
+    /// `keep` decides which nodes are copied at all (operands of kept nodes must be kept).
+    /// Inputs and outputs are carried over. Returns the new graph and the old-to-new map.
+    pub fn rebuild(
+        &self,
+        keep: impl Fn(NodeId) -> bool,
+        mut subst: impl FnMut(NodeId, &Node, &[NodeId], &mut Graph) -> Option<NodeId>,
+    ) -> (Graph, Vec<NodeId>) {
+        let mut out = Graph::new();
+        let mut map: Vec<NodeId> = Vec::with_capacity(self.len());
+        for id in self.ids() {
+            let node = self.node(id);
+            if !keep(id) && !matches!(node.op, Op::Input { .. }) {
+                map.push(NodeId::end());
+                continue;
+            }
+            let new = match subst(id, node, &map, &mut out) {
+                Some(n) => n,
+                None => {
+                    let n = out.add_unchecked(Node {
+                        op: node.op.clone(),
+                        ty: node.ty.clone(),
+                        args: node.args.iter().map(|a| map[a.index()]).collect(),
+                        label: node.label.clone(),
+                    });
+                    if matches!(node.op, Op::Input { .. }) {
+                        out.inputs.push(n);
+                    }
+                    n
+                }
+            };
+            map.push(new);
+        }
+        // Inputs keep their order even if `subst` recreated some.
+        out.inputs = self.inputs.iter().map(|i| map[i.index()]).collect();
+        out.outputs = self.outputs.iter().map(|(n, id)| (n.clone(), map[id.index()])).collect();
+        (out, map)
     }
 
     /// Counts nodes by operation name (for pass statistics).

@@ -1,0 +1,118 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use rlc_compiler::driver::{Driver, EnvLookupError, Request};
+use rlc_compiler::env_spec::EnvSpec;
+use rlc_compiler::interp::{Real, Tensor};
+use rlc_compiler::ir::{DType, Graph, Op};
+use rlc_compiler::lower::Compiled;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The standard library directory.
+pub fn stdlib() -> PathBuf {
+    root().join("stdlib")
+}
+
+/// Environment specs from the runtime's registry.
+pub fn resolve(id: &str) -> Result<EnvSpec, EnvLookupError> {
+    rlc_runtime::envs::spec(id).map_err(|_| EnvLookupError {
+        suggestion: None,
+        known: rlc_runtime::envs::known_ids().iter().map(|s| s.to_string()).collect(),
+    })
+}
+
+/// Compiles a file (panics with rendered diagnostics on failure).
+pub fn compile(path: &Path, overrides: &[&str]) -> Vec<Compiled> {
+    let mut d = Driver::new(Some(stdlib()));
+    let m = d
+        .load(path)
+        .unwrap_or_else(|e| panic!("{}", rlc_compiler::diag::render_all(&e, &d.mods.sources, false)));
+    let req = Request {
+        env: None,
+        overrides: overrides.iter().map(|s| s.to_string()).collect(),
+        eval_batch: Some(3),
+    };
+    d.compile(m, &req, &resolve)
+        .unwrap_or_else(|e| panic!("{}", rlc_compiler::diag::render_all(&e, &d.mods.sources, false)))
+}
+
+/// Compiles source text placed in `stdlib/` (so imports resolve), returning diagnostics on failure.
+pub fn compile_text(text: &str, env: Option<&str>) -> Result<Vec<Compiled>, String> {
+    let mut d = Driver::new(Some(stdlib()));
+    let m = d
+        .load_text("test.rl", Some(&stdlib()), text)
+        .map_err(|e| rlc_compiler::diag::render_all(&e, &d.mods.sources, false))?;
+    let req = Request {
+        env: env.map(String::from),
+        ..Request::default()
+    };
+    d.compile(m, &req, &resolve).map_err(|e| rlc_compiler::diag::render_all(&e, &d.mods.sources, false))
+}
+
+/// Every stdlib file that defines an algorithm.
+pub fn stdlib_algorithms() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(stdlib())
+        .expect("stdlib exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rl"))
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("algorithm ")))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Plausible random inputs for a graph: observations and batches ~ N(0, 1), integer actions
+/// in range, flags in {0, 1}, probability vectors normalised, a random key.
+pub fn random_inputs<T: Real>(g: &Graph, n_actions: usize, seed: u64) -> Vec<Tensor<T>> {
+    let key = rlc_compiler::random::stream_key([seed as i32, 7], 99);
+    let mut counter = 0u64;
+    let mut next = || {
+        counter += 1;
+        counter
+    };
+    g.inputs
+        .iter()
+        .map(|id| {
+            let ty = g.ty(*id).clone();
+            let name = match &g.node(*id).op {
+                Op::Input { name } => name.clone(),
+                _ => unreachable!(),
+            };
+            let n = ty.numel();
+            match ty.dtype {
+                DType::I32 if name == "key" => Tensor::i(ty.shape.clone(), vec![seed as i32, 12345]),
+                DType::I32 => Tensor::i(
+                    ty.shape.clone(),
+                    (0..n).map(|_| (rlc_compiler::random::uniform(key, next()) * n_actions as f64) as i32).collect(),
+                ),
+                DType::Bool => Tensor::b(ty.shape.clone(), vec![false; n]),
+                DType::F32 => {
+                    let flag = name.ends_with(".done") || name.ends_with(".end");
+                    let mut v: Vec<f64> = (0..n)
+                        .map(|_| {
+                            let u = rlc_compiler::random::normal(key, next());
+                            if flag { f64::from(u > 1.0) } else { u }
+                        })
+                        .collect();
+                    if name.ends_with(".mu") || name.ends_with(".weight") {
+                        let a = *ty.shape.last().unwrap_or(&1);
+                        for row in v.chunks_mut(a.max(1)) {
+                            let e: Vec<f64> = row.iter().map(|x| x.exp()).collect();
+                            let s: f64 = e.iter().sum();
+                            for (r, x) in row.iter_mut().zip(e) {
+                                *r = x / s;
+                            }
+                        }
+                    }
+                    Tensor::from_f64(ty.shape.clone(), &v)
+                }
+            }
+        })
+        .collect()
+}
