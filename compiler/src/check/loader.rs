@@ -143,7 +143,10 @@ impl Modules {
                     errs
                 });
             }
-            tried.push(cand.display().to_string());
+            let shown = display_name(&cand);
+            if !tried.contains(&shown) {
+                tried.push(shown);
+            }
         }
         let name: Vec<&str> = imp.path.iter().map(|s| s.name.as_str()).collect();
         let span = imp.path.first().map(|f| f.span.to(imp.path.last().expect("nonempty").span)).unwrap_or(imp.span);

@@ -107,7 +107,7 @@ impl<'m> Tracer<'m, '_> {
             Ok(result)
         })();
         self.calls.pop();
-        r
+        r.map_err(|d| called_from(d, name, whole))
     }
 
     /// Matches arguments to parameters: positional, then named, then defaults.
@@ -344,13 +344,23 @@ impl<'m> Tracer<'m, '_> {
             out
         })();
         self.calls.pop();
-        r
+        r.map_err(|d| called_from(d, net, whole))
     }
 
     /// Converts the argument at `i` (or named `name`) to a tensor.
     pub(crate) fn arg_tensor(&mut self, a: &ArgVal, hint: Option<DType>) -> R<Tv> {
         self.to_tensor(a.value.clone(), a.span, hint)
     }
+}
+
+/// Adds the call site to an error raised inside a called function, so the user sees how
+/// their code reached it (a few levels at most).
+fn called_from(mut d: Diagnostic, name: &str, call: Span) -> Diagnostic {
+    let inside = d.primary.as_ref().is_some_and(|p| p.span.file == call.file && p.span.start >= call.start && p.span.end <= call.end);
+    if !inside && d.secondary.len() < 4 && !d.secondary.iter().any(|l| l.span == call) {
+        d = d.also(call, format!("in this call of `{name}`"));
+    }
+    d
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {

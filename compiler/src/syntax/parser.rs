@@ -13,6 +13,7 @@ struct RlParser;
 
 /// Parses a whole file.
 pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
+    pest::set_error_detail(true);
     let mut pairs = RlParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
     let program = pairs.next().expect("pest returns the program rule");
     Builder { file }.module(program)
@@ -20,6 +21,7 @@ pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
 
 /// Parses a single expression (used by the REPL's `:eval`).
 pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+    pest::set_error_detail(true);
     let mut pairs = RlParser::parse(Rule::repl_expr, text).map_err(|e| syntax_error(file, text, e))?;
     let top = pairs.next().expect("pest returns the repl_expr rule");
     let b = Builder { file };
@@ -51,49 +53,71 @@ fn pratt() -> &'static PrattParser<Rule> {
     })
 }
 
-/// Turns a pest error into a located diagnostic with readable expectations.
+/// Turns a pest error into a located diagnostic listing what could come next.
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let (start, end) = match e.location {
-        InputLocation::Pos(p) => (p, p),
-        InputLocation::Span((s, e)) => (s, e),
+    let (mut start, mut expected): (usize, Vec<String>) = match &e.location {
+        InputLocation::Pos(p) => (*p, Vec::new()),
+        InputLocation::Span((s, _)) => (*s, Vec::new()),
     };
-    // Point at the offending token (or the end of input) rather than an empty range.
-    let end = if end > start {
-        end
-    } else {
-        let rest = &text[start.min(text.len())..];
-        let len = rest
-            .char_indices()
-            .take_while(|(_, c)| !c.is_whitespace())
-            .last()
-            .map_or(0, |(i, c)| i + c.len_utf8())
-            .clamp(1, 20);
-        (start + len).min(text.len().max(start))
-    };
-    let found = text.get(start..end).filter(|s| !s.is_empty());
-    let (message, label) = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();
-            names.sort();
-            names.dedup();
-            let expected = match names.len() {
-                0 => "something else".to_string(),
-                1 => names[0].to_string(),
-                _ => {
-                    let (last, init) = names.split_last().expect("nonempty");
-                    format!("{} or {}", init.join(", "), last)
-                }
-            };
-            let found = found.map_or("the end of the file".to_string(), |f| format!("`{f}`"));
-            (
-                format!("expected {expected}, found {found}"),
-                format!("expected {expected}"),
-            )
+    if let Some(att) = e.parse_attempts() {
+        // The furthest position any rule or token was tried at, with everything tried there.
+        start = att.max_position;
+        for stack in att.call_stacks() {
+            if let Some(n) = stack.deepest.get_rule().and_then(|r| rule_name(*r)) {
+                expected.push(n.to_string());
+            }
         }
-        ErrorVariant::CustomError { message } => (message.clone(), message.clone()),
+        for t in att.expected_tokens() {
+            // Literal tokens only: not whitespace, comments, character ranges or builtins.
+            let token = t.to_string();
+            let literal = !token.trim().is_empty()
+                && !token.starts_with("//")
+                && !token.starts_with("/*")
+                && !token.contains("..")
+                && token != "_"
+                && token != "BUILTIN_RULE"
+                && token.chars().all(|c| !c.is_alphabetic());
+            if literal {
+                expected.push(format!("`{token}`"));
+            }
+        }
+    }
+    if expected.is_empty()
+        && let ErrorVariant::ParsingError { positives, .. } = &e.variant
+    {
+        expected = positives.iter().filter_map(|r| rule_name(*r)).map(String::from).collect();
+    }
+    if let ErrorVariant::CustomError { message } = &e.variant {
+        expected = vec![message.clone()];
+    }
+    expected.sort();
+    expected.dedup();
+    // "an expression" already covers the tokens that can start one.
+    if expected.iter().any(|e| e == "an expression") {
+        expected.retain(|e| !matches!(e.as_str(), "`!`" | "`\"`" | "`(`" | "`-`" | "`[`" | "`{`"));
+    }
+    let start = start.min(text.len());
+    // Point at the offending token (or the end of input) rather than an empty range.
+    let rest = &text[start..];
+    let len = rest
+        .char_indices()
+        .take_while(|(i, c)| !c.is_whitespace() && (*i == 0 || c.is_alphanumeric() || *c == '_'))
+        .last()
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let end = (start + len.max(1)).min(text.len()).max(start);
+    let found = text.get(start..end).filter(|s| !s.is_empty());
+    let expected = match expected.len() {
+        0 => "something else".to_string(),
+        1 => expected[0].clone(),
+        _ => {
+            let (last, init) = expected.split_last().expect("nonempty");
+            format!("{} or {}", init.join(", "), last)
+        }
     };
-    let mut d = Diagnostic::new(Code::Syntax, message).at(Span::new(file, start, end), label);
+    let found_text = found.map_or("the end of the file".to_string(), |f| format!("`{f}`"));
+    let mut d = Diagnostic::new(Code::Syntax, format!("expected {expected}, found {found_text}"))
+        .at(Span::new(file, start, end), format!("expected {expected}"));
     if found == Some("=") && text[..start].trim_end().ends_with('=') {
         d = d.hint("comparisons are written `==`");
     }
@@ -224,7 +248,9 @@ type Res<T> = Result<T, Diagnostic>;
 impl Builder {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        // Rules can end in implicit whitespace; diagnostics should not underline it.
+        let trimmed = pair.as_str().trim_end().len();
+        Span::new(self.file, s.start(), s.start() + trimmed)
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {

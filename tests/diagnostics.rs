@@ -1,0 +1,258 @@
+//! Every kind of diagnostic, printed as a user sees it (without colour), checked against
+//! snapshots in `tests/snapshots/`. Run with `INSTA_UPDATE=always` to accept new output.
+
+mod common;
+
+use common::*;
+use rlc_compiler::diag::{Code, Diagnostic, render_all};
+use rlc_compiler::driver::{Driver, Request};
+
+/// A small, valid DDPG; each test breaks one thing in it.
+const BASE: &str = r#"import nets.{mlp}
+
+algorithm tiny {
+  param gamma = 0.99
+  param batch = 32
+  env: continuous default "Pendulum-v1"
+
+  net actor(s: obs) = env.act_high * tanh(mlp(s, [16], env.act_dim))
+  net critic(s: obs, a: act) = mlp(concat(s, a), [16], 1)[..., 0]
+  target critic_t = polyak(critic, 0.01)
+  target actor_t = polyak(actor, 0.01)
+
+  replay D capacity 1000 of (s: obs, a: act, r: f32, s2: obs, done: f32)
+
+  policy greedy(s) = actor(s)
+
+  loss critic_loss(b ~ D.sample(batch)) = {
+    let y = stop(b.r + gamma * (1 - b.done) * critic_t(b.s2, actor_t(b.s2)))
+    mean((critic(b.s, b.a) - y)^2)
+  }
+  loss actor_loss(b ~ D.sample(batch)) = -mean(critic(b.s, actor(b.s)))
+
+  update critic by adam(lr = 1e-3) on critic_loss
+  update actor by adam(lr = 1e-3) on actor_loss
+
+  schedule { act greedy into D; train 1 every 1 }
+}
+"#;
+
+/// Compiles `src` (as `tiny.rl` in the stdlib directory); returns the rendered diagnostics
+/// and their codes.
+fn diagnose(src: &str, env: Option<&str>, overrides: &[&str]) -> (String, Vec<Code>) {
+    let mut d = Driver::new(Some(stdlib()));
+    let diags: Vec<Diagnostic> = match d.load_text("tiny.rl", Some(&stdlib()), src) {
+        Err(e) => e,
+        Ok(m) => {
+            let req = Request {
+                env: env.map(String::from),
+                overrides: overrides.iter().map(|s| s.to_string()).collect(),
+                eval_batch: None,
+            };
+            match d.compile(m, &req, &resolve) {
+                Ok(_) => Vec::new(),
+                Err(e) => e,
+            }
+        }
+    };
+    let text = render_all(&diags, &d.mods.sources, false);
+    (text, diags.iter().map(|x| x.code).collect())
+}
+
+fn with(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "base program has no {from:?}");
+    BASE.replacen(from, to, 1)
+}
+
+/// Asserts the first diagnostic's code and snapshots the whole output.
+fn check(name: &str, src: &str, code: Code) {
+    check_with(name, src, code, None, &[]);
+}
+
+fn check_with(name: &str, src: &str, code: Code, env: Option<&str>, overrides: &[&str]) {
+    let (text, codes) = diagnose(src, env, overrides);
+    assert_eq!(codes.first(), Some(&code), "{name}: expected {code:?}, got {codes:?}\n{text}");
+    insta::assert_snapshot!(name, text);
+}
+
+#[test]
+fn base_program_is_clean() {
+    let (text, codes) = diagnose(BASE, None, &[]);
+    assert!(codes.is_empty(), "{text}");
+}
+
+#[test]
+fn e0001_syntax() {
+    check("e0001_syntax", &with("param batch = 32", "param batch 32"), Code::Syntax);
+}
+
+#[test]
+fn e0002_unknown_name_with_suggestion() {
+    check("e0002_unknown_name", &with("critic_t(b.s2", "critc_t(b.s2"), Code::UnknownName);
+}
+
+#[test]
+fn e0003_unknown_field() {
+    check("e0003_unknown_field", &with("let y = stop(b.r", "let y = stop(b.rew"), Code::UnknownField);
+}
+
+#[test]
+fn e0004_wrong_arity_points_at_definition() {
+    check("e0004_arity", &with("critic(b.s, actor(b.s))", "critic(b.s)"), Code::Arity);
+}
+
+#[test]
+fn e0005_shape_mismatch_shows_both_sides() {
+    check(
+        "e0005_shape_mismatch",
+        &with("mlp(concat(s, a), [16], 1)[..., 0]", "mlp(concat(s, a), [16], 1)"),
+        Code::ShapeMismatch,
+    );
+}
+
+#[test]
+fn e0006_type_mismatch() {
+    check("e0006_type_mismatch", &with("(1 - b.done)", "(1 - (b.done > 0.5))"), Code::TypeMismatch);
+}
+
+#[test]
+fn e0007_duplicate_definition() {
+    check(
+        "e0007_duplicate",
+        &with("  policy greedy(s) = actor(s)", "  policy greedy(s) = actor(s)\n  policy greedy(s) = actor(s)"),
+        Code::Duplicate,
+    );
+}
+
+#[test]
+fn e0008_module_not_found() {
+    check("e0008_module_not_found", &with("import nets.{mlp}", "import netz.{mlp}"), Code::ModuleNotFound);
+}
+
+#[test]
+fn e0009_import_not_found() {
+    check("e0009_import_not_found", &with("import nets.{mlp}", "import nets.{mlp, mpl}"), Code::ImportNotFound);
+}
+
+#[test]
+fn e0010_loss_reaches_no_parameter() {
+    check(
+        "e0010_no_gradient",
+        &with("-mean(critic(b.s, actor(b.s)))", "-mean(critic(b.s, stop(actor(b.s))))"),
+        Code::NoGradient,
+    );
+}
+
+#[test]
+fn e0011_state_assigned_twice() {
+    check(
+        "e0011_double_assign",
+        &with("update actor by adam(lr = 1e-3) on actor_loss", "update actor, critic by adam(lr = 1e-3) on actor_loss"),
+        Code::DoubleAssign,
+    );
+}
+
+#[test]
+fn e0012_policy_output_does_not_fit_the_action_space() {
+    check("e0012_policy_output", &with("policy greedy(s) = actor(s)", "policy greedy(s) = actor(s)[..., 0]"), Code::PolicyOutput);
+}
+
+#[test]
+fn e0013_action_space_kind() {
+    check_with("e0013_action_space", BASE, Code::ActionSpaceKind, Some("CartPole-v1"), &[]);
+}
+
+#[test]
+fn e0014_layer_outside_net() {
+    check(
+        "e0014_layer_outside_net",
+        &with("-mean(critic(b.s, actor(b.s)))", "-mean(critic(b.s, actor(b.s))) + mean(linear(b.s, 1))"),
+        Code::LayerOutsideNet,
+    );
+}
+
+#[test]
+fn e0015_bad_override() {
+    check_with("e0015_bad_param", BASE, Code::BadParam, None, &["gama=0.9"]);
+}
+
+#[test]
+fn e0016_recursion() {
+    check(
+        "e0016_recursion",
+        &with("  policy greedy(s) = actor(s)", "  fn twice(x) = twice(x) * 2\n  policy greedy(s) = twice(actor(s))"),
+        Code::Recursion,
+    );
+}
+
+#[test]
+fn e0017_index_out_of_bounds() {
+    check("e0017_index_out_of_bounds", &with("[16], 1)[..., 0]", "[16], 1)[..., 3]"), Code::IndexOutOfBounds);
+}
+
+#[test]
+fn e0018_schedule_never_trains() {
+    check("e0018_schedule", &with("act greedy into D; train 1 every 1", "act greedy into D"), Code::Schedule);
+}
+
+#[test]
+fn e0019_not_a_constant() {
+    check("e0019_not_constant", &with("mlp(s, [16], env.act_dim)", "mlp(s, [16], s)"), Code::NotConstant);
+}
+
+#[test]
+fn e0020_unknown_environment() {
+    check("e0020_unknown_env", &with("\"Pendulum-v1\"", "\"Pendulum-v2\""), Code::UnknownEnv);
+}
+
+#[test]
+fn e0021_data_field_nobody_provides() {
+    check("e0021_data_field", &with("done: f32)", "done: f32, logp: f32)"), Code::DataField);
+}
+
+#[test]
+fn e0022_grad_of_unrelated_tensor() {
+    check(
+        "e0022_bad_grad",
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "{ let x = b.r * 2\n    let l = -mean(critic(b.s, actor(b.s)))\n    l + mean(grad(l, x)) }",
+        ),
+        Code::BadGrad,
+    );
+}
+
+#[test]
+fn e0023_net_parameter_without_type() {
+    check("e0023_missing", &with("net actor(s: obs)", "net actor(s)"), Code::Missing);
+}
+
+#[test]
+fn e0024_bad_argument() {
+    check("e0024_bad_argument", &with("polyak(critic, 0.01)", "polyak(critic, 2.0)"), Code::BadArgument);
+}
+
+#[test]
+fn e0025_unreadable_file() {
+    let mut d = Driver::new(Some(stdlib()));
+    let e = d.load(std::path::Path::new("/definitely/not/here.rl")).unwrap_err();
+    assert_eq!(e[0].code, Code::Io);
+    insta::assert_snapshot!("e0025_io", render_all(&e, &d.mods.sources, false));
+}
+
+#[test]
+fn broadcasting_a_column_against_a_row_is_reported() {
+    // The classic TD-target bug: a [B,1] critic minus a [B] target silently becomes [B,B].
+    check(
+        "shape_outer_broadcast",
+        &with("mean((critic(b.s, b.a) - y)^2)", "mean((mlp_col(b.s, b.a) - y)^2)")
+            .replace("  policy greedy", "  net mlp_col(s: obs, a: act) = mlp(concat(s, a), [16], 1)\n  policy greedy"),
+        Code::ShapeMismatch,
+    );
+}
+
+#[test]
+fn every_code_has_a_snapshot_test() {
+    // 25 codes, all exercised above.
+    assert_eq!(Code::ALL.len(), 25);
+}
