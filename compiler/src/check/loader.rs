@@ -67,10 +67,23 @@ impl Modules {
         let text = std::fs::read(path).map_err(|e| {
             vec![Diagnostic::new(Code::Io, format!("cannot read `{}`: {e}", path.display()))]
         })?;
-        let text = String::from_utf8(text).map_err(|_| {
-            vec![Diagnostic::new(Code::Io, format!("`{}` is not valid UTF-8 text", path.display()))]
-        })?;
         let name = display_name(path);
+        let text = match String::from_utf8(text) {
+            Ok(t) => t,
+            Err(e) => {
+                // Show the file up to the bad byte and point at it.
+                let at = e.utf8_error().valid_up_to();
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let shown = lossy.char_indices().take_while(|(i, _)| *i < at).count();
+                let offset = lossy.char_indices().nth(shown).map_or(lossy.len(), |(i, _)| i);
+                let file = self.sources.add(&name, Some(&canonical), lossy);
+                let end = self.sources.file(file).text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+                return Err(vec![
+                    Diagnostic::new(Code::Io, format!("`{}` is not valid UTF-8 text", path.display()))
+                        .at(crate::diag::Span::new(file, offset, end), "invalid byte here"),
+                ]);
+            }
+        };
         self.load_text(&name, Some(&canonical), &text)
     }
 

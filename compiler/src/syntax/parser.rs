@@ -13,6 +13,7 @@ struct RlParser;
 
 /// Parses a whole file.
 pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
+    check_nesting(file, text)?;
     pest::set_error_detail(true);
     let mut pairs = RlParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
     let program = pairs.next().expect("pest returns the program rule");
@@ -21,6 +22,7 @@ pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
 
 /// Parses a single expression (used by the REPL's `:eval`).
 pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+    check_nesting(file, text)?;
     pest::set_error_detail(true);
     let mut pairs = RlParser::parse(Rule::repl_expr, text).map_err(|e| syntax_error(file, text, e))?;
     let top = pairs.next().expect("pest returns the repl_expr rule");
@@ -30,6 +32,28 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
         .find(|p| p.as_rule() == Rule::expr)
         .expect("grammar");
     b.expr(expr)
+}
+
+/// Deepest bracket nesting accepted; deeper input would exhaust the parser's stack.
+const MAX_NESTING: usize = 200;
+
+/// Rejects absurdly deep nesting before the recursive-descent parser sees it.
+fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Diagnostic::new(Code::Syntax, format!("brackets are nested more than {MAX_NESTING} deep"))
+                        .at(Span::new(file, i, i + 1), "too deep"));
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn pratt() -> &'static PrattParser<Rule> {
