@@ -147,3 +147,31 @@ fn stdlib_loss_gradients_match_finite_differences() {
     assert!(checked > 100, "only {checked} gradient elements checked");
 }
 
+
+#[test]
+fn optimisation_passes_preserve_every_stdlib_entry_point() {
+    for f in stdlib_algorithms() {
+        for c in compile(&f, &["hidden=[16, 16]"]) {
+            let state = initial_state::<f32>(&c.states, 2);
+            for e in &c.entries {
+                let opt = rlc_compiler::passes::optimize(&e.graph).expect("passes verify");
+                assert!(opt.len() <= e.graph.len());
+                let inputs = random_inputs::<f32>(&e.graph, n_actions(&c), 4);
+                let a = eval(&e.graph, &inputs, &state).unwrap();
+                let b = eval(&opt, &inputs, &state).unwrap();
+                for (x, y) in a.outputs.iter().zip(&b.outputs) {
+                    assert_eq!(x.to_f64(), y.to_f64(), "{} {}", c.name, e.name);
+                }
+                let mut sa = a.assigns.clone();
+                let mut sb = b.assigns.clone();
+                sa.sort_by_key(|(k, _)| *k);
+                sb.sort_by_key(|(k, _)| *k);
+                assert_eq!(sa.len(), sb.len());
+                for ((ka, va), (kb, vb)) in sa.iter().zip(&sb) {
+                    assert_eq!(ka, kb);
+                    assert_eq!(va.to_f64(), vb.to_f64(), "{} {} state {}", c.name, e.name, c.states.get(*ka).name);
+                }
+            }
+        }
+    }
+}

@@ -14,5 +14,6 @@ pub mod env_spec;
 pub mod interp;
 pub mod ir;
 pub mod lower;
+pub mod passes;
 pub mod random;
 pub mod syntax;

@@ -15,7 +15,24 @@ pub enum Format {
     Dot,
 }
 
-pub fn run(file: &Path, entry: Option<&str>, format: Format, args: &CompileArgs) -> u8 {
+pub fn run(file: &Path, entry: Option<&str>, format: Format, after: Option<&str>, args: &CompileArgs) -> u8 {
+    let passes = rlc_compiler::passes::pipeline();
+    let upto = match after {
+        None => 0,
+        Some("all") => passes.len(),
+        Some(p) => match passes.iter().position(|x| x.name == p) {
+            Some(i) => i + 1,
+            None => {
+                let names: Vec<&str> = passes.iter().map(|x| x.name).collect();
+                eprintln!("error: unknown pass `{p}`");
+                if let Some(h) = did_you_mean(p, names.iter().copied()) {
+                    eprintln!("  help: {h}");
+                }
+                eprintln!("  note: passes: {}, all", names.join(", "));
+                return EXIT_USAGE;
+            }
+        },
+    };
     let (_, compiled) = match compile_file(file, args) {
         Ok(x) => x,
         Err(code) => return code,
@@ -40,9 +57,16 @@ pub fn run(file: &Path, entry: Option<&str>, format: Format, args: &CompileArgs)
         None => c.entries.iter().collect(),
     };
     for e in selected {
+        let graph = match rlc_compiler::passes::run_pipeline(&e.graph, &passes[..upto]) {
+            Ok(mut v) => v.pop().map_or_else(|| e.graph.clone(), |(_, g)| g),
+            Err(err) => {
+                eprintln!("error: {err}");
+                return 1;
+            }
+        };
         match format {
-            Format::Text => print!("{}", print_graph_with_states(&e.graph, &e.name, &c.states)),
-            Format::Dot => print!("{}", to_dot(&e.graph, &e.name, Some(&c.states))),
+            Format::Text => print!("{}", print_graph_with_states(&graph, &e.name, &c.states)),
+            Format::Dot => print!("{}", to_dot(&graph, &e.name, Some(&c.states))),
         }
     }
     0

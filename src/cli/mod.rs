@@ -45,6 +45,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = graph::Format::Text)]
         format: graph::Format,
+        /// Show the graph after this optimisation pass (`fold`, `cse`, `dce`, or `all`).
+        #[arg(long, value_name = "PASS")]
+        after: Option<String>,
         #[command(flatten)]
         compile: CompileArgs,
     },
@@ -54,6 +57,8 @@ enum Command {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check { files, compile } => check::run(&files, &compile),
-        Command::Graph { file, entry, format, compile } => graph::run(&file, entry.as_deref(), format, &compile),
+        Command::Graph { file, entry, format, after, compile } => {
+            graph::run(&file, entry.as_deref(), format, after.as_deref(), &compile)
+        }
     }
 }
