@@ -17,14 +17,20 @@ fn check_bytes(bytes: &[u8]) -> bool {
     let path = dir.join(format!("case-{:x}.rl", fxhash(bytes)));
     std::fs::write(&path, bytes).expect("write case");
     let mut d = Driver::new(Some(stdlib()));
-    let result = d.load(&path).and_then(|m| d.compile(m, &Request::default(), &resolve));
+    let result = d
+        .load(&path)
+        .and_then(|m| d.compile(m, &Request::default(), &resolve));
     let _ = std::fs::remove_file(&path);
     match result {
         Ok(_) => true,
         Err(diags) => {
             assert!(!diags.is_empty());
             for x in &diags {
-                assert!(x.primary.is_some(), "diagnostic without a location: {x:?}\ninput: {:?}", String::from_utf8_lossy(bytes));
+                assert!(
+                    x.primary.is_some(),
+                    "diagnostic without a location: {x:?}\ninput: {:?}",
+                    String::from_utf8_lossy(bytes)
+                );
             }
             // Rendering never fails either.
             let _ = rlc_compiler::diag::render_all(&diags, &d.mods.sources, false);
@@ -34,7 +40,9 @@ fn check_bytes(bytes: &[u8]) -> bool {
 }
 
 fn fxhash(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf29ce484222325u64, |h, x| (h ^ u64::from(*x)).wrapping_mul(0x100000001b3))
+    b.iter().fold(0xcbf29ce484222325u64, |h, x| {
+        (h ^ u64::from(*x)).wrapping_mul(0x100000001b3)
+    })
 }
 
 fn stdlib_sources() -> Vec<String> {
@@ -45,7 +53,9 @@ fn stdlib_sources() -> Vec<String> {
         .filter(|p| p.extension().is_some_and(|x| x == "rl"))
         .collect();
     v.sort();
-    v.iter().map(|p| std::fs::read_to_string(p).expect("read")).collect()
+    v.iter()
+        .map(|p| std::fs::read_to_string(p).expect("read"))
+        .collect()
 }
 
 /// Identifier occurrences (byte ranges) in a source.
@@ -91,7 +101,7 @@ proptest! {
         let src = &srcs[file % srcs.len()];
         let mut cut = (src.len() as f64 * frac) as usize;
         while !src.is_char_boundary(cut) { cut -= 1; }
-        check_bytes(src[..cut].as_bytes());
+        check_bytes(&src.as_bytes()[..cut]);
     }
 
     #[test]
@@ -137,14 +147,28 @@ fn the_binary_exits_nonzero_with_located_errors() {
     for (i, src) in srcs.iter().enumerate() {
         let path = dir.join(format!("broken{i}.rl"));
         std::fs::write(&path, &src[..src.len() * 2 / 3]).expect("write");
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc")).arg("check").arg(&path).output().expect("run rlc");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .arg("check")
+            .arg(&path)
+            .output()
+            .expect("run rlc");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(stderr.contains("Error:") && stderr.contains(&format!("broken{i}.rl:")), "{stderr}");
+        assert!(
+            stderr.contains("Error:") && stderr.contains(&format!("broken{i}.rl:")),
+            "{stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc")).arg("check").arg(dir.join("missing.rl")).output().expect("run");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .arg("check")
+        .arg(dir.join("missing.rl"))
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(1));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc")).args(["check", "--bogus"]).output().expect("run");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args(["check", "--bogus"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }

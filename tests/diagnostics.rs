@@ -71,7 +71,11 @@ fn check(name: &str, src: &str, code: Code) {
 
 fn check_with(name: &str, src: &str, code: Code, env: Option<&str>, overrides: &[&str]) {
     let (text, codes) = diagnose(src, env, overrides);
-    assert_eq!(codes.first(), Some(&code), "{name}: expected {code:?}, got {codes:?}\n{text}");
+    assert_eq!(
+        codes.first(),
+        Some(&code),
+        "{name}: expected {code:?}, got {codes:?}\n{text}"
+    );
     insta::assert_snapshot!(name, text);
 }
 
@@ -83,22 +87,38 @@ fn base_program_is_clean() {
 
 #[test]
 fn e0001_syntax() {
-    check("e0001_syntax", &with("param batch = 32", "param batch 32"), Code::Syntax);
+    check(
+        "e0001_syntax",
+        &with("param batch = 32", "param batch 32"),
+        Code::Syntax,
+    );
 }
 
 #[test]
 fn e0002_unknown_name_with_suggestion() {
-    check("e0002_unknown_name", &with("critic_t(b.s2", "critc_t(b.s2"), Code::UnknownName);
+    check(
+        "e0002_unknown_name",
+        &with("critic_t(b.s2", "critc_t(b.s2"),
+        Code::UnknownName,
+    );
 }
 
 #[test]
 fn e0003_unknown_field() {
-    check("e0003_unknown_field", &with("let y = stop(b.r", "let y = stop(b.rew"), Code::UnknownField);
+    check(
+        "e0003_unknown_field",
+        &with("let y = stop(b.r", "let y = stop(b.rew"),
+        Code::UnknownField,
+    );
 }
 
 #[test]
 fn e0004_wrong_arity_points_at_definition() {
-    check("e0004_arity", &with("critic(b.s, actor(b.s))", "critic(b.s)"), Code::Arity);
+    check(
+        "e0004_arity",
+        &with("critic(b.s, actor(b.s))", "critic(b.s)"),
+        Code::Arity,
+    );
 }
 
 #[test]
@@ -112,33 +132,51 @@ fn e0005_shape_mismatch_shows_both_sides() {
 
 #[test]
 fn e0006_type_mismatch() {
-    check("e0006_type_mismatch", &with("(1 - b.done)", "(1 - (b.done > 0.5))"), Code::TypeMismatch);
+    check(
+        "e0006_type_mismatch",
+        &with("(1 - b.done)", "(1 - (b.done > 0.5))"),
+        Code::TypeMismatch,
+    );
 }
 
 #[test]
 fn e0007_duplicate_definition() {
     check(
         "e0007_duplicate",
-        &with("  policy greedy(s) = actor(s)", "  policy greedy(s) = actor(s)\n  policy greedy(s) = actor(s)"),
+        &with(
+            "  policy greedy(s) = actor(s)",
+            "  policy greedy(s) = actor(s)\n  policy greedy(s) = actor(s)",
+        ),
         Code::Duplicate,
     );
 }
 
 #[test]
 fn e0008_module_not_found() {
-    check("e0008_module_not_found", &with("import nets.{mlp}", "import netz.{mlp}"), Code::ModuleNotFound);
+    check(
+        "e0008_module_not_found",
+        &with("import nets.{mlp}", "import netz.{mlp}"),
+        Code::ModuleNotFound,
+    );
 }
 
 #[test]
 fn e0009_import_not_found() {
-    check("e0009_import_not_found", &with("import nets.{mlp}", "import nets.{mlp, mpl}"), Code::ImportNotFound);
+    check(
+        "e0009_import_not_found",
+        &with("import nets.{mlp}", "import nets.{mlp, mpl}"),
+        Code::ImportNotFound,
+    );
 }
 
 #[test]
 fn e0010_loss_reaches_no_parameter() {
     check(
         "e0010_no_gradient",
-        &with("-mean(critic(b.s, actor(b.s)))", "-mean(critic(b.s, stop(actor(b.s))))"),
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "-mean(critic(b.s, stop(actor(b.s))))",
+        ),
         Code::NoGradient,
     );
 }
@@ -147,26 +185,45 @@ fn e0010_loss_reaches_no_parameter() {
 fn e0011_state_assigned_twice() {
     check(
         "e0011_double_assign",
-        &with("update actor by adam(lr = 1e-3) on actor_loss", "update actor, critic by adam(lr = 1e-3) on actor_loss"),
+        &with(
+            "update actor by adam(lr = 1e-3) on actor_loss",
+            "update actor, critic by adam(lr = 1e-3) on actor_loss",
+        ),
         Code::DoubleAssign,
     );
 }
 
 #[test]
 fn e0012_policy_output_does_not_fit_the_action_space() {
-    check("e0012_policy_output", &with("policy greedy(s) = actor(s)", "policy greedy(s) = actor(s)[..., 0]"), Code::PolicyOutput);
+    check(
+        "e0012_policy_output",
+        &with(
+            "policy greedy(s) = actor(s)",
+            "policy greedy(s) = actor(s)[..., 0]",
+        ),
+        Code::PolicyOutput,
+    );
 }
 
 #[test]
 fn e0013_action_space_kind() {
-    check_with("e0013_action_space", BASE, Code::ActionSpaceKind, Some("CartPole-v1"), &[]);
+    check_with(
+        "e0013_action_space",
+        BASE,
+        Code::ActionSpaceKind,
+        Some("CartPole-v1"),
+        &[],
+    );
 }
 
 #[test]
 fn e0014_layer_outside_net() {
     check(
         "e0014_layer_outside_net",
-        &with("-mean(critic(b.s, actor(b.s)))", "-mean(critic(b.s, actor(b.s))) + mean(linear(b.s, 1))"),
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "-mean(critic(b.s, actor(b.s))) + mean(linear(b.s, 1))",
+        ),
         Code::LayerOutsideNet,
     );
 }
@@ -180,34 +237,57 @@ fn e0015_bad_override() {
 fn e0016_recursion() {
     check(
         "e0016_recursion",
-        &with("  policy greedy(s) = actor(s)", "  fn twice(x) = twice(x) * 2\n  policy greedy(s) = twice(actor(s))"),
+        &with(
+            "  policy greedy(s) = actor(s)",
+            "  fn twice(x) = twice(x) * 2\n  policy greedy(s) = twice(actor(s))",
+        ),
         Code::Recursion,
     );
 }
 
 #[test]
 fn e0017_index_out_of_bounds() {
-    check("e0017_index_out_of_bounds", &with("[16], 1)[..., 0]", "[16], 1)[..., 3]"), Code::IndexOutOfBounds);
+    check(
+        "e0017_index_out_of_bounds",
+        &with("[16], 1)[..., 0]", "[16], 1)[..., 3]"),
+        Code::IndexOutOfBounds,
+    );
 }
 
 #[test]
 fn e0018_schedule_never_trains() {
-    check("e0018_schedule", &with("act greedy into D; train 1 every 1", "act greedy into D"), Code::Schedule);
+    check(
+        "e0018_schedule",
+        &with("act greedy into D; train 1 every 1", "act greedy into D"),
+        Code::Schedule,
+    );
 }
 
 #[test]
 fn e0019_not_a_constant() {
-    check("e0019_not_constant", &with("mlp(s, [16], env.act_dim)", "mlp(s, [16], s)"), Code::NotConstant);
+    check(
+        "e0019_not_constant",
+        &with("mlp(s, [16], env.act_dim)", "mlp(s, [16], s)"),
+        Code::NotConstant,
+    );
 }
 
 #[test]
 fn e0020_unknown_environment() {
-    check("e0020_unknown_env", &with("\"Pendulum-v1\"", "\"Pendulum-v2\""), Code::UnknownEnv);
+    check(
+        "e0020_unknown_env",
+        &with("\"Pendulum-v1\"", "\"Pendulum-v2\""),
+        Code::UnknownEnv,
+    );
 }
 
 #[test]
 fn e0021_data_field_nobody_provides() {
-    check("e0021_data_field", &with("done: f32)", "done: f32, logp: f32)"), Code::DataField);
+    check(
+        "e0021_data_field",
+        &with("done: f32)", "done: f32, logp: f32)"),
+        Code::DataField,
+    );
 }
 
 #[test]
@@ -224,18 +304,28 @@ fn e0022_grad_of_unrelated_tensor() {
 
 #[test]
 fn e0023_net_parameter_without_type() {
-    check("e0023_missing", &with("net actor(s: obs)", "net actor(s)"), Code::Missing);
+    check(
+        "e0023_missing",
+        &with("net actor(s: obs)", "net actor(s)"),
+        Code::Missing,
+    );
 }
 
 #[test]
 fn e0024_bad_argument() {
-    check("e0024_bad_argument", &with("polyak(critic, 0.01)", "polyak(critic, 2.0)"), Code::BadArgument);
+    check(
+        "e0024_bad_argument",
+        &with("polyak(critic, 0.01)", "polyak(critic, 2.0)"),
+        Code::BadArgument,
+    );
 }
 
 #[test]
 fn e0025_unreadable_file() {
     let mut d = Driver::new(Some(stdlib()));
-    let e = d.load(std::path::Path::new("/definitely/not/here.rl")).unwrap_err();
+    let e = d
+        .load(std::path::Path::new("/definitely/not/here.rl"))
+        .unwrap_err();
     assert_eq!(e[0].code, Code::Io);
     insta::assert_snapshot!("e0025_io", render_all(&e, &d.mods.sources, false));
 }
@@ -245,8 +335,14 @@ fn broadcasting_a_column_against_a_row_is_reported() {
     // The classic TD-target bug: a [B,1] critic minus a [B] target silently becomes [B,B].
     check(
         "shape_outer_broadcast",
-        &with("mean((critic(b.s, b.a) - y)^2)", "mean((mlp_col(b.s, b.a) - y)^2)")
-            .replace("  policy greedy", "  net mlp_col(s: obs, a: act) = mlp(concat(s, a), [16], 1)\n  policy greedy"),
+        &with(
+            "mean((critic(b.s, b.a) - y)^2)",
+            "mean((mlp_col(b.s, b.a) - y)^2)",
+        )
+        .replace(
+            "  policy greedy",
+            "  net mlp_col(s: obs, a: act) = mlp(concat(s, a), [16], 1)\n  policy greedy",
+        ),
         Code::ShapeMismatch,
     );
 }

@@ -26,7 +26,9 @@ algorithm quad {{
   schedule {{ act p into D; train }}
 }}"#
     );
-    compile_text(&src, None).unwrap_or_else(|e| panic!("{e}")).remove(0)
+    compile_text(&src, None)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0)
 }
 
 /// Runs `steps` training steps with target `c` and returns the trajectory of `w`.
@@ -41,7 +43,14 @@ fn run(c: &Compiled, steps: usize, target: f64) -> Vec<Vec<f64>> {
             .iter()
             .map(|i| {
                 let ty = train.ty(*i);
-                Tensor::filled(ty, if train.input_name(*i) == "D.r" { target } else { 0.1 })
+                Tensor::filled(
+                    ty,
+                    if train.input_name(*i) == "D.r" {
+                        target
+                    } else {
+                        0.1
+                    },
+                )
             })
             .collect();
         let r = eval(train, &inputs, &state).unwrap();
@@ -63,7 +72,10 @@ fn grad(w: &[f64], c: f64) -> Vec<f64> {
 fn close(a: &[Vec<f64>], b: &[Vec<f64>]) {
     for (t, (x, y)) in a.iter().zip(b).enumerate() {
         for (p, q) in x.iter().zip(y) {
-            assert!((p - q).abs() < 1e-12 * (1.0 + q.abs()), "step {t}: {x:?} vs {y:?}");
+            assert!(
+                (p - q).abs() < 1e-12 * (1.0 + q.abs()),
+                "step {t}: {x:?} vs {y:?}"
+            );
         }
     }
 }
@@ -142,7 +154,10 @@ fn global_norm_clipping_scales_the_gradient() {
 
 #[test]
 fn polyak_and_periodic_targets_follow_their_net() {
-    let c = program("sgd(lr = 0.1)", "target soft = polyak(dummy, 0.25)\n  target hard = copy(dummy, 3)");
+    let c = program(
+        "sgd(lr = 0.1)",
+        "target soft = polyak(dummy, 0.25)\n  target hard = copy(dummy, 3)",
+    );
     let train = &c.entry("train").unwrap().graph;
     let mut state = initial_state::<f64>(&c.states, 0);
     let p = c.states.find("dummy/l0/b").unwrap().0 as usize;
@@ -154,14 +169,21 @@ fn polyak_and_periodic_targets_follow_their_net() {
     let mut expect_soft = state[soft].get(0);
     let mut last_copy = state[p].get(0);
     for step in 1..=7 {
-        let inputs: Vec<Tensor<f64>> = train.inputs.iter().map(|i| Tensor::filled(train.ty(*i), 0.1)).collect();
+        let inputs: Vec<Tensor<f64>> = train
+            .inputs
+            .iter()
+            .map(|i| Tensor::filled(train.ty(*i), 0.1))
+            .collect();
         let r = eval(train, &inputs, &state).unwrap();
         for (id, v) in r.assigns {
             state[id.0 as usize] = v;
         }
         let pn = state[p].get(0);
         expect_soft = 0.75 * expect_soft + 0.25 * pn;
-        assert!((state[soft].get(0) - expect_soft).abs() < 1e-12, "polyak at step {step}");
+        assert!(
+            (state[soft].get(0) - expect_soft).abs() < 1e-12,
+            "polyak at step {step}"
+        );
         if step % 3 == 0 {
             last_copy = pn;
         }
@@ -190,7 +212,11 @@ algorithm delayed {
     let w = c.states.find("w").unwrap().0 as usize;
     let mut seen = Vec::new();
     for _ in 0..5 {
-        let inputs: Vec<Tensor<f64>> = train.inputs.iter().map(|i| Tensor::filled(train.ty(*i), 1.0)).collect();
+        let inputs: Vec<Tensor<f64>> = train
+            .inputs
+            .iter()
+            .map(|i| Tensor::filled(train.ty(*i), 1.0))
+            .collect();
         let r = eval(train, &inputs, &state).unwrap();
         for (id, v) in r.assigns {
             state[id.0 as usize] = v;

@@ -28,18 +28,38 @@ fn run_all_entries<T: Real>(c: &Compiled) {
         let r = eval(&e.graph, &inputs, &state).unwrap_or_else(|err| panic!("{} {}: {err}", c.name, e.name));
         assert_eq!(r.outputs.len(), e.graph.outputs.len());
         for ((name, _), v) in e.graph.outputs.iter().zip(&r.outputs) {
-            assert!(all_finite(v), "{} {}: output {name} is not finite: {:?}", c.name, e.name, v.to_f64());
+            assert!(
+                all_finite(v),
+                "{} {}: output {name} is not finite: {:?}",
+                c.name,
+                e.name,
+                v.to_f64()
+            );
         }
         for (id, v) in &r.assigns {
             let s = c.states.get(*id);
             assert_eq!(&v.ty, &s.ty, "{} {}: assignment to {}", c.name, e.name, s.name);
-            assert!(all_finite(v), "{} {}: new value of {} is not finite", c.name, e.name, s.name);
+            assert!(
+                all_finite(v),
+                "{} {}: new value of {} is not finite",
+                c.name,
+                e.name,
+                s.name
+            );
         }
         if e.name == "train" {
             // Every trainable parameter and every target copy is written by the training step.
             for (id, s) in c.states.iter() {
-                if matches!(s.kind, StateKind::Param { .. } | StateKind::Target { .. } | StateKind::Learnable) {
-                    assert!(r.assigns.iter().any(|(a, _)| *a == id), "{}: {} is never updated", c.name, s.name);
+                if matches!(
+                    s.kind,
+                    StateKind::Param { .. } | StateKind::Target { .. } | StateKind::Learnable
+                ) {
+                    assert!(
+                        r.assigns.iter().any(|(a, _)| *a == id),
+                        "{}: {} is never updated",
+                        c.name,
+                        s.name
+                    );
                 }
             }
         }
@@ -61,7 +81,10 @@ fn every_stdlib_entry_point_runs_on_the_interpreter() {
 /// Replaces every `stop_grad` node by a constant holding its value at the base point, so
 /// finite differences see exactly what autodiff differentiates.
 fn freeze_stops(g: &Graph, inputs: &[Tensor<f64>], state: &[Tensor<f64>]) -> Graph {
-    let stops: Vec<NodeId> = g.ids().filter(|id| matches!(g.node(*id).op, Op::StopGrad)).collect();
+    let stops: Vec<NodeId> = g
+        .ids()
+        .filter(|id| matches!(g.node(*id).op, Op::StopGrad))
+        .collect();
     let mut probe = g.clone();
     for (i, s) in stops.iter().enumerate() {
         probe.output(format!("stop{i}"), *s);
@@ -73,7 +96,10 @@ fn freeze_stops(g: &Graph, inputs: &[Tensor<f64>], state: &[Tensor<f64>]) -> Gra
         |id, node, _, out| {
             let i = stops.iter().position(|s| *s == id)?;
             let values = r.outputs[base + i].to_f64();
-            Some(out.constant(values, node.ty.clone()).expect("constant of the node's type"))
+            Some(
+                out.constant(values, node.ty.clone())
+                    .expect("constant of the node's type"),
+            )
         },
     );
     frozen
@@ -84,7 +110,8 @@ fn param_nodes(g: &Graph, c: &Compiled) -> Vec<(String, NodeId, usize)> {
         .filter_map(|id| match g.node(id).op {
             Op::State(s) => {
                 let v = c.states.get(s);
-                matches!(v.kind, StateKind::Param { .. } | StateKind::Learnable).then(|| (v.name.clone(), id, s.0 as usize))
+                matches!(v.kind, StateKind::Param { .. } | StateKind::Learnable)
+                    .then(|| (v.name.clone(), id, s.0 as usize))
             }
             _ => None,
         })
@@ -147,7 +174,6 @@ fn stdlib_loss_gradients_match_finite_differences() {
     assert!(checked > 100, "only {checked} gradient elements checked");
 }
 
-
 #[test]
 fn optimisation_passes_preserve_every_stdlib_entry_point() {
     for f in stdlib_algorithms() {
@@ -169,7 +195,14 @@ fn optimisation_passes_preserve_every_stdlib_entry_point() {
                 assert_eq!(sa.len(), sb.len());
                 for ((ka, va), (kb, vb)) in sa.iter().zip(&sb) {
                     assert_eq!(ka, kb);
-                    assert_eq!(va.to_f64(), vb.to_f64(), "{} {} state {}", c.name, e.name, c.states.get(*ka).name);
+                    assert_eq!(
+                        va.to_f64(),
+                        vb.to_f64(),
+                        "{} {} state {}",
+                        c.name,
+                        e.name,
+                        c.states.get(*ka).name
+                    );
                 }
             }
         }

@@ -57,7 +57,12 @@ impl Driver {
     }
 
     /// Loads source text (for tests and the REPL).
-    pub fn load_text(&mut self, name: &str, dir: Option<&Path>, text: &str) -> Result<ModuleId, Vec<Diagnostic>> {
+    pub fn load_text(
+        &mut self,
+        name: &str,
+        dir: Option<&Path>,
+        text: &str,
+    ) -> Result<ModuleId, Vec<Diagnostic>> {
         let path = dir.map(|d| d.join(name));
         let id = self.mods.load_text(name, path.as_deref(), text)?;
         self.resolve_new()?;
@@ -75,7 +80,12 @@ impl Driver {
     }
 
     /// Lowers every algorithm of a module.
-    pub fn compile(&mut self, module: ModuleId, req: &Request, envs: EnvResolver<'_>) -> Result<Vec<Compiled>, Vec<Diagnostic>> {
+    pub fn compile(
+        &mut self,
+        module: ModuleId,
+        req: &Request,
+        envs: EnvResolver<'_>,
+    ) -> Result<Vec<Compiled>, Vec<Diagnostic>> {
         let n_algs = self.mods.get(module).ast.algorithms.len();
         let overrides = self.parse_overrides(&req.overrides)?;
         let mut out = Vec::new();
@@ -88,7 +98,10 @@ impl Driver {
                     continue;
                 }
             };
-            let mut options = LowerOptions { overrides: overrides.clone(), ..LowerOptions::default() };
+            let mut options = LowerOptions {
+                overrides: overrides.clone(),
+                ..LowerOptions::default()
+            };
             if let Some(b) = req.eval_batch {
                 options.eval_batch = b;
             }
@@ -100,7 +113,13 @@ impl Driver {
         if errors.is_empty() { Ok(out) } else { Err(errors) }
     }
 
-    fn pick_env(&mut self, module: ModuleId, alg: usize, requested: Option<&str>, envs: EnvResolver<'_>) -> Result<EnvSpec, Diagnostic> {
+    fn pick_env(
+        &mut self,
+        module: ModuleId,
+        alg: usize,
+        requested: Option<&str>,
+        envs: EnvResolver<'_>,
+    ) -> Result<EnvSpec, Diagnostic> {
         let a = &self.mods.get(module).ast.algorithms[alg];
         let default = a.decls.iter().find_map(|d| match d {
             Decl::Env(e) => e.default.clone(),
@@ -113,9 +132,11 @@ impl Driver {
             }
             (None, Some((d, s))) => (d, s),
             (None, None) => {
-                return Err(Diagnostic::new(Code::Missing, format!("no environment for `{}`", a.name.name))
-                    .at(a.name.span, "no default environment")
-                    .hint("pass --env ID, or declare e.g. `env: continuous default \"Pendulum-v1\"`"));
+                return Err(
+                    Diagnostic::new(Code::Missing, format!("no environment for `{}`", a.name.name))
+                        .at(a.name.span, "no default environment")
+                        .hint("pass --env ID, or declare e.g. `env: continuous default \"Pendulum-v1\"`"),
+                );
             }
         };
         envs(&id).map_err(|e| {
@@ -134,22 +155,23 @@ impl Driver {
             let file = self.mods.sources.add("--set", None, r.clone());
             let Some((name, value)) = r.split_once('=') else {
                 errors.push(
-                    Diagnostic::new(Code::BadParam, format!("`--set {r}` is not of the form name=value"))
-                        .at(Span::new(file, 0, r.len()), "expected name=value"),
+                    Diagnostic::new(
+                        Code::BadParam,
+                        format!("`--set {r}` is not of the form name=value"),
+                    )
+                    .at(Span::new(file, 0, r.len()), "expected name=value"),
                 );
                 continue;
             };
             let name = name.trim();
             let off = r.len() - value.len();
             let vspan = Span::new(file, off, r.len());
-            let parsed = parse_expr(file, &r[..]).ok().filter(|_| false).map(Ok).unwrap_or_else(|| {
-                // Parse just the value part, keeping spans relative to the whole argument.
-                parse_expr(file, value).map(|mut e| {
-                    shift(&mut e, off as u32);
-                    e
-                })
+            // Parse just the value part, keeping spans relative to the whole argument.
+            let parsed = parse_expr(file, value).map(|mut e| {
+                shift(&mut e, off as u32);
+                e
             });
-            match parsed.map_err(|d| d).and_then(|e| const_value(&e)) {
+            match parsed.and_then(|e| const_value(&e)) {
                 Ok(v) => out.push((name.to_string(), v, vspan)),
                 Err(mut d) => {
                     if let Some(p) = &mut d.primary
@@ -196,8 +218,11 @@ fn const_value(e: &Expr) -> Result<Value, Diagnostic> {
             _ => return Err(Diagnostic::new(Code::BadParam, "cannot negate this").at(e.span, "here")),
         },
         _ => {
-            return Err(Diagnostic::new(Code::BadParam, "a --set value must be a constant (number, boolean, string or list)")
-                .at(e.span, "not a constant"));
+            return Err(Diagnostic::new(
+                Code::BadParam,
+                "a --set value must be a constant (number, boolean, string or list)",
+            )
+            .at(e.span, "not a constant"));
         }
     })
 }
@@ -227,5 +252,9 @@ pub fn program_hash(mods: &Modules, env: &str, overrides: &[String]) -> u64 {
 
 /// Suggests the closest of `known` ids.
 pub fn suggest_env(id: &str, known: &[&str]) -> Option<String> {
-    did_you_mean(id, known.iter().copied()).map(|_| crate::diag::closest(id, known.iter().copied()).unwrap_or("").to_string())
+    did_you_mean(id, known.iter().copied()).map(|_| {
+        crate::diag::closest(id, known.iter().copied())
+            .unwrap_or("")
+            .to_string()
+    })
 }

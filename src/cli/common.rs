@@ -24,7 +24,10 @@ pub fn resolve_env(id: &str) -> Result<EnvSpec, EnvLookupError> {
         };
         EnvLookupError {
             suggestion,
-            known: rlc_runtime::envs::known_ids().iter().map(|s| s.to_string()).collect(),
+            known: rlc_runtime::envs::known_ids()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     })
 }

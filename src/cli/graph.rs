@@ -38,7 +38,10 @@ pub fn run(file: &Path, entry: Option<&str>, format: Format, after: Option<&str>
         Err(code) => return code,
     };
     let Some(c) = compiled.first() else {
-        eprintln!("error: `{}` defines no algorithm, so it has no entry points", file.display());
+        eprintln!(
+            "error: `{}` defines no algorithm, so it has no entry points",
+            file.display()
+        );
         return EXIT_USAGE;
     };
     let selected: Vec<_> = match entry {

@@ -57,8 +57,12 @@ enum Command {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check { files, compile } => check::run(&files, &compile),
-        Command::Graph { file, entry, format, after, compile } => {
-            graph::run(&file, entry.as_deref(), format, after.as_deref(), &compile)
-        }
+        Command::Graph {
+            file,
+            entry,
+            format,
+            after,
+            compile,
+        } => graph::run(&file, entry.as_deref(), format, after.as_deref(), &compile),
     }
 }

@@ -22,7 +22,10 @@ pub fn stdlib() -> PathBuf {
 pub fn resolve(id: &str) -> Result<EnvSpec, EnvLookupError> {
     rlc_runtime::envs::spec(id).map_err(|_| EnvLookupError {
         suggestion: None,
-        known: rlc_runtime::envs::known_ids().iter().map(|s| s.to_string()).collect(),
+        known: rlc_runtime::envs::known_ids()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     })
 }
 
@@ -51,7 +54,8 @@ pub fn compile_text(text: &str, env: Option<&str>) -> Result<Vec<Compiled>, Stri
         env: env.map(String::from),
         ..Request::default()
     };
-    d.compile(m, &req, &resolve).map_err(|e| rlc_compiler::diag::render_all(&e, &d.mods.sources, false))
+    d.compile(m, &req, &resolve)
+        .map_err(|e| rlc_compiler::diag::render_all(&e, &d.mods.sources, false))
 }
 
 /// Every stdlib file that defines an algorithm.
@@ -89,7 +93,9 @@ pub fn random_inputs<T: Real>(g: &Graph, n_actions: usize, seed: u64) -> Vec<Ten
                 DType::I32 if name == "key" => Tensor::i(ty.shape.clone(), vec![seed as i32, 12345]),
                 DType::I32 => Tensor::i(
                     ty.shape.clone(),
-                    (0..n).map(|_| (rlc_compiler::random::uniform(key, next()) * n_actions as f64) as i32).collect(),
+                    (0..n)
+                        .map(|_| (rlc_compiler::random::uniform(key, next()) * n_actions as f64) as i32)
+                        .collect(),
                 ),
                 DType::Bool => Tensor::b(ty.shape.clone(), vec![false; n]),
                 DType::F32 => {

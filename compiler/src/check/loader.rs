@@ -50,7 +50,10 @@ impl Modules {
 
     /// Every loaded module.
     pub fn all(&self) -> impl Iterator<Item = (ModuleId, &LoadedModule)> {
-        self.modules.iter().enumerate().map(|(i, m)| (ModuleId(i as u32), m))
+        self.modules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (ModuleId(i as u32), m))
     }
 
     /// The standard library directory, if known.
@@ -61,11 +64,18 @@ impl Modules {
     /// Loads a file from disk with everything it imports. Errors are diagnostics.
     pub fn load_file(&mut self, path: &Path) -> Result<ModuleId, Vec<Diagnostic>> {
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        if let Some(i) = self.paths.iter().position(|p| p.as_deref() == Some(canonical.as_path())) {
+        if let Some(i) = self
+            .paths
+            .iter()
+            .position(|p| p.as_deref() == Some(canonical.as_path()))
+        {
             return Ok(ModuleId(i as u32));
         }
         let text = std::fs::read(path).map_err(|e| {
-            vec![Diagnostic::new(Code::Io, format!("cannot read `{}`: {e}", path.display()))]
+            vec![Diagnostic::new(
+                Code::Io,
+                format!("cannot read `{}`: {e}", path.display()),
+            )]
         })?;
         let name = display_name(path);
         let text = match String::from_utf8(text) {
@@ -77,7 +87,10 @@ impl Modules {
                 let shown = lossy.char_indices().take_while(|(i, _)| *i < at).count();
                 let offset = lossy.char_indices().nth(shown).map_or(lossy.len(), |(i, _)| i);
                 let file = self.sources.add(&name, Some(&canonical), lossy);
-                let end = self.sources.file(file).text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+                let end = self.sources.file(file).text[offset..]
+                    .chars()
+                    .next()
+                    .map_or(offset, |c| offset + c.len_utf8());
                 return Err(vec![
                     Diagnostic::new(Code::Io, format!("`{}` is not valid UTF-8 text", path.display()))
                         .at(crate::diag::Span::new(file, offset, end), "invalid byte here"),
@@ -88,7 +101,12 @@ impl Modules {
     }
 
     /// Loads source text (with an optional path for resolving sibling imports).
-    pub fn load_text(&mut self, name: &str, path: Option<&Path>, text: &str) -> Result<ModuleId, Vec<Diagnostic>> {
+    pub fn load_text(
+        &mut self,
+        name: &str,
+        path: Option<&Path>,
+        text: &str,
+    ) -> Result<ModuleId, Vec<Diagnostic>> {
         let file = self.sources.add(name, path, text);
         let ast = parse_module(file, text).map_err(|d| vec![d])?;
         let stem = path
@@ -138,9 +156,17 @@ impl Modules {
     }
 
     fn resolve_import(&mut self, dir: Option<&Path>, imp: &ast::Import) -> Result<ModuleId, Vec<Diagnostic>> {
-        let rel: PathBuf = imp.path.iter().map(|s| s.name.as_str()).collect::<PathBuf>().with_extension("rl");
+        let rel: PathBuf = imp
+            .path
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<PathBuf>()
+            .with_extension("rl");
         let mut tried = Vec::new();
-        for base in [dir.map(Path::to_path_buf), self.stdlib.clone()].into_iter().flatten() {
+        for base in [dir.map(Path::to_path_buf), self.stdlib.clone()]
+            .into_iter()
+            .flatten()
+        {
             let cand = base.join(&rel);
             if cand.is_file() {
                 return self.load_file(&cand).map_err(|mut errs| {
@@ -162,11 +188,21 @@ impl Modules {
             }
         }
         let name: Vec<&str> = imp.path.iter().map(|s| s.name.as_str()).collect();
-        let span = imp.path.first().map(|f| f.span.to(imp.path.last().expect("nonempty").span)).unwrap_or(imp.span);
-        let mut d = Diagnostic::new(Code::ModuleNotFound, format!("cannot find module `{}`", name.join(".")))
-            .at(span, "no such module");
+        let span = imp
+            .path
+            .first()
+            .map(|f| f.span.to(imp.path.last().expect("nonempty").span))
+            .unwrap_or(imp.span);
+        let mut d = Diagnostic::new(
+            Code::ModuleNotFound,
+            format!("cannot find module `{}`", name.join(".")),
+        )
+        .at(span, "no such module");
         let available = self.available_modules(dir);
-        d = d.maybe_hint(did_you_mean(&name.join("/"), available.iter().map(String::as_str)));
+        d = d.maybe_hint(did_you_mean(
+            &name.join("/"),
+            available.iter().map(String::as_str),
+        ));
         if tried.is_empty() {
             d = d.note("no standard library directory is known: set RLC_STDLIB");
         } else {
@@ -177,7 +213,10 @@ impl Modules {
 
     fn available_modules(&self, dir: Option<&Path>) -> Vec<String> {
         let mut out = Vec::new();
-        for base in [dir.map(Path::to_path_buf), self.stdlib.clone()].into_iter().flatten() {
+        for base in [dir.map(Path::to_path_buf), self.stdlib.clone()]
+            .into_iter()
+            .flatten()
+        {
             if let Ok(rd) = std::fs::read_dir(base) {
                 for e in rd.flatten() {
                     let p = e.path();
@@ -244,6 +283,8 @@ pub fn find_stdlib() -> Option<PathBuf> {
         }
     }
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stdlib");
-    built.join("nets.rl").is_file().then(|| built.canonicalize().unwrap_or(built))
+    built
+        .join("nets.rl")
+        .is_file()
+        .then(|| built.canonicalize().unwrap_or(built))
 }
-

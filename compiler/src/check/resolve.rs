@@ -64,9 +64,12 @@ pub fn resolve_module(mods: &Modules, id: ModuleId) -> Vec<Diagnostic> {
 }
 
 fn duplicate(name: &Ident, first: Span) -> Diagnostic {
-    Diagnostic::new(Code::Duplicate, format!("`{}` is defined more than once", name.name))
-        .at(name.span, "defined again here")
-        .also(first, "first defined here")
+    Diagnostic::new(
+        Code::Duplicate,
+        format!("`{}` is defined more than once", name.name),
+    )
+    .at(name.span, "defined again here")
+    .also(first, "first defined here")
 }
 
 struct Resolver<'a> {
@@ -115,9 +118,12 @@ impl<'a> Resolver<'a> {
         for p in params {
             if let Some(first) = seen.get(p.name.name.as_str()) {
                 self.diags.push(
-                    Diagnostic::new(Code::Duplicate, format!("parameter `{}` is declared twice", p.name.name))
-                        .at(p.name.span, "declared again here")
-                        .also(*first, "first declared here"),
+                    Diagnostic::new(
+                        Code::Duplicate,
+                        format!("parameter `{}` is declared twice", p.name.name),
+                    )
+                    .at(p.name.span, "declared again here")
+                    .also(*first, "first declared here"),
                 );
             }
             seen.insert(&p.name.name, p.name.span);

@@ -25,8 +25,9 @@ pub fn initial_state<T: Real>(states: &StateTable, seed: u64) -> Vec<Tensor<T>> 
             Init::Fill(x) => Tensor::filled(&v.ty, *x),
             Init::Uniform { low, high } => {
                 let k = random::stream_key(key, name_stream(&v.name));
-                let data: Vec<f64> =
-                    (0..v.ty.numel() as u64).map(|i| low + (high - low) * random::uniform(k, i)).collect();
+                let data: Vec<f64> = (0..v.ty.numel() as u64)
+                    .map(|i| low + (high - low) * random::uniform(k, i))
+                    .collect();
                 Tensor::from_f64(v.ty.shape.clone(), &data)
             }
             Init::Values(vals) => {

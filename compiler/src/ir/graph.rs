@@ -500,7 +500,11 @@ impl Graph {
         }
         // Inputs keep their order even if `subst` recreated some.
         out.inputs = self.inputs.iter().map(|i| map[i.index()]).collect();
-        out.outputs = self.outputs.iter().map(|(n, id)| (n.clone(), map[id.index()])).collect();
+        out.outputs = self
+            .outputs
+            .iter()
+            .map(|(n, id)| (n.clone(), map[id.index()]))
+            .collect();
         (out, map)
     }
 

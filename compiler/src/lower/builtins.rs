@@ -9,12 +9,69 @@ use crate::ir::{BinaryOp, DType, RandomDist, ReduceOp, TensorType, UnaryOp};
 
 /// Every builtin name.
 pub const BUILTINS: &[&str] = &[
-    "exp", "log", "tanh", "sqrt", "abs", "sin", "cos", "floor", "relu", "sigmoid", "softplus", "elu", "square",
-    "sign", "maximum", "minimum", "clip", "where", "sum", "mean", "max", "min", "logsumexp", "softmax",
-    "log_softmax", "argmax", "argmin", "one_hot", "pick", "concat", "reshape", "expand", "squeeze", "len", "zeros",
-    "ones", "full", "zeros_like", "ones_like", "f32", "i32", "bool", "randn", "rand", "randn_like", "rand_like",
-    "normal", "tanh_normal", "categorical", "kl", "sample", "stop", "grad", "linear", "mse", "huber", "range",
-    "outer", "polyak", "copy", "sgd", "adam", "rmsprop",
+    "exp",
+    "log",
+    "tanh",
+    "sqrt",
+    "abs",
+    "sin",
+    "cos",
+    "floor",
+    "relu",
+    "sigmoid",
+    "softplus",
+    "elu",
+    "square",
+    "sign",
+    "maximum",
+    "minimum",
+    "clip",
+    "where",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "argmax",
+    "argmin",
+    "one_hot",
+    "pick",
+    "concat",
+    "reshape",
+    "expand",
+    "squeeze",
+    "len",
+    "zeros",
+    "ones",
+    "full",
+    "zeros_like",
+    "ones_like",
+    "f32",
+    "i32",
+    "bool",
+    "randn",
+    "rand",
+    "randn_like",
+    "rand_like",
+    "normal",
+    "tanh_normal",
+    "categorical",
+    "kl",
+    "sample",
+    "stop",
+    "grad",
+    "linear",
+    "mse",
+    "huber",
+    "range",
+    "outer",
+    "polyak",
+    "copy",
+    "sgd",
+    "adam",
+    "rmsprop",
 ];
 
 impl Tracer<'_, '_> {
@@ -95,7 +152,11 @@ impl Tracer<'_, '_> {
                 if let (Some(p), Some(q)) = (x.value.as_f64(), y.value.as_f64()) {
                     return Ok(Value::Float(if name == "maximum" { p.max(q) } else { p.min(q) }));
                 }
-                let op = if name == "maximum" { BinaryOp::Max } else { BinaryOp::Min };
+                let op = if name == "maximum" {
+                    BinaryOp::Max
+                } else {
+                    BinaryOp::Min
+                };
                 self.bcast(op, &x, &y, whole).map(Value::Tensor)
             }
             "clip" => {
@@ -157,7 +218,8 @@ impl Tracer<'_, '_> {
                 let a = Args::bind(name, &["x", "a"], args, whole)?;
                 let x = self.float_arg(a.req(0)?)?;
                 let idx = self.arg_tensor(a.req(1)?, Some(DType::I32))?;
-                self.pick(&x, a.req(0)?.span, &idx, a.req(1)?.span, whole).map(Value::Tensor)
+                self.pick(&x, a.req(0)?.span, &idx, a.req(1)?.span, whole)
+                    .map(Value::Tensor)
             }
             "outer" => {
                 let a = Args::bind(name, &["a", "b"], args, whole)?;
@@ -167,7 +229,10 @@ impl Tracer<'_, '_> {
                 if rx == 0 || ry == 0 || x.ty.shape[..rx - 1] != y.ty.shape[..ry - 1] {
                     return Err(err(
                         Code::ShapeMismatch,
-                        format!("outer needs [.., m] and [.., n] with equal batch axes, got {} and {}", x.ty, y.ty),
+                        format!(
+                            "outer needs [.., m] and [.., n] with equal batch axes, got {} and {}",
+                            x.ty, y.ty
+                        ),
                         whole,
                         "here",
                     ));
@@ -178,7 +243,10 @@ impl Tracer<'_, '_> {
                 ys.insert(ry - 1, 1);
                 let xr = self.reshape(&x, &xs, whole)?;
                 let yr = self.reshape(&y, &ys, whole)?;
-                let n = self.g().binary_bcast(BinaryOp::Mul, xr.node, yr.node).map_err(|e| ir_err(e, whole))?;
+                let n = self
+                    .g()
+                    .binary_bcast(BinaryOp::Mul, xr.node, yr.node)
+                    .map_err(|e| ir_err(e, whole))?;
                 Ok(Value::Tensor(self.tv(n)))
             }
             "concat" => self.concat(args, whole),
@@ -189,7 +257,12 @@ impl Tracer<'_, '_> {
                 if shape.iter().product::<usize>() != x.ty.numel() {
                     return Err(err(
                         Code::ShapeMismatch,
-                        format!("cannot reshape {} ({} elements) to {:?}", x.ty, x.ty.numel(), shape),
+                        format!(
+                            "cannot reshape {} ({} elements) to {:?}",
+                            x.ty,
+                            x.ty.numel(),
+                            shape
+                        ),
                         whole,
                         "sizes differ",
                     ));
@@ -231,8 +304,11 @@ impl Tracer<'_, '_> {
                 }
             }
             "zeros" | "ones" | "full" => {
-                let names: &'static [&'static str] =
-                    if name == "full" { &["shape", "value"] } else { &["shape", "dtype"] };
+                let names: &'static [&'static str] = if name == "full" {
+                    &["shape", "value"]
+                } else {
+                    &["shape", "dtype"]
+                };
                 let a = Args::bind(name, names, args, whole)?;
                 let shape = self.shape_arg(a.req(0)?, None)?;
                 let (v, dtype) = match name {
@@ -241,7 +317,12 @@ impl Tracer<'_, '_> {
                         match v.value.as_f64() {
                             Some(f) => (f, DType::F32),
                             None => {
-                                return Err(err(Code::NotConstant, "`full` needs a constant", v.span, "not constant"));
+                                return Err(err(
+                                    Code::NotConstant,
+                                    "`full` needs a constant",
+                                    v.span,
+                                    "not constant",
+                                ));
                             }
                         }
                     }
@@ -279,7 +360,11 @@ impl Tracer<'_, '_> {
                 } else {
                     self.shape_arg(a.req(0)?, None)?
                 };
-                let dist = if name.starts_with("randn") { RandomDist::Normal } else { RandomDist::Uniform };
+                let dist = if name.starts_with("randn") {
+                    RandomDist::Normal
+                } else {
+                    RandomDist::Uniform
+                };
                 self.random(dist, shape, whole).map(Value::Tensor)
             }
             "normal" | "tanh_normal" | "categorical" => self.make_dist(name, args, whole),
@@ -319,7 +404,8 @@ impl Tracer<'_, '_> {
                     },
                     None => None,
                 };
-                self.linear(&x, a.req(0)?.span, out, init, whole).map(Value::Tensor)
+                self.linear(&x, a.req(0)?.span, out, init, whole)
+                    .map(Value::Tensor)
             }
             "mse" => {
                 let a = Args::bind(name, &["a", "b"], args, whole)?;
@@ -333,7 +419,12 @@ impl Tracer<'_, '_> {
                 let x = self.float_arg(a.req(0)?)?;
                 let delta = match a.opt(1) {
                     Some(v) => v.value.as_f64().ok_or_else(|| {
-                        err(Code::NotConstant, "`delta` must be a constant", v.span, "not constant")
+                        err(
+                            Code::NotConstant,
+                            "`delta` must be a constant",
+                            v.span,
+                            "not constant",
+                        )
                     })?,
                     None => 1.0,
                 };
@@ -443,7 +534,10 @@ impl Tracer<'_, '_> {
                 other => {
                     return Err(err(
                         Code::BadArgument,
-                        format!("shape entries must be non-negative integers, found {}", other.describe()),
+                        format!(
+                            "shape entries must be non-negative integers, found {}",
+                            other.describe()
+                        ),
                         a.span,
                         "bad shape",
                     ));
@@ -453,7 +547,12 @@ impl Tracer<'_, '_> {
         if let (Some(i), Some(n)) = (infer, numel) {
             let known: usize = shape.iter().product();
             if known == 0 || n % known != 0 {
-                return Err(err(Code::ShapeMismatch, format!("cannot infer -1 for {n} elements"), a.span, "here"));
+                return Err(err(
+                    Code::ShapeMismatch,
+                    format!("cannot infer -1 for {n} elements"),
+                    a.span,
+                    "here",
+                ));
             }
             shape[i] = n / known;
         }
@@ -496,7 +595,8 @@ impl Tracer<'_, '_> {
 
     fn reduction(&mut self, name: &'static str, args: Vec<ArgVal>, whole: Span) -> R<Value> {
         // max/min of compile-time numbers fold.
-        if matches!(name, "max" | "min") && args.len() >= 2 && args.iter().all(|a| a.value.as_f64().is_some()) {
+        if matches!(name, "max" | "min") && args.len() >= 2 && args.iter().all(|a| a.value.as_f64().is_some())
+        {
             let vals: Vec<f64> = args.iter().filter_map(|a| a.value.as_f64()).collect();
             let all_int = args.iter().all(|a| matches!(a.value, Value::Int(_)));
             let r = if name == "max" {
@@ -504,7 +604,11 @@ impl Tracer<'_, '_> {
             } else {
                 vals.iter().copied().fold(f64::INFINITY, f64::min)
             };
-            return Ok(if all_int { Value::Int(r as i64) } else { Value::Float(r) });
+            return Ok(if all_int {
+                Value::Int(r as i64)
+            } else {
+                Value::Float(r)
+            });
         }
         if matches!(name, "max" | "min")
             && args.len() == 2
@@ -532,14 +636,28 @@ impl Tracer<'_, '_> {
                 "max" => vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
                 _ => vals.iter().copied().fold(f64::INFINITY, f64::min),
             };
-            return Ok(if all_int && name != "mean" { Value::Int(r as i64) } else { Value::Float(r) });
+            return Ok(if all_int && name != "mean" {
+                Value::Int(r as i64)
+            } else {
+                Value::Float(r)
+            });
         }
         let x = self.arg_tensor(xa, None)?;
         if x.ty.dtype == DType::Bool {
-            return Err(err(Code::TypeMismatch, format!("cannot `{name}` booleans"), xa.span, "convert with f32(x)"));
+            return Err(err(
+                Code::TypeMismatch,
+                format!("cannot `{name}` booleans"),
+                xa.span,
+                "convert with f32(x)",
+            ));
         }
         if name == "mean" && x.ty.dtype != DType::F32 {
-            return Err(err(Code::TypeMismatch, "`mean` needs f32", xa.span, "convert with f32(x)"));
+            return Err(err(
+                Code::TypeMismatch,
+                "`mean` needs f32",
+                xa.span,
+                "convert with f32(x)",
+            ));
         }
         let axes: Vec<usize> = match a.opt(1) {
             None => (0..x.ty.rank()).collect(),
@@ -585,7 +703,11 @@ impl Tracer<'_, '_> {
         }
         if keep {
             let shape: Vec<usize> =
-                x.ty.shape.iter().enumerate().map(|(i, d)| if axes.contains(&i) { 1 } else { *d }).collect();
+                x.ty.shape
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| if axes.contains(&i) { 1 } else { *d })
+                    .collect();
             r = self.reshape(&r, &shape, whole)?;
         }
         Ok(Value::Tensor(r))
@@ -598,7 +720,12 @@ impl Tracer<'_, '_> {
             match &a.name {
                 Some(n) if n.name == "axis" => axis_arg = Some(a),
                 Some(n) => {
-                    return Err(err(Code::Arity, format!("`concat` has no parameter `{}`", n.name), n.span, "unknown"));
+                    return Err(err(
+                        Code::Arity,
+                        format!("`concat` has no parameter `{}`", n.name),
+                        n.span,
+                        "unknown",
+                    ));
                 }
                 None => parts.push(a),
             }
@@ -618,7 +745,12 @@ impl Tracer<'_, '_> {
                 .collect();
         }
         if parts.is_empty() {
-            return Err(err(Code::Arity, "`concat` needs at least one tensor", whole, "nothing to join"));
+            return Err(err(
+                Code::Arity,
+                "`concat` needs at least one tensor",
+                whole,
+                "nothing to join",
+            ));
         }
         let mut tvs = Vec::new();
         for p in &parts {
@@ -655,7 +787,10 @@ impl Tracer<'_, '_> {
 
     /// Binary op on equal shapes.
     pub(crate) fn b(&mut self, op: BinaryOp, x: &Tv, y: &Tv, span: Span) -> R<Tv> {
-        let n = self.g().binary_bcast(op, x.node, y.node).map_err(|e| ir_err(e, span))?;
+        let n = self
+            .g()
+            .binary_bcast(op, x.node, y.node)
+            .map_err(|e| ir_err(e, span))?;
         Ok(self.tv(n))
     }
 
@@ -676,19 +811,28 @@ impl Tracer<'_, '_> {
         if let Some(o) = ast_op {
             return match self.binary(o, x.value.clone(), x.span, y.value.clone(), y.span, span)? {
                 Value::Tensor(t) => Ok(t),
-                other => self.to_tensor(other, span, Some(DType::F32)),
+                other => self.tensor_of(other, span, Some(DType::F32)),
             };
         }
         let (tx, ty) = match (&x.value, &y.value) {
             (Value::Tensor(t), _) => {
                 let d = t.ty.dtype;
-                (self.to_tensor(x.value.clone(), x.span, None)?, self.to_tensor(y.value.clone(), y.span, Some(d))?)
+                (
+                    self.tensor_of(x.value.clone(), x.span, None)?,
+                    self.tensor_of(y.value.clone(), y.span, Some(d))?,
+                )
             }
             (_, Value::Tensor(t)) => {
                 let d = t.ty.dtype;
-                (self.to_tensor(x.value.clone(), x.span, Some(d))?, self.to_tensor(y.value.clone(), y.span, None)?)
+                (
+                    self.tensor_of(x.value.clone(), x.span, Some(d))?,
+                    self.tensor_of(y.value.clone(), y.span, None)?,
+                )
             }
-            _ => (self.to_tensor(x.value.clone(), x.span, None)?, self.to_tensor(y.value.clone(), y.span, None)?),
+            _ => (
+                self.tensor_of(x.value.clone(), x.span, None)?,
+                self.tensor_of(y.value.clone(), y.span, None)?,
+            ),
         };
         if tx.ty.dtype != ty.ty.dtype || tx.ty.dtype == DType::Bool {
             return Err(err(
@@ -704,7 +848,10 @@ impl Tracer<'_, '_> {
     }
 
     pub(crate) fn sel(&mut self, c: &Tv, a: &Tv, b: &Tv, span: Span) -> R<Tv> {
-        let n = self.g().select(c.node, a.node, b.node).map_err(|e| ir_err(e, span))?;
+        let n = self
+            .g()
+            .select(c.node, a.node, b.node)
+            .map_err(|e| ir_err(e, span))?;
         Ok(self.tv(n))
     }
 
@@ -734,7 +881,10 @@ impl Tracer<'_, '_> {
 
     /// `log(sum(exp(x)))` along an axis, shifted by the (stopped) maximum for stability.
     pub(crate) fn logsumexp(&mut self, x: &Tv, axis: usize, span: Span) -> R<Tv> {
-        let m = self.g().reduce(ReduceOp::Max, x.node, &[axis]).map_err(|e| ir_err(e, span))?;
+        let m = self
+            .g()
+            .reduce(ReduceOp::Max, x.node, &[axis])
+            .map_err(|e| ir_err(e, span))?;
         let m = self.g().stop_grad(m).map_err(|e| ir_err(e, span))?;
         let m = self.tv(m);
         let mk = self.keepdim(&m, axis, span)?;
@@ -775,15 +925,24 @@ impl Tracer<'_, '_> {
     /// Index of the largest (or smallest) entry along `axis`; ties go to the first.
     pub(crate) fn argext(&mut self, x: &Tv, axis: usize, largest: bool, span: Span) -> R<Tv> {
         let op = if largest { ReduceOp::Max } else { ReduceOp::Min };
-        let m = self.g().reduce(op, x.node, &[axis]).map_err(|e| ir_err(e, span))?;
+        let m = self
+            .g()
+            .reduce(op, x.node, &[axis])
+            .map_err(|e| ir_err(e, span))?;
         let m = self.tv(m);
         let mk = self.keepdim(&m, axis, span)?;
         let hit = self.b(BinaryOp::Eq, x, &mk, span)?;
-        let io = self.g().iota(axis, x.ty.shape.clone()).map_err(|e| ir_err(e, span))?;
+        let io = self
+            .g()
+            .iota(axis, x.ty.shape.clone())
+            .map_err(|e| ir_err(e, span))?;
         let io = self.tv(io);
         let n = self.fill(x.ty.shape[axis] as f64, io.ty.clone());
         let cand = self.sel(&hit, &io, &n, span)?;
-        let r = self.g().reduce(ReduceOp::Min, cand.node, &[axis]).map_err(|e| ir_err(e, span))?;
+        let r = self
+            .g()
+            .reduce(ReduceOp::Min, cand.node, &[axis])
+            .map_err(|e| ir_err(e, span))?;
         // An all-NaN row would give n; clamp into range so the action is always valid.
         let r = self.tv(r);
         let last = self.fill((x.ty.shape[axis].max(1) - 1) as f64, r.ty.clone());
@@ -797,9 +956,15 @@ impl Tracer<'_, '_> {
         let mut ks = idx.ty.shape.clone();
         ks.push(1);
         let ik = self.reshape(idx, &ks, span)?;
-        let ib = self.g().broadcast_to(ik.node, &shape).map_err(|e| ir_err(e, span))?;
+        let ib = self
+            .g()
+            .broadcast_to(ik.node, &shape)
+            .map_err(|e| ir_err(e, span))?;
         let ib = self.tv(ib);
-        let io = self.g().iota(shape.len() - 1, shape).map_err(|e| ir_err(e, span))?;
+        let io = self
+            .g()
+            .iota(shape.len() - 1, shape)
+            .map_err(|e| ir_err(e, span))?;
         let io = self.tv(io);
         let eq = self.b(BinaryOp::Eq, &io, &ib, span)?;
         let n = self.g().cast(eq.node, DType::F32).map_err(|e| ir_err(e, span))?;
@@ -812,7 +977,10 @@ impl Tracer<'_, '_> {
         if a.ty.dtype != DType::I32 || r == 0 || x.ty.shape[..r - 1] != a.ty.shape[..] {
             return Err(err(
                 Code::ShapeMismatch,
-                format!("`pick(x, a)` needs x of shape [.., n] and i32 indices of shape [..]; got {} and {}", x.ty, a.ty),
+                format!(
+                    "`pick(x, a)` needs x of shape [.., n] and i32 indices of shape [..]; got {} and {}",
+                    x.ty, a.ty
+                ),
                 span,
                 "in this call",
             )
@@ -842,7 +1010,10 @@ impl Tracer<'_, '_> {
         let key = self.key(span)?;
         let stream = self.next_stream;
         self.next_stream += 1;
-        let n = self.g().random(dist, stream, key, shape).map_err(|e| ir_err(e, span))?;
+        let n = self
+            .g()
+            .random(dist, stream, key, shape)
+            .map_err(|e| ir_err(e, span))?;
         Ok(self.tv(n))
     }
 
@@ -854,10 +1025,16 @@ impl Tracer<'_, '_> {
                 let n = self.g().stop_grad(x).map_err(|e| ir_err(e, span))?;
                 Value::Tensor(self.tv(n))
             }
-            Value::Tuple(items) => Value::Tuple(items.into_iter().map(|v| self.stop(v, span)).collect::<R<_>>()?),
-            Value::List(items) => Value::List(items.into_iter().map(|v| self.stop(v, span)).collect::<R<_>>()?),
+            Value::Tuple(items) => {
+                Value::Tuple(items.into_iter().map(|v| self.stop(v, span)).collect::<R<_>>()?)
+            }
+            Value::List(items) => {
+                Value::List(items.into_iter().map(|v| self.stop(v, span)).collect::<R<_>>()?)
+            }
             Value::Record(fs) => Value::Record(
-                fs.into_iter().map(|(k, v)| Ok((k, self.stop(v, span)?))).collect::<R<_>>()?,
+                fs.into_iter()
+                    .map(|(k, v)| Ok((k, self.stop(v, span)?)))
+                    .collect::<R<_>>()?,
             ),
             Value::Dist(d) => Value::Dist(std::rc::Rc::new(self.map_dist(&d, span, |t, x| {
                 let n = t.node(x);

@@ -30,7 +30,9 @@ impl<'m> Tracer<'m, '_> {
                 self.call_net(&net, Some(&t), args, whole)
             }
             Value::Policy(p) => {
-                let Some(Decl::Policy(decl)) = self.lw.decl(&p) else { unreachable!("policy decl") };
+                let Some(Decl::Policy(decl)) = self.lw.decl(&p) else {
+                    unreachable!("policy decl")
+                };
                 let ctx = self.ctx_of(self.lw.module, Some(self.lw.alg_index));
                 self.apply_decl(&p, decl, ctx, args, whole)
             }
@@ -62,14 +64,26 @@ impl<'m> Tracer<'m, '_> {
 
     /// The net a target copies.
     pub(crate) fn target_net(&mut self, target: &str, span: Span) -> R<String> {
-        let Some(Decl::Target(t)) = self.lw.decl(target) else { unreachable!("target decl") };
+        let Some(Decl::Target(t)) = self.lw.decl(target) else {
+            unreachable!("target decl")
+        };
         match &t.value.kind {
             crate::syntax::ast::ExprKind::Call(_, args) => match args.first().map(|a| &a.value.kind) {
                 Some(crate::syntax::ast::ExprKind::Name(n)) => Ok(n.clone()),
-                _ => Err(err(Code::BadArgument, "a target names the net it copies", t.value.span, "here")),
+                _ => Err(err(
+                    Code::BadArgument,
+                    "a target names the net it copies",
+                    t.value.span,
+                    "here",
+                )),
             },
-            _ => Err(err(Code::BadArgument, format!("target `{target}` is malformed"), span, "used here")
-                .also(t.value.span, "write `polyak(net, tau)` or `copy(net, every = K)`")),
+            _ => Err(err(
+                Code::BadArgument,
+                format!("target `{target}` is malformed"),
+                span,
+                "used here",
+            )
+            .also(t.value.span, "write `polyak(net, tau)` or `copy(net, every = K)`")),
         }
     }
 
@@ -208,10 +222,12 @@ impl<'m> Tracer<'m, '_> {
     ) -> R<()> {
         let ty = match v {
             Value::Tensor(t) => t.ty.clone(),
-            Value::Int(_) | Value::Float(_) if want.shape.is_empty() && want.dtype != DType::Bool => return Ok(()),
+            Value::Int(_) | Value::Float(_) if want.shape.is_empty() && want.dtype != DType::Bool => {
+                return Ok(());
+            }
             Value::Bool(_) if want.shape.is_empty() && want.dtype == DType::Bool => return Ok(()),
             Value::List(_) => {
-                let t = self.to_tensor(v.clone(), span, Some(want.dtype))?;
+                let t = self.tensor_of(v.clone(), span, Some(want.dtype))?;
                 t.ty
             }
             other => {
@@ -227,7 +243,11 @@ impl<'m> Tracer<'m, '_> {
         let r = want.rank();
         let fits = ty.dtype == want.dtype && ty.rank() >= r && ty.shape[ty.rank() - r..] == want.shape[..];
         if !fits {
-            let code = if ty.dtype != want.dtype { Code::TypeMismatch } else { Code::ShapeMismatch };
+            let code = if ty.dtype != want.dtype {
+                Code::TypeMismatch
+            } else {
+                Code::ShapeMismatch
+            };
             return Err(err(
                 code,
                 format!("{what} must end in {want}, found {}", ty),
@@ -247,7 +267,12 @@ impl<'m> Tracer<'m, '_> {
             for d in dims {
                 let n = self.const_int(d)?;
                 if n < 0 {
-                    return Err(err(Code::BadArgument, "sizes cannot be negative", d.span, "negative"));
+                    return Err(err(
+                        Code::BadArgument,
+                        "sizes cannot be negative",
+                        d.span,
+                        "negative",
+                    ));
                 }
                 shape.push(n as usize);
             }
@@ -276,21 +301,42 @@ impl<'m> Tracer<'m, '_> {
                 ActionSpace::Discrete { .. } => TensorType::scalar(DType::I32),
                 ActionSpace::Continuous { dim, .. } => TensorType::f32(vec![dim]),
             }),
-            other => Err(err(Code::UnknownName, format!("unknown type `{other}`"), base.span, "not a type")
-                .maybe_hint(did_you_mean(other, ["f32", "i32", "bool", "obs", "act"]))),
+            other => Err(err(
+                Code::UnknownName,
+                format!("unknown type `{other}`"),
+                base.span,
+                "not a type",
+            )
+            .maybe_hint(did_you_mean(other, ["f32", "i32", "bool", "obs", "act"]))),
         }
     }
 
     /// Applies a net (or, with `target`, the target's copy of its parameters).
-    pub(crate) fn call_net(&mut self, net: &str, target: Option<&str>, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+    pub(crate) fn call_net(
+        &mut self,
+        net: &str,
+        target: Option<&str>,
+        args: Vec<ArgVal>,
+        whole: Span,
+    ) -> R<Value> {
         let Some(Decl::Net(decl)) = self.lw.decl(net) else {
-            return Err(err(Code::TypeMismatch, format!("`{net}` is not a net"), whole, "called here"));
+            return Err(err(
+                Code::TypeMismatch,
+                format!("`{net}` is not a net"),
+                whole,
+                "called here",
+            ));
         };
         // A target reads copies of its own net's parameters; the copies of nets it calls do
         // not exist, so nets called inside a target are rejected.
         if self.nets.last().is_some_and(|outer| outer.target.is_some()) {
-            return Err(err(Code::BadArgument, "a target's net cannot call another net", whole, "net called from a target")
-                .note("give the inner net its own target, or fold it into this net"));
+            return Err(err(
+                Code::BadArgument,
+                "a target's net cannot call another net",
+                whole,
+                "net called from a target",
+            )
+            .note("give the inner net its own target, or fold it into this net"));
         }
         for p in &decl.params {
             if p.ty.is_none() {
@@ -349,14 +395,17 @@ impl<'m> Tracer<'m, '_> {
 
     /// Converts the argument at `i` (or named `name`) to a tensor.
     pub(crate) fn arg_tensor(&mut self, a: &ArgVal, hint: Option<DType>) -> R<Tv> {
-        self.to_tensor(a.value.clone(), a.span, hint)
+        self.tensor_of(a.value.clone(), a.span, hint)
     }
 }
 
 /// Adds the call site to an error raised inside a called function, so the user sees how
 /// their code reached it (a few levels at most).
 fn called_from(mut d: Diagnostic, name: &str, call: Span) -> Diagnostic {
-    let inside = d.primary.as_ref().is_some_and(|p| p.span.file == call.file && p.span.start >= call.start && p.span.end <= call.end);
+    let inside = d
+        .primary
+        .as_ref()
+        .is_some_and(|p| p.span.file == call.file && p.span.start >= call.start && p.span.end <= call.end);
     if !inside && d.secondary.len() < 4 && !d.secondary.iter().any(|l| l.span == call) {
         d = d.also(call, format!("in this call of `{name}`"));
     }
@@ -377,7 +426,12 @@ pub(crate) struct Args {
 
 impl Args {
     /// Matches `args` to `names` (positional first, then by name).
-    pub(crate) fn bind(fn_name: &'static str, names: &'static [&'static str], args: Vec<ArgVal>, whole: Span) -> R<Args> {
+    pub(crate) fn bind(
+        fn_name: &'static str,
+        names: &'static [&'static str],
+        args: Vec<ArgVal>,
+        whole: Span,
+    ) -> R<Args> {
         let mut vals: Vec<Option<ArgVal>> = vec![None; names.len()];
         let mut pos = 0;
         for a in args {
@@ -386,7 +440,11 @@ impl Args {
                     if pos >= names.len() {
                         return Err(err(
                             Code::Arity,
-                            format!("`{fn_name}` takes at most {} argument{}", names.len(), plural(names.len())),
+                            format!(
+                                "`{fn_name}` takes at most {} argument{}",
+                                names.len(),
+                                plural(names.len())
+                            ),
                             a.span,
                             "unexpected argument",
                         )
@@ -410,7 +468,12 @@ impl Args {
                 },
             };
             if vals[i].is_some() {
-                return Err(err(Code::Arity, format!("`{}` is given twice", names[i]), a.span, "again"));
+                return Err(err(
+                    Code::Arity,
+                    format!("`{}` is given twice", names[i]),
+                    a.span,
+                    "again",
+                ));
             }
             vals[i] = Some(a);
         }
@@ -425,8 +488,11 @@ impl Args {
     /// A required argument.
     pub(crate) fn req(&self, i: usize) -> R<&ArgVal> {
         self.vals[i].as_ref().ok_or_else(|| {
-            Diagnostic::new(Code::Arity, format!("`{}` is missing argument `{}`", self.fn_name, self.names[i]))
-                .at(self.whole, format!("{}({})", self.fn_name, self.names.join(", ")))
+            Diagnostic::new(
+                Code::Arity,
+                format!("`{}` is missing argument `{}`", self.fn_name, self.names[i]),
+            )
+            .at(self.whole, format!("{}({})", self.fn_name, self.names.join(", ")))
         })
     }
 

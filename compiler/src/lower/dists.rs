@@ -32,10 +32,20 @@ impl Tracer<'_, '_> {
                 let mean = self.float_arg(m)?;
                 let std = self.float_arg(s)?;
                 let shape = self.check_broadcast(&mean.ty.shape, m.span, &std.ty.shape, s.span, name)?;
-                let mb = self.g().broadcast_to(mean.node, &shape).map_err(|e| ir_err(e, whole))?;
-                let sb = self.g().broadcast_to(std.node, &shape).map_err(|e| ir_err(e, whole))?;
+                let mb = self
+                    .g()
+                    .broadcast_to(mean.node, &shape)
+                    .map_err(|e| ir_err(e, whole))?;
+                let sb = self
+                    .g()
+                    .broadcast_to(std.node, &shape)
+                    .map_err(|e| ir_err(e, whole))?;
                 let (mean, std) = (self.tv(mb), self.tv(sb));
-                if name == "normal" { Dist::Normal { mean, std } } else { Dist::TanhNormal { mean, std } }
+                if name == "normal" {
+                    Dist::Normal { mean, std }
+                } else {
+                    Dist::TanhNormal { mean, std }
+                }
             }
         };
         Ok(Value::Dist(Rc::new(d)))
@@ -57,7 +67,9 @@ impl Tracer<'_, '_> {
                 mean: f(self, mean)?,
                 std: f(self, std)?,
             },
-            Dist::Categorical { logits } => Dist::Categorical { logits: f(self, logits)? },
+            Dist::Categorical { logits } => Dist::Categorical {
+                logits: f(self, logits)?,
+            },
         })
     }
 
@@ -84,7 +96,11 @@ impl Tracer<'_, '_> {
             (Dist::Categorical { logits }, "probs" | "log_probs") => {
                 let l = self.here(logits);
                 let ls = self.log_softmax(&l, span)?;
-                if name == "probs" { self.u(UnaryOp::Exp, &ls, span)? } else { ls }
+                if name == "probs" {
+                    self.u(UnaryOp::Exp, &ls, span)?
+                } else {
+                    ls
+                }
             }
             _ => {
                 return Err(err(
@@ -178,7 +194,10 @@ impl Tracer<'_, '_> {
         let half = self.fill(-0.5, z2.ty.clone());
         let q = self.b(BinaryOp::Mul, &half, &z2, span)?;
         let ls = self.u(UnaryOp::Log, s, span)?;
-        let ls = self.g().broadcast_to(ls.node, &q.ty.shape).map_err(|e| ir_err(e, span))?;
+        let ls = self
+            .g()
+            .broadcast_to(ls.node, &q.ty.shape)
+            .map_err(|e| ir_err(e, span))?;
         let ls = self.tv(ls);
         let c = self.fill(0.5 * LN_2PI, q.ty.clone());
         let a = self.b(BinaryOp::Sub, &q, &ls, span)?;
@@ -284,7 +303,11 @@ impl Tracer<'_, '_> {
         let (p, q) = match (&pa.value, &qa.value) {
             (Value::Dist(p), Value::Dist(q)) => (p.clone(), q.clone()),
             (a, b) => {
-                let (bad, s) = if matches!(a, Value::Dist(_)) { (b, qa.span) } else { (a, pa.span) };
+                let (bad, s) = if matches!(a, Value::Dist(_)) {
+                    (b, qa.span)
+                } else {
+                    (a, pa.span)
+                };
                 return Err(err(
                     Code::TypeMismatch,
                     format!("`kl` compares two distributions, found {}", bad.describe()),
@@ -333,7 +356,11 @@ impl Tracer<'_, '_> {
             _ => {
                 return Err(err(
                     Code::TypeMismatch,
-                    format!("`kl` between a {} and a {} distribution is not available", p.name(), q.name()),
+                    format!(
+                        "`kl` between a {} and a {} distribution is not available",
+                        p.name(),
+                        q.name()
+                    ),
                     span,
                     "different kinds",
                 ));

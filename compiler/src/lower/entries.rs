@@ -193,7 +193,9 @@ pub fn lower_algorithm(
                     }
                     entries.push(Entry {
                         name: format!("act_{}", p.name.name),
-                        kind: EntryKind::Act { policy: p.name.name.clone() },
+                        kind: EntryKind::Act {
+                            policy: p.name.name.clone(),
+                        },
                         graph,
                     });
                 }
@@ -226,7 +228,9 @@ pub fn lower_algorithm(
     match lower_policy(&mut lw, &schedule.eval, eval_batch, alg_span) {
         Ok((graph, _)) => entries.push(Entry {
             name: "eval".into(),
-            kind: EntryKind::Eval { policy: schedule.eval.clone() },
+            kind: EntryKind::Eval {
+                policy: schedule.eval.clone(),
+            },
             graph,
         }),
         Err(e) => errors.push(e),
@@ -236,7 +240,9 @@ pub fn lower_algorithm(
             match lower_net_entry(&mut lw, &n.name.name, n.name.span) {
                 Ok(graph) => entries.push(Entry {
                     name: format!("net_{}", n.name.name),
-                    kind: EntryKind::Net { net: n.name.name.clone() },
+                    kind: EntryKind::Net {
+                        net: n.name.name.clone(),
+                    },
                     graph,
                 }),
                 Err(e) => errors.push(e),
@@ -245,7 +251,10 @@ pub fn lower_algorithm(
     }
     for e in &entries {
         if let Err(v) = verify(&e.graph) {
-            errors.push(Diagnostic::new(Code::TypeMismatch, format!("internal error: entry `{}` fails verification: {}", e.name, v.0)));
+            errors.push(Diagnostic::new(
+                Code::TypeMismatch,
+                format!("internal error: entry `{}` fails verification: {}", e.name, v.0),
+            ));
         }
     }
     if !errors.is_empty() {
@@ -283,8 +292,13 @@ fn check_env_decl(lw: &Lowerer<'_>, errors: &mut Vec<Diagnostic>) {
                 "any" => None,
                 other => {
                     errors.push(
-                        err(Code::UnknownName, format!("unknown action-space kind `{other}`"), e.kind.span, "not a kind")
-                            .maybe_hint(did_you_mean(other, ["discrete", "continuous", "any"])),
+                        err(
+                            Code::UnknownName,
+                            format!("unknown action-space kind `{other}`"),
+                            e.kind.span,
+                            "not a kind",
+                        )
+                        .maybe_hint(did_you_mean(other, ["discrete", "continuous", "any"])),
                     );
                     continue;
                 }
@@ -294,16 +308,28 @@ fn check_env_decl(lw: &Lowerer<'_>, errors: &mut Vec<Diagnostic>) {
             {
                 let have = match &lw.env.action {
                     ActionSpace::Discrete { n } => format!("{n} discrete actions"),
-                    ActionSpace::Continuous { dim, .. } => format!("a continuous action space of dimension {dim}"),
+                    ActionSpace::Continuous { dim, .. } => {
+                        format!("a continuous action space of dimension {dim}")
+                    }
                 };
                 errors.push(
                     err(
                         Code::ActionSpaceKind,
-                        format!("`{}` needs a {kind} action space, but `{}` has {have}", lw.alg.name.name, lw.env.id),
+                        format!(
+                            "`{}` needs a {kind} action space, but `{}` has {have}",
+                            lw.alg.name.name, lw.env.id
+                        ),
                         e.kind.span,
                         format!("requires {kind} actions"),
                     )
-                    .note(format!("choose another environment with --env, or an algorithm for {}", if w { "continuous control" } else { "discrete actions" })),
+                    .note(format!(
+                        "choose another environment with --env, or an algorithm for {}",
+                        if w {
+                            "continuous control"
+                        } else {
+                            "discrete actions"
+                        }
+                    )),
                 );
             }
         }
@@ -311,7 +337,9 @@ fn check_env_decl(lw: &Lowerer<'_>, errors: &mut Vec<Diagnostic>) {
 }
 
 fn instantiate_net(t: &mut Tracer<'_, '_>, name: &str, span: Span) -> R<()> {
-    let Some(Decl::Net(decl)) = t.lw.decl(name) else { unreachable!("net decl") };
+    let Some(Decl::Net(decl)) = t.lw.decl(name) else {
+        unreachable!("net decl")
+    };
     let mut args = Vec::new();
     for p in &decl.params {
         let Some(te) = &p.ty else {
@@ -347,9 +375,14 @@ fn add_learnable(t: &mut Tracer<'_, '_>, l: &crate::syntax::ast::LearnableDecl) 
         Value::Int(i) => Init::Fill(i as f64),
         Value::Float(f) => Init::Fill(f),
         v @ Value::List(_) => {
-            let tv = t.to_tensor(v, l.init.span, Some(DType::F32))?;
+            let tv = t.tensor_of(v, l.init.span, Some(DType::F32))?;
             if tv.ty.shape != ty.shape {
-                return Err(err(Code::ShapeMismatch, format!("initial value {} for a learnable of type {ty}", tv.ty), l.init.span, "wrong shape"));
+                return Err(err(
+                    Code::ShapeMismatch,
+                    format!("initial value {} for a learnable of type {ty}", tv.ty),
+                    l.init.span,
+                    "wrong shape",
+                ));
             }
             match &t.g().node(tv.node).op {
                 crate::ir::Op::Const { values } => Init::Values(values.clone()),
@@ -357,7 +390,12 @@ fn add_learnable(t: &mut Tracer<'_, '_>, l: &crate::syntax::ast::LearnableDecl) 
             }
         }
         other => {
-            return Err(err(Code::NotConstant, "a learnable starts from a constant", l.init.span, format!("this is {}", other.describe())));
+            return Err(err(
+                Code::NotConstant,
+                "a learnable starts from a constant",
+                l.init.span,
+                format!("this is {}", other.describe()),
+            ));
         }
     };
     t.lw.states.add(StateVar {
@@ -371,43 +409,94 @@ fn add_learnable(t: &mut Tracer<'_, '_>, l: &crate::syntax::ast::LearnableDecl) 
 
 fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::TargetDecl) -> R<TargetSpec> {
     let bad = || {
-        err(Code::BadArgument, "a target is `polyak(net, tau)` or `copy(net, every = K)`", td.value.span, "not a target rule")
+        err(
+            Code::BadArgument,
+            "a target is `polyak(net, tau)` or `copy(net, every = K)`",
+            td.value.span,
+            "not a target rule",
+        )
     };
-    let ExprKind::Call(f, args) = &td.value.kind else { return Err(bad()) };
-    let ExprKind::Name(kind) = &f.kind else { return Err(bad()) };
+    let ExprKind::Call(f, args) = &td.value.kind else {
+        return Err(bad());
+    };
+    let ExprKind::Name(kind) = &f.kind else {
+        return Err(bad());
+    };
     if !matches!(kind.as_str(), "polyak" | "copy") {
-        return Err(err(Code::UnknownName, format!("unknown target rule `{kind}`"), f.span, "not a target rule")
-            .maybe_hint(did_you_mean(kind, ["polyak", "copy"])));
+        return Err(err(
+            Code::UnknownName,
+            format!("unknown target rule `{kind}`"),
+            f.span,
+            "not a target rule",
+        )
+        .maybe_hint(did_you_mean(kind, ["polyak", "copy"])));
     }
-    let Some(first) = args.first() else { return Err(bad()) };
+    let Some(first) = args.first() else {
+        return Err(bad());
+    };
     let net = match t.eval(&first.value)? {
         Value::Net(n) => n,
         other => {
-            return Err(err(Code::TypeMismatch, "a target copies a net", first.value.span, format!("this is {}", other.describe())));
+            return Err(err(
+                Code::TypeMismatch,
+                "a target copies a net",
+                first.value.span,
+                format!("this is {}", other.describe()),
+            ));
         }
     };
     let second = args.get(1).ok_or_else(|| {
-        err(Code::Arity, format!("`{kind}` needs a second argument ({})", if kind == "polyak" { "tau" } else { "every" }), td.value.span, "missing")
+        err(
+            Code::Arity,
+            format!(
+                "`{kind}` needs a second argument ({})",
+                if kind == "polyak" { "tau" } else { "every" }
+            ),
+            td.value.span,
+            "missing",
+        )
     })?;
     if args.len() > 2 {
-        return Err(err(Code::Arity, format!("`{kind}` takes two arguments"), args[2].value.span, "extra"));
+        return Err(err(
+            Code::Arity,
+            format!("`{kind}` takes two arguments"),
+            args[2].value.span,
+            "extra",
+        ));
     }
     let rule = match kind.as_str() {
         "polyak" => {
             let tau = match t.eval(&second.value)? {
                 Value::Int(i) => i as f64,
                 Value::Float(f) => f,
-                other => return Err(err(Code::NotConstant, "tau must be a constant", second.value.span, format!("this is {}", other.describe()))),
+                other => {
+                    return Err(err(
+                        Code::NotConstant,
+                        "tau must be a constant",
+                        second.value.span,
+                        format!("this is {}", other.describe()),
+                    ));
+                }
             };
             if !(tau > 0.0 && tau <= 1.0) {
-                return Err(err(Code::BadArgument, format!("tau must be in (0, 1], got {tau}"), second.value.span, "out of range"));
+                return Err(err(
+                    Code::BadArgument,
+                    format!("tau must be in (0, 1], got {tau}"),
+                    second.value.span,
+                    "out of range",
+                ));
             }
             TargetRule::Polyak(tau)
         }
         _ => {
             let k = t.const_int(&second.value)?;
             if k < 1 {
-                return Err(err(Code::BadArgument, "`every` must be at least 1", second.value.span, "too small"));
+                return Err(err(
+                    Code::BadArgument,
+                    "`every` must be at least 1",
+                    second.value.span,
+                    "too small",
+                ));
             }
             TargetRule::Copy(k as usize)
         }
@@ -416,28 +505,53 @@ fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::TargetDecl) -> R<
     let mut pairs = Vec::new();
     for pid in t.lw.states.params_of(&net) {
         let p = t.lw.states.get(pid).clone();
-        let suffix = p.name.strip_prefix(&format!("{net}/")).unwrap_or(&p.name).to_string();
+        let suffix = p
+            .name
+            .strip_prefix(&format!("{net}/"))
+            .unwrap_or(&p.name)
+            .to_string();
         let tid = t.lw.states.add(StateVar {
             name: format!("{name}/{suffix}"),
             ty: p.ty.clone(),
-            kind: StateKind::Target { target: name.clone(), of: pid },
+            kind: StateKind::Target {
+                target: name.clone(),
+                of: pid,
+            },
             init: Init::CopyOf(pid),
         });
         pairs.push((tid, pid));
     }
-    Ok(TargetSpec { name, net, rule, pairs })
+    Ok(TargetSpec {
+        name,
+        net,
+        rule,
+        pairs,
+    })
 }
 
 /// The acting entry of a policy for `batch` observations; returns the graph and the extra
 /// record fields it outputs (name, per-item type).
-fn lower_policy(lw: &mut Lowerer<'_>, policy: &str, batch: usize, span: Span) -> R<(Graph, Vec<(String, TensorType)>)> {
+fn lower_policy(
+    lw: &mut Lowerer<'_>,
+    policy: &str,
+    batch: usize,
+    span: Span,
+) -> R<(Graph, Vec<(String, TensorType)>)> {
     let Some(Decl::Policy(decl)) = lw.decl(policy) else {
-        return Err(err(Code::UnknownName, format!("`{policy}` is not a policy"), span, "here"));
+        return Err(err(
+            Code::UnknownName,
+            format!("`{policy}` is not a policy"),
+            span,
+            "here",
+        ));
     };
     if decl.params.len() != 1 {
         return Err(err(
             Code::Arity,
-            format!("a policy takes one argument (the observation); `{policy}` takes {}", decl.params.len()),
+            format!(
+                "a policy takes one argument (the observation); `{policy}` takes {}",
+                decl.params.len()
+            ),
             decl.name.span,
             "defined here",
         ));
@@ -448,7 +562,11 @@ fn lower_policy(lw: &mut Lowerer<'_>, policy: &str, batch: usize, span: Span) ->
     let out = t.call(
         Value::Policy(policy.to_string()),
         decl.name.span,
-        vec![ArgVal { name: None, value: Value::Tensor(obs), span: decl.params[0].name.span }],
+        vec![ArgVal {
+            name: None,
+            value: Value::Tensor(obs),
+            span: decl.params[0].name.span,
+        }],
         decl.body.span,
     )?;
     let (action, extras) = match out {
@@ -463,7 +581,12 @@ fn lower_policy(lw: &mut Lowerer<'_>, policy: &str, batch: usize, span: Span) ->
                 }
             }
             let Some(a) = action else {
-                return Err(err(Code::PolicyOutput, format!("policy `{policy}` returns a record without an `action` field"), decl.body.span, "add `action: ...`"));
+                return Err(err(
+                    Code::PolicyOutput,
+                    format!("policy `{policy}` returns a record without an `action` field"),
+                    decl.body.span,
+                    "add `action: ...`",
+                ));
             };
             (a, extras)
         }
@@ -476,7 +599,15 @@ fn lower_policy(lw: &mut Lowerer<'_>, policy: &str, batch: usize, span: Span) ->
     let a = match action {
         Value::Tensor(a) => a,
         other => {
-            return Err(err(Code::PolicyOutput, format!("policy `{policy}` must return an action tensor, found {}", other.describe()), decl.body.span, "returned here"));
+            return Err(err(
+                Code::PolicyOutput,
+                format!(
+                    "policy `{policy}` must return an action tensor, found {}",
+                    other.describe()
+                ),
+                decl.body.span,
+                "returned here",
+            ));
         }
     };
     let want = match env.action {
@@ -485,13 +616,20 @@ fn lower_policy(lw: &mut Lowerer<'_>, policy: &str, batch: usize, span: Span) ->
     };
     if a.ty != want {
         let hint = match (&env.action, a.ty.dtype) {
-            (ActionSpace::Discrete { .. }, DType::F32) => "for discrete actions return `argmax(q)` or a `categorical(logits)` distribution",
+            (ActionSpace::Discrete { .. }, DType::F32) => {
+                "for discrete actions return `argmax(q)` or a `categorical(logits)` distribution"
+            }
             (ActionSpace::Continuous { .. }, DType::I32) => "continuous actions are f32 vectors",
             _ => "the batch axis comes first: [N] for discrete, [N, act_dim] for continuous actions",
         };
         return Err(err(
             Code::PolicyOutput,
-            format!("policy `{policy}` returns {} but `{}` needs {want} for {batch} observation{}", a.ty, env.id, super::call::plural(batch)),
+            format!(
+                "policy `{policy}` returns {} but `{}` needs {want} for {batch} observation{}",
+                a.ty,
+                env.id,
+                super::call::plural(batch)
+            ),
             decl.body.span,
             format!("returns {}", a.ty),
         )
@@ -502,11 +640,14 @@ fn lower_policy(lw: &mut Lowerer<'_>, policy: &str, batch: usize, span: Span) ->
     t.g().output("action", an);
     let mut fields = Vec::new();
     for (k, v) in extras {
-        let tv = t.to_tensor(v, decl.body.span, None)?;
+        let tv = t.tensor_of(v, decl.body.span, None)?;
         if tv.ty.shape.first() != Some(&batch) || tv.ty.dtype == DType::Bool {
             return Err(err(
                 Code::PolicyOutput,
-                format!("policy output `{k}` must be an f32 or i32 tensor with the batch axis first, found {}", tv.ty),
+                format!(
+                    "policy output `{k}` must be an f32 or i32 tensor with the batch axis first, found {}",
+                    tv.ty
+                ),
                 decl.body.span,
                 "returned here",
             ));
@@ -519,7 +660,9 @@ fn lower_policy(lw: &mut Lowerer<'_>, policy: &str, batch: usize, span: Span) ->
 }
 
 fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<Graph> {
-    let Some(Decl::Net(decl)) = lw.decl(net) else { unreachable!("net decl") };
+    let Some(Decl::Net(decl)) = lw.decl(net) else {
+        unreachable!("net decl")
+    };
     let mut t = Tracer::new(lw);
     let mut args = Vec::new();
     for p in &decl.params {
@@ -527,18 +670,26 @@ fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<Graph> {
         let mut shape = vec![1];
         shape.extend(&ty.shape);
         let x = t.input(&p.name.name, ty.with_shape(shape));
-        args.push(ArgVal { name: None, value: Value::Tensor(x), span: p.name.span });
+        args.push(ArgVal {
+            name: None,
+            value: Value::Tensor(x),
+            span: p.name.span,
+        });
     }
     let out = t.call_net(net, None, args, span)?;
     let mut outs: Vec<(String, Value)> = Vec::new();
     match out {
-        Value::Tuple(items) => outs.extend(items.into_iter().enumerate().map(|(i, v)| (format!("out{i}"), v))),
+        Value::Tuple(items) => {
+            outs.extend(items.into_iter().enumerate().map(|(i, v)| (format!("out{i}"), v)))
+        }
         Value::Dist(d) => match &*d {
             super::value::Dist::Normal { mean, std } | super::value::Dist::TanhNormal { mean, std } => {
                 outs.push(("mean".into(), Value::Tensor(mean.clone())));
                 outs.push(("std".into(), Value::Tensor(std.clone())));
             }
-            super::value::Dist::Categorical { logits } => outs.push(("logits".into(), Value::Tensor(logits.clone()))),
+            super::value::Dist::Categorical { logits } => {
+                outs.push(("logits".into(), Value::Tensor(logits.clone())))
+            }
         },
         v => outs.push(("out".into(), v)),
     }
@@ -559,7 +710,12 @@ enum BatchMode {
     Minibatch(usize),
 }
 
-fn lower_train(lw: &mut Lowerer<'_>, data: &[DataSpec], sch: &Schedule, targets: &[TargetSpec]) -> Result<Graph, Vec<Diagnostic>> {
+fn lower_train(
+    lw: &mut Lowerer<'_>,
+    data: &[DataSpec],
+    sch: &Schedule,
+    targets: &[TargetSpec],
+) -> Result<Graph, Vec<Diagnostic>> {
     let alg = lw.alg;
     let mut t = Tracer::new(lw);
     let mut errors = Vec::new();
@@ -587,7 +743,11 @@ fn lower_train(lw: &mut Lowerer<'_>, data: &[DataSpec], sch: &Schedule, targets:
                 Value::Tensor(tv) if tv.ty == TensorType::f32(vec![]) => Ok(tv),
                 other => Err(err(
                     Code::ShapeMismatch,
-                    format!("loss `{}` must be a scalar f32, found {}", l.name.name, other.describe()),
+                    format!(
+                        "loss `{}` must be a scalar f32, found {}",
+                        l.name.name,
+                        other.describe()
+                    ),
                     l.body.span,
                     "reduce it with `mean(...)` or `sum(...)`",
                 )),
@@ -617,7 +777,15 @@ fn lower_train(lw: &mut Lowerer<'_>, data: &[DataSpec], sch: &Schedule, targets:
         }
     }
     if n_updates == 0 {
-        errors.push(err(Code::Missing, format!("algorithm `{}` has no `update`, so it never learns", alg.name.name), alg.name.span, "add `update NET by adam(lr = ...) on LOSS`"));
+        errors.push(err(
+            Code::Missing,
+            format!(
+                "algorithm `{}` has no `update`, so it never learns",
+                alg.name.name
+            ),
+            alg.name.span,
+            "add `update NET by adam(lr = ...) on LOSS`",
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -647,7 +815,10 @@ fn lower_train(lw: &mut Lowerer<'_>, data: &[DataSpec], sch: &Schedule, targets:
                         let m = t.b(BinaryOp::Rem, &s1, &kk, span)?;
                         let z = t.fill(0.0, TensorType::scalar(DType::I32));
                         let c = t.b(BinaryOp::Eq, &m, &z, span)?;
-                        let cb = t.g().broadcast_to(c.node, &told.ty.shape).map_err(|e| ir_err(e, span))?;
+                        let cb = t
+                            .g()
+                            .broadcast_to(c.node, &told.ty.shape)
+                            .map_err(|e| ir_err(e, span))?;
                         let cb = t.tv(cb);
                         t.sel(&cb, &pnew, &told, span)
                     }
@@ -687,9 +858,18 @@ fn lower_update(
     assigned: &mut HashMap<StateId, (Tv, Span)>,
 ) -> R<()> {
     let Some(loss) = losses.get(&u.loss.name) else {
-        let what = t.lw.decl(&u.loss.name).map(|d| format!("a {}", d.kind_word())).unwrap_or_else(|| "not defined".into());
+        let what =
+            t.lw.decl(&u.loss.name)
+                .map(|d| format!("a {}", d.kind_word()))
+                .unwrap_or_else(|| "not defined".into());
         let cands: Vec<&str> = losses.keys().map(String::as_str).collect();
-        return Err(err(Code::TypeMismatch, format!("`{}` is not a loss", u.loss.name), u.loss.span, what).maybe_hint(did_you_mean(&u.loss.name, cands.iter().copied())));
+        return Err(err(
+            Code::TypeMismatch,
+            format!("`{}` is not a loss", u.loss.name),
+            u.loss.span,
+            what,
+        )
+        .maybe_hint(did_you_mean(&u.loss.name, cands.iter().copied())));
     };
     let mut params: Vec<StateId> = Vec::new();
     for tg in &u.targets {
@@ -698,13 +878,26 @@ fn lower_update(
             Some(d) => {
                 return Err(err(
                     Code::TypeMismatch,
-                    format!("only nets and learnables can be updated; `{}` is a {}", tg.name, d.kind_word()),
+                    format!(
+                        "only nets and learnables can be updated; `{}` is a {}",
+                        tg.name,
+                        d.kind_word()
+                    ),
                     tg.span,
                     "not trainable",
                 )
-                .maybe_hint(matches!(d, Decl::Target(_)).then(|| "targets follow their net by their own rule; update the net instead".to_string())));
+                .maybe_hint(matches!(d, Decl::Target(_)).then(|| {
+                    "targets follow their net by their own rule; update the net instead".to_string()
+                })));
             }
-            None => return Err(err(Code::UnknownName, format!("cannot find `{}`", tg.name), tg.span, "not defined")),
+            None => {
+                return Err(err(
+                    Code::UnknownName,
+                    format!("cannot find `{}`", tg.name),
+                    tg.span,
+                    "not defined",
+                ));
+            }
         }
     }
     let spec = t.parse_optimiser(&u.optimiser)?;
@@ -715,7 +908,15 @@ fn lower_update(
         let names: Vec<&str> = u.targets.iter().map(|x| x.name.as_str()).collect();
         return Err(err(
             Code::NoGradient,
-            format!("loss `{}` does not depend on any parameter of {}", u.loss.name, names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+            format!(
+                "loss `{}` does not depend on any parameter of {}",
+                u.loss.name,
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             u.span,
             "this update would change nothing",
         )
@@ -727,14 +928,30 @@ fn lower_update(
             Some(g) => t.tv(g),
             None => t.fill(0.0, read.ty.clone()),
         };
-        pg.push(ParamGrad { id: *id, param: read, grad });
+        pg.push(ParamGrad {
+            id: *id,
+            param: read,
+            grad,
+        });
     }
-    let prefix = format!("opt/{}", u.targets.iter().map(|x| x.name.as_str()).collect::<Vec<_>>().join("+"));
+    let prefix = format!(
+        "opt/{}",
+        u.targets
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    );
     let mut news = t.optimiser_step(&spec, &pg, &prefix, u.span)?;
     if let Some(e) = &u.every {
         let k = t.const_int(e)?;
         if k < 1 {
-            return Err(err(Code::BadArgument, "`every` must be at least 1", e.span, "too small"));
+            return Err(err(
+                Code::BadArgument,
+                "`every` must be at least 1",
+                e.span,
+                "too small",
+            ));
         }
         let kk = t.fill(k as f64, TensorType::scalar(DType::I32));
         let m = t.b(BinaryOp::Rem, step, &kk, u.span)?;
@@ -742,7 +959,10 @@ fn lower_update(
         let c = t.b(BinaryOp::Eq, &m, &z, u.span)?;
         for (id, v) in &mut news {
             let old = t.state(*id);
-            let cb = t.g().broadcast_to(c.node, &old.ty.shape).map_err(|e| ir_err(e, u.span))?;
+            let cb = t
+                .g()
+                .broadcast_to(c.node, &old.ty.shape)
+                .map_err(|e| ir_err(e, u.span))?;
             let cb = t.tv(cb);
             *v = t.sel(&cb, v, &old, u.span)?;
         }
@@ -750,9 +970,14 @@ fn lower_update(
     for (id, v) in news {
         if let Some((_, first)) = assigned.get(&id) {
             let name = t.lw.states.get(id).name.clone();
-            return Err(err(Code::DoubleAssign, format!("`{name}` is updated twice in one training step"), u.span, "second update")
-                .also(*first, "first update")
-                .hint("update each net by exactly one `update`; to combine losses, add them in one loss"));
+            return Err(err(
+                Code::DoubleAssign,
+                format!("`{name}` is updated twice in one training step"),
+                u.span,
+                "second update",
+            )
+            .also(*first, "first update")
+            .hint("update each net by exactly one `update`; to combine losses, add them in one loss"));
         }
         assigned.insert(id, (v, u.span));
     }
@@ -777,11 +1002,21 @@ fn batch_value(
                             Some(a) if args.len() == 1 => {
                                 let v = t.const_int(&a.value)?;
                                 if v < 1 {
-                                    return Err(err(Code::BadArgument, "batch sizes are positive", a.value.span, "too small"));
+                                    return Err(err(
+                                        Code::BadArgument,
+                                        "batch sizes are positive",
+                                        a.value.span,
+                                        "too small",
+                                    ));
                                 }
                                 Ok(v as usize)
                             }
-                            _ => Err(err(Code::Arity, format!("`{}` takes one batch size", m.name), src.span, "here")),
+                            _ => Err(err(
+                                Code::Arity,
+                                format!("`{}` takes one batch size", m.name),
+                                src.span,
+                                "here",
+                            )),
                         }
                     };
                     match m.name.as_str() {
@@ -789,28 +1024,65 @@ fn batch_value(
                         "minibatch" => (n.clone(), BatchMode::Minibatch(arg(t)?)),
                         "all" => (n.clone(), BatchMode::All),
                         other => {
-                            return Err(err(Code::UnknownField, format!("data sources have no method `{other}`"), m.span, "unknown")
-                                .maybe_hint(did_you_mean(other, ["sample", "minibatch", "all"])));
+                            return Err(err(
+                                Code::UnknownField,
+                                format!("data sources have no method `{other}`"),
+                                m.span,
+                                "unknown",
+                            )
+                            .maybe_hint(did_you_mean(other, ["sample", "minibatch", "all"])));
                         }
                     }
                 }
-                _ => return Err(err(Code::BadArgument, "expected `D.sample(n)`, `R` or `R.minibatch(m)`", src.span, "here")),
+                _ => {
+                    return Err(err(
+                        Code::BadArgument,
+                        "expected `D.sample(n)`, `R` or `R.minibatch(m)`",
+                        src.span,
+                        "here",
+                    ));
+                }
             },
-            _ => return Err(err(Code::BadArgument, "expected `D.sample(n)`, `R` or `R.minibatch(m)`", src.span, "here")),
+            _ => {
+                return Err(err(
+                    Code::BadArgument,
+                    "expected `D.sample(n)`, `R` or `R.minibatch(m)`",
+                    src.span,
+                    "here",
+                ));
+            }
         },
-        _ => return Err(err(Code::BadArgument, "expected `D.sample(n)`, `R` or `R.minibatch(m)`", src.span, "here")),
+        _ => {
+            return Err(err(
+                Code::BadArgument,
+                "expected `D.sample(n)`, `R` or `R.minibatch(m)`",
+                src.span,
+                "here",
+            ));
+        }
     };
     let Some(spec) = data.iter().find(|d| d.name == dname) else {
         let cands: Vec<&str> = data.iter().map(|d| d.name.as_str()).collect();
-        return Err(err(Code::UnknownName, format!("`{dname}` is not a data source"), src.span, "not data").maybe_hint(did_you_mean(&dname, cands.iter().copied())));
+        return Err(err(
+            Code::UnknownName,
+            format!("`{dname}` is not a data source"),
+            src.span,
+            "not data",
+        )
+        .maybe_hint(did_you_mean(&dname, cands.iter().copied())));
     };
     if let Some((m, v, first)) = batches.get(&dname) {
         if *m == mode {
             return Ok(v.clone());
         }
-        return Err(err(Code::BadArgument, format!("`{dname}` is read in two different ways in one training step"), src.span, "here")
-            .also(*first, "first use")
-            .note("every loss that reads a data source sees the same batch"));
+        return Err(err(
+            Code::BadArgument,
+            format!("`{dname}` is read in two different ways in one training step"),
+            src.span,
+            "here",
+        )
+        .also(*first, "first use")
+        .note("every loss that reads a data source sees the same batch"));
     }
     let lead: Vec<usize> = match (&spec.kind, &mode) {
         (DataKind::Replay | DataKind::PrioritizedReplay, BatchMode::Sample(n)) => vec![*n],
@@ -819,7 +1091,12 @@ fn batch_value(
         (DataKind::Rollout, BatchMode::Minibatch(m)) => {
             let total = spec.steps * sch.envs;
             if *m > total {
-                return Err(err(Code::BadArgument, format!("minibatches of {m} from a rollout of {total} transitions"), src.span, "too large"));
+                return Err(err(
+                    Code::BadArgument,
+                    format!("minibatches of {m} from a rollout of {total} transitions"),
+                    src.span,
+                    "too large",
+                ));
             }
             vec![*m]
         }
@@ -828,7 +1105,13 @@ fn batch_value(
                 DataKind::Rollout => "read a rollout whole (`b ~ R`) or in minibatches (`R.minibatch(m)`)",
                 _ => "sample a batch from a replay buffer (`b ~ D.sample(n)`)",
             };
-            return Err(err(Code::BadArgument, format!("`{dname}` is a {} and cannot be read this way", k.word()), src.span, "here").hint(how));
+            return Err(err(
+                Code::BadArgument,
+                format!("`{dname}` is a {} and cannot be read this way", k.word()),
+                src.span,
+                "here",
+            )
+            .hint(how));
         }
     };
     let mut fields = Vec::new();

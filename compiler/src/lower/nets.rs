@@ -9,7 +9,14 @@ use crate::ir::{BinaryOp, Init, StateId, StateKind, StateVar, TensorType};
 
 impl Tracer<'_, '_> {
     /// `linear(x, out)`: `x @ w + b` over the last axis of `x`.
-    pub(crate) fn linear(&mut self, x: &Tv, xspan: Span, out: usize, init: Option<f64>, whole: Span) -> R<Tv> {
+    pub(crate) fn linear(
+        &mut self,
+        x: &Tv,
+        xspan: Span,
+        out: usize,
+        init: Option<f64>,
+        whole: Span,
+    ) -> R<Tv> {
         let Some(frame) = self.nets.last_mut() else {
             return Err(err(
                 Code::LayerOutsideNet,
@@ -23,12 +30,35 @@ impl Tracer<'_, '_> {
         frame.layers += 1;
         let (net, target, call_span) = (frame.net.clone(), frame.target.clone(), frame.call_span);
         if x.ty.rank() == 0 {
-            return Err(err(Code::ShapeMismatch, "`linear` needs an input with a feature axis", xspan, "a scalar"));
+            return Err(err(
+                Code::ShapeMismatch,
+                "`linear` needs an input with a feature axis",
+                xspan,
+                "a scalar",
+            ));
         }
         let fan_in = x.ty.shape[x.ty.rank() - 1];
         let bound = init.unwrap_or(1.0 / (fan_in.max(1) as f64).sqrt());
-        let w = self.layer_param(&net, target.as_deref(), k, "w", vec![fan_in, out], bound, whole, call_span)?;
-        let b = self.layer_param(&net, target.as_deref(), k, "b", vec![out], bound, whole, call_span)?;
+        let w = self.layer_param(
+            &net,
+            target.as_deref(),
+            k,
+            "w",
+            vec![fan_in, out],
+            bound,
+            whole,
+            call_span,
+        )?;
+        let b = self.layer_param(
+            &net,
+            target.as_deref(),
+            k,
+            "b",
+            vec![out],
+            bound,
+            whole,
+            call_span,
+        )?;
         let wt = self.state(w);
         let bt = self.state(b);
         // Flatten leading (batch) axes into one for the matrix product.
@@ -91,21 +121,26 @@ impl Tracer<'_, '_> {
         if have != ty {
             return Err(err(
                 Code::ShapeMismatch,
-                format!(
-                    "layer {k} of net `{net}` has a {which} of shape {have} but this input needs {ty}",
-                ),
+                format!("layer {k} of net `{net}` has a {which} of shape {have} but this input needs {ty}",),
                 whole,
                 format!("needs {ty}"),
             )
             .also(call_span, "in this call of the net")
-            .note("a net's parameters are created from its declared input types; check the input's last axis"));
+            .note(
+                "a net's parameters are created from its declared input types; check the input's last axis",
+            ));
         }
         match target {
             None => Ok(id),
             Some(t) => {
                 let tname = format!("{t}/l{k}/{which}");
                 self.lw.states.find(&tname).ok_or_else(|| {
-                    err(Code::ShapeMismatch, format!("target `{t}` has no copy of `{name}`"), whole, "here")
+                    err(
+                        Code::ShapeMismatch,
+                        format!("target `{t}` has no copy of `{name}`"),
+                        whole,
+                        "here",
+                    )
                 })
             }
         }

@@ -8,7 +8,10 @@ use crate::syntax::ast::{BinOp, IndexItem, Loop, UnOp};
 use std::collections::HashMap;
 
 fn shape_str(s: &[usize]) -> String {
-    TensorType::f32(s.to_vec()).to_string().trim_start_matches("f32").to_string()
+    TensorType::f32(s.to_vec())
+        .to_string()
+        .trim_start_matches("f32")
+        .to_string()
 }
 
 impl Tracer<'_, '_> {
@@ -19,7 +22,7 @@ impl Tracer<'_, '_> {
     }
 
     /// Converts a value to a tensor; numbers take `hint` as their element type.
-    pub(crate) fn to_tensor(&mut self, v: Value, span: Span, hint: Option<DType>) -> R<Tv> {
+    pub(crate) fn tensor_of(&mut self, v: Value, span: Span, hint: Option<DType>) -> R<Tv> {
         match v {
             Value::Tensor(t) => {
                 let n = self.node(&t);
@@ -36,7 +39,12 @@ impl Tracer<'_, '_> {
                     _ => DType::F32,
                 };
                 if d == DType::I32 && i32::try_from(i).is_err() {
-                    return Err(err(Code::BadArgument, format!("{i} does not fit in i32"), span, "too large"));
+                    return Err(err(
+                        Code::BadArgument,
+                        format!("{i} does not fit in i32"),
+                        span,
+                        "too large",
+                    ));
                 }
                 Ok(self.fill(i as f64, TensorType::scalar(d)))
             }
@@ -71,7 +79,10 @@ impl Tracer<'_, '_> {
                 (DType::Bool, _) => DType::Bool,
                 _ => DType::F32,
             };
-            let n = self.g().constant(data, TensorType::new(dtype, shape)).map_err(|e| ir_err(e, span))?;
+            let n = self
+                .g()
+                .constant(data, TensorType::new(dtype, shape))
+                .map_err(|e| ir_err(e, span))?;
             return Ok(self.tv(n));
         }
         if items.is_empty() {
@@ -80,7 +91,7 @@ impl Tracer<'_, '_> {
         let mut parts = Vec::new();
         let mut first: Option<TensorType> = None;
         for it in items {
-            let t = self.to_tensor(it, span, hint)?;
+            let t = self.tensor_of(it, span, hint)?;
             match &first {
                 None => first = Some(t.ty.clone()),
                 Some(f) if *f != t.ty => {
@@ -119,7 +130,7 @@ impl Tracer<'_, '_> {
             (UnOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
             (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
             (op, v @ (Value::Tensor(_) | Value::List(_))) => {
-                let t = self.to_tensor(v, vspan, None)?;
+                let t = self.tensor_of(v, vspan, None)?;
                 let (uop, ok) = match op {
                     UnOp::Neg => (UnaryOp::Neg, t.ty.dtype != DType::Bool),
                     UnOp::Not => (UnaryOp::Not, t.ty.dtype == DType::Bool),
@@ -127,7 +138,11 @@ impl Tracer<'_, '_> {
                 if !ok {
                     return Err(err(
                         Code::TypeMismatch,
-                        format!("`{}` is not defined for {}", if op == UnOp::Neg { "-" } else { "!" }, t.ty),
+                        format!(
+                            "`{}` is not defined for {}",
+                            if op == UnOp::Neg { "-" } else { "!" },
+                            t.ty
+                        ),
                         vspan,
                         format!("this is {}", t.ty),
                     ));
@@ -137,21 +152,37 @@ impl Tracer<'_, '_> {
             }
             (op, v) => Err(err(
                 Code::TypeMismatch,
-                format!("`{}` cannot be applied to {}", if op == UnOp::Neg { "-" } else { "!" }, v.describe()),
+                format!(
+                    "`{}` cannot be applied to {}",
+                    if op == UnOp::Neg { "-" } else { "!" },
+                    v.describe()
+                ),
                 vspan,
                 format!("this is {}", v.describe()),
             )),
         }
     }
 
-    pub(crate) fn binary(&mut self, op: BinOp, a: Value, sa: Span, b: Value, sb: Span, whole: Span) -> R<Value> {
+    pub(crate) fn binary(
+        &mut self,
+        op: BinOp,
+        a: Value,
+        sa: Span,
+        b: Value,
+        sb: Span,
+        whole: Span,
+    ) -> R<Value> {
         if let Some(v) = fold(op, &a, &b) {
             return v.map_err(|m| err(Code::BadArgument, m, whole, "in this constant expression"));
         }
         let is_tensorish = |v: &Value| matches!(v, Value::Tensor(_) | Value::List(_));
         let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_));
         if !(is_tensorish(&a) || numeric(&a)) || !(is_tensorish(&b) || numeric(&b)) {
-            let (bad, span) = if is_tensorish(&a) || numeric(&a) { (&b, sb) } else { (&a, sa) };
+            let (bad, span) = if is_tensorish(&a) || numeric(&a) {
+                (&b, sb)
+            } else {
+                (&a, sa)
+            };
             return Err(err(
                 Code::TypeMismatch,
                 format!("`{}` cannot be applied to {}", op.symbol(), bad.describe()),
@@ -163,19 +194,27 @@ impl Tracer<'_, '_> {
         let (ta, tb) = match (&a, &b) {
             (Value::Tensor(t), _) => {
                 let d = t.ty.dtype;
-                (self.to_tensor(a, sa, None)?, self.to_tensor(b, sb, Some(d))?)
+                (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, Some(d))?)
             }
             (_, Value::Tensor(t)) => {
                 let d = t.ty.dtype;
-                (self.to_tensor(a, sa, Some(d))?, self.to_tensor(b, sb, None)?)
+                (self.tensor_of(a, sa, Some(d))?, self.tensor_of(b, sb, None)?)
             }
-            _ => (self.to_tensor(a, sa, None)?, self.to_tensor(b, sb, None)?),
+            _ => (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, None)?),
         };
         self.tensor_binary(op, ta, sa, tb, sb, whole).map(Value::Tensor)
     }
 
     /// Checks element types and shapes, then emits a broadcasting binary op.
-    pub(crate) fn tensor_binary(&mut self, op: BinOp, a: Tv, sa: Span, b: Tv, sb: Span, whole: Span) -> R<Tv> {
+    pub(crate) fn tensor_binary(
+        &mut self,
+        op: BinOp,
+        a: Tv,
+        sa: Span,
+        b: Tv,
+        sb: Span,
+        whole: Span,
+    ) -> R<Tv> {
         let (da, db) = (a.ty.dtype, b.ty.dtype);
         let mismatch = |why: &str| {
             Diagnostic::new(
@@ -209,7 +248,9 @@ impl Tracer<'_, '_> {
             return Err(mismatch("needs booleans"));
         }
         if !iop.is_logical() && da == DType::Bool && !matches!(iop, BinaryOp::Eq | BinaryOp::Ne) {
-            return Err(mismatch("is not defined for booleans").hint("convert with `f32(x)` to compute with flags"));
+            return Err(
+                mismatch("is not defined for booleans").hint("convert with `f32(x)` to compute with flags")
+            );
         }
         if matches!(iop, BinaryOp::Pow) && da != DType::F32 {
             return Err(mismatch("needs f32 operands"));
@@ -225,14 +266,20 @@ impl Tracer<'_, '_> {
             && values.len() == 1
             && values[0] == 2.0
         {
-            let n = self.g().binary_bcast(BinaryOp::Mul, a.node, a.node).map_err(|e| ir_err(e, whole))?;
+            let n = self
+                .g()
+                .binary_bcast(BinaryOp::Mul, a.node, a.node)
+                .map_err(|e| ir_err(e, whole))?;
             let bs = b.ty.shape.clone();
             let out = self.g().ty(n).shape.clone();
             let target = broadcast_shapes(&out, &bs).unwrap_or(out);
             let n = self.g().broadcast_to(n, &target).map_err(|e| ir_err(e, whole))?;
             return Ok(self.tv(n));
         }
-        let n = self.g().binary_bcast(iop, a.node, b.node).map_err(|e| ir_err(e, whole))?;
+        let n = self
+            .g()
+            .binary_bcast(iop, a.node, b.node)
+            .map_err(|e| ir_err(e, whole))?;
         Ok(self.tv(n))
     }
 
@@ -248,12 +295,17 @@ impl Tracer<'_, '_> {
         what: &str,
     ) -> R<Vec<usize>> {
         let both = |d: Diagnostic| {
-            d.at(sa, format!("this has shape {}", shape_str(a))).also(sb, format!("this has shape {}", shape_str(b)))
+            d.at(sa, format!("this has shape {}", shape_str(a)))
+                .also(sb, format!("this has shape {}", shape_str(b)))
         };
         let Some(out) = broadcast_shapes(a, b) else {
             return Err(both(Diagnostic::new(
                 Code::ShapeMismatch,
-                format!("shapes {} and {} do not fit together in `{what}`", shape_str(a), shape_str(b)),
+                format!(
+                    "shapes {} and {} do not fit together in `{what}`",
+                    shape_str(a),
+                    shape_str(b)
+                ),
             )));
         };
         let numel = |s: &[usize]| s.iter().product::<usize>();
@@ -285,25 +337,32 @@ impl Tracer<'_, '_> {
         sb: Span,
         whole: Span,
     ) -> R<Value> {
-        let ct = self.to_tensor(c, sc, Some(DType::Bool))?;
+        let ct = self.tensor_of(c, sc, Some(DType::Bool))?;
         if ct.ty.dtype != DType::Bool {
-            return Err(err(Code::TypeMismatch, "the condition must be boolean", sc, format!("this is {}", ct.ty)));
+            return Err(err(
+                Code::TypeMismatch,
+                "the condition must be boolean",
+                sc,
+                format!("this is {}", ct.ty),
+            ));
         }
         let (ta, tb) = match (&a, &b) {
             (Value::Tensor(t), _) => {
                 let d = t.ty.dtype;
-                (self.to_tensor(a, sa, None)?, self.to_tensor(b, sb, Some(d))?)
+                (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, Some(d))?)
             }
             (_, Value::Tensor(t)) => {
                 let d = t.ty.dtype;
-                (self.to_tensor(a, sa, Some(d))?, self.to_tensor(b, sb, None)?)
+                (self.tensor_of(a, sa, Some(d))?, self.tensor_of(b, sb, None)?)
             }
-            _ => (self.to_tensor(a, sa, None)?, self.to_tensor(b, sb, None)?),
+            _ => (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, None)?),
         };
         if ta.ty.dtype != tb.ty.dtype {
-            return Err(Diagnostic::new(Code::TypeMismatch, "both branches must have one element type")
-                .at(sa, format!("this is {}", ta.ty))
-                .also(sb, format!("this is {}", tb.ty)));
+            return Err(
+                Diagnostic::new(Code::TypeMismatch, "both branches must have one element type")
+                    .at(sa, format!("this is {}", ta.ty))
+                    .also(sb, format!("this is {}", tb.ty)),
+            );
         }
         let s1 = self.check_broadcast(&ta.ty.shape, sa, &tb.ty.shape, sb, "where")?;
         let shape = self.check_broadcast(&ct.ty.shape, sc, &s1, sa.to(sb), "where")?;
@@ -342,7 +401,9 @@ impl Tracer<'_, '_> {
                         let (s, e) = self.slice_bounds(a.as_ref(), b.as_ref(), xs.len())?;
                         Ok(Value::List(xs[s..e].to_vec()))
                     }
-                    IndexItem::Ellipsis(s) => Err(err(Code::BadArgument, "`...` indexes tensors", *s, "here")),
+                    IndexItem::Ellipsis(s) => {
+                        Err(err(Code::BadArgument, "`...` indexes tensors", *s, "here"))
+                    }
                 }
             }
             Value::Tensor(t) => self.index_tensor(t, vspan, items, whole).map(Value::Tensor),
@@ -390,7 +451,10 @@ impl Tracer<'_, '_> {
 
     fn index_tensor(&mut self, t: Tv, vspan: Span, items: &[IndexItem], whole: Span) -> R<Tv> {
         let rank = t.ty.rank();
-        let ellipses = items.iter().filter(|i| matches!(i, IndexItem::Ellipsis(_))).count();
+        let ellipses = items
+            .iter()
+            .filter(|i| matches!(i, IndexItem::Ellipsis(_)))
+            .count();
         if ellipses > 1 {
             return Err(err(Code::BadArgument, "only one `...` is allowed", whole, "here"));
         }
@@ -431,7 +495,10 @@ impl Tracer<'_, '_> {
                                 .also(vspan, format!("this is {}", t.ty)));
                             }
                             let j = j as usize;
-                            let s = self.g().slice(node, axis, j, j + 1).map_err(|er| ir_err(er, whole))?;
+                            let s = self
+                                .g()
+                                .slice(node, axis, j, j + 1)
+                                .map_err(|er| ir_err(er, whole))?;
                             let mut ns = shape.clone();
                             ns.remove(axis);
                             node = self.g().reshape(s, &ns).map_err(|er| ir_err(er, whole))?;
@@ -448,7 +515,9 @@ impl Tracer<'_, '_> {
                                 e.span,
                                 format!("this is {}", other.describe()),
                             )
-                            .hint("to pick one entry per row (e.g. Q-values of taken actions) use `pick(q, a)`"));
+                            .hint(
+                                "to pick one entry per row (e.g. Q-values of taken actions) use `pick(q, a)`",
+                            ));
                         }
                     }
                 }
@@ -462,9 +531,14 @@ impl Tracer<'_, '_> {
     pub(crate) fn field(&mut self, v: Value, vspan: Span, name: &crate::syntax::ast::Ident) -> R<Value> {
         let n = name.name.as_str();
         let unknown = |what: String, known: &[&str]| {
-            err(Code::UnknownField, format!("{what} has no field `{n}`"), name.span, "unknown field")
-                .maybe_hint(did_you_mean(n, known.iter().copied()))
-                .note(format!("available: {}", known.join(", ")))
+            err(
+                Code::UnknownField,
+                format!("{what} has no field `{n}`"),
+                name.span,
+                "unknown field",
+            )
+            .maybe_hint(did_you_mean(n, known.iter().copied()))
+            .note(format!("available: {}", known.join(", ")))
         };
         match v {
             Value::Record(fields) => match fields.iter().find(|(k, _)| k == n) {
@@ -476,8 +550,17 @@ impl Tracer<'_, '_> {
             },
             Value::Env => self.env_field(n, name.span),
             Value::Dist(d) => {
-                const MEMBERS: [&str; 9] =
-                    ["sample", "log_prob", "entropy", "mean", "std", "mode", "probs", "logits", "log_probs"];
+                const MEMBERS: [&str; 9] = [
+                    "sample",
+                    "log_prob",
+                    "entropy",
+                    "mean",
+                    "std",
+                    "mode",
+                    "probs",
+                    "logits",
+                    "log_probs",
+                ];
                 if !MEMBERS.contains(&n) {
                     return Err(unknown(format!("a {} distribution", d.name()), &MEMBERS));
                 }
@@ -490,7 +573,10 @@ impl Tracer<'_, '_> {
                 if matches!(n, "sample" | "minibatch" | "all") {
                     Ok(Value::Method(Box::new(Value::Data(d)), n.to_string()))
                 } else {
-                    Err(unknown(format!("data source `{d}`"), &["sample", "minibatch", "all"]))
+                    Err(unknown(
+                        format!("data source `{d}`"),
+                        &["sample", "minibatch", "all"],
+                    ))
                 }
             }
             Value::Module(m) => {
@@ -508,11 +594,18 @@ impl Tracer<'_, '_> {
                 }
             }
             Value::Tensor(t) => match n {
-                "shape" => Ok(Value::List(t.ty.shape.iter().map(|d| Value::Int(*d as i64)).collect())),
+                "shape" => Ok(Value::List(
+                    t.ty.shape.iter().map(|d| Value::Int(*d as i64)).collect(),
+                )),
                 "T" => {
                     let x = self.node(&t);
                     let r = self.g().t(x).map_err(|_| {
-                        err(Code::BadArgument, "`.T` needs at least 2 axes", vspan, format!("this is {}", t.ty))
+                        err(
+                            Code::BadArgument,
+                            "`.T` needs at least 2 axes",
+                            vspan,
+                            format!("this is {}", t.ty),
+                        )
                     })?;
                     Ok(Value::Tensor(self.tv(r)))
                 }
@@ -535,7 +628,10 @@ impl Tracer<'_, '_> {
         let continuous_only = |what: &str| {
             err(
                 Code::ActionSpaceKind,
-                format!("`env.{what}` needs a continuous action space, but `{}` is discrete", env.id),
+                format!(
+                    "`env.{what}` needs a continuous action space, but `{}` is discrete",
+                    env.id
+                ),
                 span,
                 "continuous only",
             )
@@ -550,7 +646,10 @@ impl Tracer<'_, '_> {
             ("num_actions", ActionSpace::Continuous { .. }) => {
                 return Err(err(
                     Code::ActionSpaceKind,
-                    format!("`env.num_actions` needs a discrete action space, but `{}` is continuous", env.id),
+                    format!(
+                        "`env.num_actions` needs a discrete action space, but `{}` is continuous",
+                        env.id
+                    ),
                     span,
                     "discrete only",
                 )
@@ -566,13 +665,28 @@ impl Tracer<'_, '_> {
                     .map_err(|e| ir_err(e, span))?;
                 Value::Tensor(self.tv(node))
             }
-            ("act_dim" | "act_high" | "act_low", ActionSpace::Discrete { .. }) => return Err(continuous_only(n)),
+            ("act_dim" | "act_high" | "act_low", ActionSpace::Discrete { .. }) => {
+                return Err(continuous_only(n));
+            }
             _ => {
-                const KNOWN: [&str; 8] =
-                    ["obs_dim", "act_dim", "num_actions", "act_high", "act_low", "discrete", "continuous", "max_steps"];
-                return Err(err(Code::UnknownField, format!("the environment has no field `{n}`"), span, "unknown")
-                    .maybe_hint(did_you_mean(n, KNOWN))
-                    .note(format!("available: {}", KNOWN.join(", "))));
+                const KNOWN: [&str; 8] = [
+                    "obs_dim",
+                    "act_dim",
+                    "num_actions",
+                    "act_high",
+                    "act_low",
+                    "discrete",
+                    "continuous",
+                    "max_steps",
+                ];
+                return Err(err(
+                    Code::UnknownField,
+                    format!("the environment has no field `{n}`"),
+                    span,
+                    "unknown",
+                )
+                .maybe_hint(did_you_mean(n, KNOWN))
+                .note(format!("available: {}", KNOWN.join(", "))));
             }
         })
     }
@@ -609,7 +723,11 @@ impl Tracer<'_, '_> {
             carries = unpack_carries(r?, l.carries.len(), l.body.span)?;
         }
         let _ = whole;
-        Ok(if carries.len() == 1 { carries.pop().expect("one") } else { Value::Tuple(carries) })
+        Ok(if carries.len() == 1 {
+            carries.pop().expect("one")
+        } else {
+            Value::Tuple(carries)
+        })
     }
 
     /// `scan [reverse] t in LEN with c = init { body }`: a `Scan` node whose result is the
@@ -630,7 +748,7 @@ impl Tracer<'_, '_> {
         let mut inits = Vec::new();
         for (_, init) in &l.carries {
             let v = self.eval(init)?;
-            let t = self.to_tensor(v, init.span, None)?;
+            let t = self.tensor_of(v, init.span, None)?;
             inits.push(t);
         }
         let mut tys: Vec<TensorType> = inits.iter().map(|t| t.ty.clone()).collect();
@@ -650,7 +768,10 @@ impl Tracer<'_, '_> {
                     let (name, init) = &l.carries[i];
                     return Err(Diagnostic::new(
                         Code::ShapeMismatch,
-                        format!("the scan body returns {ot} for `{}`, which starts as {it}", name.name),
+                        format!(
+                            "the scan body returns {ot} for `{}`, which starts as {it}",
+                            name.name
+                        ),
                     )
                     .at(l.body.span, format!("returns {ot}"))
                     .also(init.span, format!("starts as {it}"))
@@ -664,7 +785,11 @@ impl Tracer<'_, '_> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn trace_scan_body(&mut self, l: &Loop, tys: &[TensorType]) -> R<(Graph, Vec<crate::ir::NodeId>, Vec<crate::ir::NodeId>)> {
+    fn trace_scan_body(
+        &mut self,
+        l: &Loop,
+        tys: &[TensorType],
+    ) -> R<(Graph, Vec<crate::ir::NodeId>, Vec<crate::ir::NodeId>)> {
         self.levels.push(Level {
             graph: Graph::new(),
             consts: Vec::new(),
@@ -695,14 +820,18 @@ impl Tracer<'_, '_> {
         self.locals.push(frame);
         let r = self.eval(&l.body);
         self.locals.pop();
-        let result = r.and_then(|v| unpack_carries(v, l.carries.len(), l.body.span)).and_then(|vals| {
-            let mut outs = Vec::new();
-            for (v, (_, init)) in vals.into_iter().zip(&l.carries) {
-                let t = self.to_tensor(v, l.body.span, None).map_err(|d| d.also(init.span, "carried value"))?;
-                outs.push(t.node);
-            }
-            Ok(outs)
-        });
+        let result = r
+            .and_then(|v| unpack_carries(v, l.carries.len(), l.body.span))
+            .and_then(|vals| {
+                let mut outs = Vec::new();
+                for (v, (_, init)) in vals.into_iter().zip(&l.carries) {
+                    let t = self
+                        .tensor_of(v, l.body.span, None)
+                        .map_err(|d| d.also(init.span, "carried value"))?;
+                    outs.push(t.node);
+                }
+                Ok(outs)
+            });
         let level = self.levels.pop().expect("pushed above");
         let outs = result?;
         let mut body = level.graph;
@@ -739,7 +868,11 @@ impl Tracer<'_, '_> {
         };
         let outs = self.g().scan(scan, &operands).map_err(|e| ir_err(e, whole))?;
         let mut vals: Vec<Value> = outs.into_iter().map(|o| Value::Tensor(self.tv(o))).collect();
-        Ok(if vals.len() == 1 { vals.pop().expect("one") } else { Value::Tuple(vals) })
+        Ok(if vals.len() == 1 {
+            vals.pop().expect("one")
+        } else {
+            Value::Tuple(vals)
+        })
     }
 
     /// Enters a context for a nested function body (used by calls).

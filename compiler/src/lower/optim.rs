@@ -58,31 +58,60 @@ impl Tracer<'_, '_> {
         let (name, args, nspan) = match &e.kind {
             ExprKind::Call(f, args) => match &f.kind {
                 ExprKind::Name(n) => (n.as_str(), args.as_slice(), f.span),
-                _ => return Err(err(Code::BadArgument, "expected an optimiser such as `adam(lr = 1e-3)`", e.span, "here")),
+                _ => {
+                    return Err(err(
+                        Code::BadArgument,
+                        "expected an optimiser such as `adam(lr = 1e-3)`",
+                        e.span,
+                        "here",
+                    ));
+                }
             },
             ExprKind::Name(n) => (n.as_str(), &[][..], e.span),
-            _ => return Err(err(Code::BadArgument, "expected an optimiser such as `adam(lr = 1e-3)`", e.span, "here")),
+            _ => {
+                return Err(err(
+                    Code::BadArgument,
+                    "expected an optimiser such as `adam(lr = 1e-3)`",
+                    e.span,
+                    "here",
+                ));
+            }
         };
         let params: &[&str] = match name {
             "sgd" => &["lr", "momentum", "clip_norm"],
             "adam" => &["lr", "b1", "b2", "eps", "clip_norm"],
             "rmsprop" => &["lr", "alpha", "eps", "clip_norm"],
             other => {
-                return Err(err(Code::UnknownName, format!("unknown optimiser `{other}`"), nspan, "not an optimiser")
-                    .maybe_hint(did_you_mean(other, ["sgd", "adam", "rmsprop"])));
+                return Err(err(
+                    Code::UnknownName,
+                    format!("unknown optimiser `{other}`"),
+                    nspan,
+                    "not an optimiser",
+                )
+                .maybe_hint(did_you_mean(other, ["sgd", "adam", "rmsprop"])));
             }
         };
         let mut vals: Vec<Option<(f64, Span)>> = vec![None; params.len()];
         for (i, a) in args.iter().enumerate() {
             let slot = match &a.name {
                 Some(n) => params.iter().position(|p| *p == n.name).ok_or_else(|| {
-                    err(Code::Arity, format!("`{name}` has no parameter `{}`", n.name), n.span, "unknown")
-                        .maybe_hint(did_you_mean(&n.name, params.iter().copied()))
-                        .note(format!("{name}({})", params.join(", ")))
+                    err(
+                        Code::Arity,
+                        format!("`{name}` has no parameter `{}`", n.name),
+                        n.span,
+                        "unknown",
+                    )
+                    .maybe_hint(did_you_mean(&n.name, params.iter().copied()))
+                    .note(format!("{name}({})", params.join(", ")))
                 })?,
                 None if i < params.len() => i,
                 None => {
-                    return Err(err(Code::Arity, format!("too many arguments to `{name}`"), a.value.span, "extra"));
+                    return Err(err(
+                        Code::Arity,
+                        format!("too many arguments to `{name}`"),
+                        a.value.span,
+                        "extra",
+                    ));
                 }
             };
             let v = match self.eval(&a.value)? {
@@ -91,7 +120,11 @@ impl Tracer<'_, '_> {
                 other => {
                     return Err(err(
                         Code::NotConstant,
-                        format!("optimiser settings are constants; `{}` is {}", params[slot], other.describe()),
+                        format!(
+                            "optimiser settings are constants; `{}` is {}",
+                            params[slot],
+                            other.describe()
+                        ),
                         a.value.span,
                         "not a constant",
                     ));
@@ -107,11 +140,17 @@ impl Tracer<'_, '_> {
             }
             vals[slot] = Some((v, a.value.span));
         }
-        let get = |n: &str, d: f64| vals[params.iter().position(|p| *p == n).expect("listed")].map_or(d, |v| v.0);
+        let get =
+            |n: &str, d: f64| vals[params.iter().position(|p| *p == n).expect("listed")].map_or(d, |v| v.0);
         let lr = match vals[0] {
             Some((v, _)) => v,
             None => {
-                return Err(err(Code::Arity, format!("`{name}` needs a learning rate"), e.span, "add `lr = ...`"));
+                return Err(err(
+                    Code::Arity,
+                    format!("`{name}` needs a learning rate"),
+                    e.span,
+                    "add `lr = ...`",
+                ));
             }
         };
         for (n, hi) in [("b1", 1.0), ("b2", 1.0), ("alpha", 1.0), ("momentum", 1.0)] {
@@ -119,12 +158,23 @@ impl Tracer<'_, '_> {
                 && let Some((v, s)) = vals[i]
                 && v >= hi
             {
-                return Err(err(Code::BadArgument, format!("`{n}` must be below {hi}"), s, "too large"));
+                return Err(err(
+                    Code::BadArgument,
+                    format!("`{n}` must be below {hi}"),
+                    s,
+                    "too large",
+                ));
             }
         }
-        let clip_norm = params.iter().position(|p| *p == "clip_norm").and_then(|i| vals[i]).map(|v| v.0);
+        let clip_norm = params
+            .iter()
+            .position(|p| *p == "clip_norm")
+            .and_then(|i| vals[i])
+            .map(|v| v.0);
         let kind = match name {
-            "sgd" => OptKind::Sgd { momentum: get("momentum", 0.0) },
+            "sgd" => OptKind::Sgd {
+                momentum: get("momentum", 0.0),
+            },
             "adam" => OptKind::Adam {
                 b1: get("b1", 0.9),
                 b2: get("b2", 0.999),
@@ -147,7 +197,10 @@ impl Tracer<'_, '_> {
             None => self.lw.states.add(StateVar {
                 name,
                 ty: p.ty.clone(),
-                kind: StateKind::Optimiser { of, slot: slot.to_string() },
+                kind: StateKind::Optimiser {
+                    of,
+                    slot: slot.to_string(),
+                },
                 init: Init::Zeros,
             }),
         }

@@ -149,8 +149,11 @@ fn check_override(
         return None;
     }
     Some(
-        Diagnostic::new(Code::BadParam, format!("`{name}` cannot be set to {}", value.describe()))
-            .at(span, "wrong kind of value")
-            .also(def_span, "the default is declared here"),
+        Diagnostic::new(
+            Code::BadParam,
+            format!("`{name}` cannot be set to {}", value.describe()),
+        )
+        .at(span, "wrong kind of value")
+        .also(def_span, "the default is declared here"),
     )
 }

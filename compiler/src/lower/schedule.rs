@@ -90,7 +90,12 @@ impl Tracer<'_, '_> {
     fn const_usize(&mut self, e: &crate::syntax::ast::Expr, what: &str, min: usize) -> R<usize> {
         let v = self.const_int(e)?;
         if v < min as i64 {
-            return Err(err(Code::BadArgument, format!("{what} must be at least {min}"), e.span, format!("this is {v}")));
+            return Err(err(
+                Code::BadArgument,
+                format!("{what} must be at least {min}"),
+                e.span,
+                format!("this is {v}"),
+            ));
         }
         Ok(v as usize)
     }
@@ -99,12 +104,22 @@ impl Tracer<'_, '_> {
         match self.eval(e)? {
             Value::Int(i) => Ok(i as f64),
             Value::Float(f) => Ok(f),
-            other => Err(err(Code::NotConstant, "expected a constant number", e.span, format!("this is {}", other.describe()))),
+            other => Err(err(
+                Code::NotConstant,
+                "expected a constant number",
+                e.span,
+                format!("this is {}", other.describe()),
+            )),
         }
     }
 
     /// Checks a data declaration (fields resolved with the environment; options known).
-    pub(crate) fn data_spec(&mut self, d: &DataDecl, policy_fields: &[(String, TensorType)], n_envs: usize) -> R<DataSpec> {
+    pub(crate) fn data_spec(
+        &mut self,
+        d: &DataDecl,
+        policy_fields: &[(String, TensorType)],
+        n_envs: usize,
+    ) -> R<DataSpec> {
         let allowed: &[&str] = match d.kind {
             DataKind::Replay => &["capacity"],
             DataKind::PrioritizedReplay => &["capacity", "alpha", "beta", "beta_end", "beta_steps"],
@@ -124,14 +139,21 @@ impl Tracer<'_, '_> {
         };
         for (k, v) in &d.options {
             match k.name.as_str() {
-                "capacity" if allowed.contains(&"capacity") => spec.capacity = self.const_usize(v, "capacity", 1)?,
+                "capacity" if allowed.contains(&"capacity") => {
+                    spec.capacity = self.const_usize(v, "capacity", 1)?
+                }
                 "steps" | "length" if allowed.contains(&k.name.as_str()) => {
                     spec.steps = self.const_usize(v, &k.name, 1)?
                 }
                 "alpha" | "beta" | "beta_end" if allowed.contains(&k.name.as_str()) => {
                     let x = self.const_f64(v)?;
                     if !(0.0..=1.0).contains(&x) && k.name != "alpha" || x < 0.0 {
-                        return Err(err(Code::BadArgument, format!("`{}` out of range", k.name), v.span, "invalid"));
+                        return Err(err(
+                            Code::BadArgument,
+                            format!("`{}` out of range", k.name),
+                            v.span,
+                            "invalid",
+                        ));
                     }
                     match k.name.as_str() {
                         "alpha" => spec.alpha = x,
@@ -139,7 +161,9 @@ impl Tracer<'_, '_> {
                         _ => spec.beta_end = x,
                     }
                 }
-                "beta_steps" if allowed.contains(&"beta_steps") => spec.beta_steps = self.const_usize(v, "beta_steps", 0)?,
+                "beta_steps" if allowed.contains(&"beta_steps") => {
+                    spec.beta_steps = self.const_usize(v, "beta_steps", 0)?
+                }
                 other => {
                     return Err(err(
                         Code::UnknownField,
@@ -154,25 +178,46 @@ impl Tracer<'_, '_> {
         }
         let need = match d.kind {
             DataKind::Rollout | DataKind::SequenceReplay if spec.steps == 0 => {
-                Some(if d.kind == DataKind::Rollout { "steps" } else { "length" })
+                Some(if d.kind == DataKind::Rollout {
+                    "steps"
+                } else {
+                    "length"
+                })
             }
-            DataKind::Replay | DataKind::PrioritizedReplay | DataKind::SequenceReplay if spec.capacity == 0 => {
+            DataKind::Replay | DataKind::PrioritizedReplay | DataKind::SequenceReplay
+                if spec.capacity == 0 =>
+            {
                 Some("capacity")
             }
             _ => None,
         };
         if let Some(n) = need {
-            return Err(err(Code::Missing, format!("{} `{}` needs `{n}`", d.kind.word(), d.name.name), d.name.span, format!("add `{n} ...`")));
+            return Err(err(
+                Code::Missing,
+                format!("{} `{}` needs `{n}`", d.kind.word(), d.name.name),
+                d.name.span,
+                format!("add `{n} ...`"),
+            ));
         }
         let _ = n_envs;
         for (name, te) in &d.fields {
             if spec.fields.iter().any(|f| f.name == name.name) {
-                return Err(err(Code::Duplicate, format!("field `{}` is declared twice", name.name), name.span, "again"));
+                return Err(err(
+                    Code::Duplicate,
+                    format!("field `{}` is declared twice", name.name),
+                    name.span,
+                    "again",
+                ));
             }
             let ty = self.resolve_type(te)?;
             if ty.dtype == crate::ir::DType::Bool {
-                return Err(err(Code::TypeMismatch, "stored fields are f32 or i32", te.span, "bool")
-                    .hint("store flags as `f32` (1.0 / 0.0)"));
+                return Err(err(
+                    Code::TypeMismatch,
+                    "stored fields are f32 or i32",
+                    te.span,
+                    "bool",
+                )
+                .hint("store flags as `f32` (1.0 / 0.0)"));
             }
             let source = if ENV_FIELDS.contains(&name.name.as_str()) {
                 let want = match name.name.as_str() {
@@ -183,7 +228,10 @@ impl Tracer<'_, '_> {
                 if want != ty {
                     return Err(err(
                         Code::TypeMismatch,
-                        format!("field `{}` holds {} from the environment, not {ty}", name.name, want),
+                        format!(
+                            "field `{}` holds {} from the environment, not {ty}",
+                            name.name, want
+                        ),
                         te.span,
                         format!("declared as {ty}"),
                     ));
@@ -195,7 +243,10 @@ impl Tracer<'_, '_> {
                     Some((_, pty)) => {
                         return Err(err(
                             Code::TypeMismatch,
-                            format!("the acting policy outputs `{}` as {pty}, but it is declared as {ty}", name.name),
+                            format!(
+                                "the acting policy outputs `{}` as {pty}, but it is declared as {ty}",
+                                name.name
+                            ),
                             te.span,
                             "declared here",
                         ));
@@ -215,7 +266,11 @@ impl Tracer<'_, '_> {
                     }
                 }
             };
-            spec.fields.push(FieldSpec { name: name.name.clone(), ty, source });
+            spec.fields.push(FieldSpec {
+                name: name.name.clone(),
+                ty,
+                source,
+            });
         }
         Ok(spec)
     }
@@ -240,7 +295,9 @@ impl Tracer<'_, '_> {
             ));
         };
         if let Some(second) = scheds.get(1) {
-            return Err(Diagnostic::new(Code::Duplicate, "more than one schedule").at(second.span, "second schedule").also(s.span, "first schedule"));
+            return Err(Diagnostic::new(Code::Duplicate, "more than one schedule")
+                .at(second.span, "second schedule")
+                .also(s.span, "first schedule"));
         }
         let mut sch = Schedule {
             envs: 1,
@@ -296,13 +353,27 @@ impl Tracer<'_, '_> {
         }
         let _ = span_of;
         if sch.act.is_empty() {
-            return Err(err(Code::Schedule, "the schedule never acts", s.span, "add `act POLICY into DATA`"));
+            return Err(err(
+                Code::Schedule,
+                "the schedule never acts",
+                s.span,
+                "add `act POLICY into DATA`",
+            ));
         }
         if !have_train {
-            return Err(err(Code::Schedule, "the schedule never trains", s.span, "add `train` (e.g. `train 1 every 1`)"));
+            return Err(err(
+                Code::Schedule,
+                "the schedule never trains",
+                s.span,
+                "add `train` (e.g. `train 1 every 1`)",
+            ));
         }
         if sch.eval.is_empty() {
-            sch.eval = if matches!(self.lw.decl("greedy"), Some(Decl::Policy(_))) { "greedy".into() } else { sch.act.clone() };
+            sch.eval = if matches!(self.lw.decl("greedy"), Some(Decl::Policy(_))) {
+                "greedy".into()
+            } else {
+                sch.act.clone()
+            };
         }
         Ok(sch)
     }
@@ -319,9 +390,18 @@ impl Tracer<'_, '_> {
             })
             .filter_map(|d| d.name().map(|n| n.name.as_str()))
             .collect();
-        let found = self.lw.decl(&name.name).map(|d| format!("a {}", d.kind_word())).unwrap_or_else(|| "not defined".into());
-        err(Code::Schedule, format!("`{}` is not a {what}", name.name), name.span, found)
-            .maybe_hint(did_you_mean(&name.name, cands.iter().copied()))
+        let found = self
+            .lw
+            .decl(&name.name)
+            .map(|d| format!("a {}", d.kind_word()))
+            .unwrap_or_else(|| "not defined".into());
+        err(
+            Code::Schedule,
+            format!("`{}` is not a {what}", name.name),
+            name.span,
+            found,
+        )
+        .maybe_hint(did_you_mean(&name.name, cands.iter().copied()))
     }
 }
 

@@ -62,9 +62,12 @@ pub(crate) fn err(code: Code, msg: impl Into<String>, span: Span, label: impl In
 
 /// Converts an internal IR error into a diagnostic at the expression being traced.
 pub(crate) fn ir_err(e: crate::ir::IrError, span: Span) -> Diagnostic {
-    Diagnostic::new(Code::TypeMismatch, format!("internal error while building the graph: {}", e.0))
-        .at(span, "while lowering this")
-        .note("this is a compiler bug; please report it with the program")
+    Diagnostic::new(
+        Code::TypeMismatch,
+        format!("internal error while building the graph: {}", e.0),
+    )
+    .at(span, "while lowering this")
+    .note("this is a compiler bug; please report it with the program")
 }
 
 impl<'m, 'l> Tracer<'m, 'l> {
@@ -162,7 +165,9 @@ impl<'m, 'l> Tracer<'m, 'l> {
         if let Some(k) = self.key {
             return Ok(k);
         }
-        let k = self.levels[0].graph.input("key", TensorType::new(DType::I32, vec![2]));
+        let k = self.levels[0]
+            .graph
+            .input("key", TensorType::new(DType::I32, vec![2]));
         self.key = Some(k);
         Ok(k)
     }
@@ -187,7 +192,10 @@ impl<'m, 'l> Tracer<'m, 'l> {
 
     /// Binds a local name in the innermost frame.
     pub fn bind(&mut self, name: &str, v: Value) {
-        self.locals.last_mut().expect("a frame").insert(name.to_string(), v);
+        self.locals
+            .last_mut()
+            .expect("a frame")
+            .insert(name.to_string(), v);
     }
 
     /// Looks a name up: locals, the algorithm's declarations, the module, builtins.
@@ -244,12 +252,19 @@ impl<'m, 'l> Tracer<'m, 'l> {
         }
         cands.extend(self.lw.mods.get(self.ctx.module).fn_names().map(String::from));
         cands.extend(super::builtins::BUILTINS.iter().map(|s| s.to_string()));
-        err(Code::UnknownName, format!("cannot find `{name}` in this scope"), span, "not defined")
-            .maybe_hint(did_you_mean(name, cands.iter().map(String::as_str)))
+        err(
+            Code::UnknownName,
+            format!("cannot find `{name}` in this scope"),
+            span,
+            "not defined",
+        )
+        .maybe_hint(did_you_mean(name, cands.iter().map(String::as_str)))
     }
 
     fn lookup_decl(&mut self, name: &str, span: Span) -> R<Option<Value>> {
-        let Some(decl) = self.lw.decl(name) else { return Ok(None) };
+        let Some(decl) = self.lw.decl(name) else {
+            return Ok(None);
+        };
         Ok(Some(match decl {
             Decl::Param(_) => self.param_value(name, span)?,
             Decl::Net(_) => Value::Net(name.to_string()),
@@ -509,7 +524,12 @@ impl<'m, 'l> Tracer<'m, 'l> {
             .hint("rlc unrolls functions at compile time; use `scan` or `for` to iterate"));
         }
         if self.calls.len() > 64 {
-            return Err(err(Code::Recursion, "calls are nested too deeply", call_span, "here"));
+            return Err(err(
+                Code::Recursion,
+                "calls are nested too deeply",
+                call_span,
+                "here",
+            ));
         }
         self.calls.push((name.to_string(), def_span));
         Ok(())

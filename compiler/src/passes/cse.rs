@@ -61,6 +61,9 @@ mod tests {
         crate::ir::verify(&o).unwrap();
         let exps = o.count(|op| matches!(op, Op::Unary(UnaryOp::Exp)));
         assert_eq!(exps, 1);
-        assert_eq!(o.count(|op| matches!(op, Op::Const { values } if values == &vec![1.0])), 1);
+        assert_eq!(
+            o.count(|op| matches!(op, Op::Const { values } if values == &vec![1.0])),
+            1
+        );
     }
 }

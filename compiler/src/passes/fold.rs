@@ -21,7 +21,8 @@ pub fn fold(g: &Graph) -> Graph {
         |_| true,
         |_, node, map, out| {
             let args: Vec<NodeId> = node.args.iter().map(|a| map[a.index()]).collect();
-            let all_const = !args.is_empty() && args.iter().all(|a| matches!(out.node(*a).op, Op::Const { .. }));
+            let all_const =
+                !args.is_empty() && args.iter().all(|a| matches!(out.node(*a).op, Op::Const { .. }));
             if !all_const {
                 return None;
             }
@@ -30,7 +31,19 @@ pub fn fold(g: &Graph) -> Graph {
                     let v = splat(&out.node(args[0]).op)?;
                     Some(out.fill(v, node.ty.clone()))
                 }
-                op if op.is_elementwise() || matches!(op, Op::Reduce { .. } | Op::MatMul | Op::Concat { .. } | Op::Slice { .. } | Op::Transpose { .. } | Op::Take { .. } | Op::ScatterAdd { .. } | Op::Iota { .. }) => {
+                op if op.is_elementwise()
+                    || matches!(
+                        op,
+                        Op::Reduce { .. }
+                            | Op::MatMul
+                            | Op::Concat { .. }
+                            | Op::Slice { .. }
+                            | Op::Transpose { .. }
+                            | Op::Take { .. }
+                            | Op::ScatterAdd { .. }
+                            | Op::Iota { .. }
+                    ) =>
+                {
                     let all_splat = args.iter().all(|a| splat(&out.node(*a).op).is_some());
                     if node.ty.numel() > MAX_FOLDED && !(all_splat && op.is_elementwise()) {
                         return None;
@@ -40,10 +53,18 @@ pub fn fold(g: &Graph) -> Graph {
                     let mut targs = Vec::new();
                     for a in &args {
                         let n = out.node(*a).clone();
-                        let ty = if all_splat && op.is_elementwise() { n.ty.with_shape(vec![]) } else { n.ty.clone() };
+                        let ty = if all_splat && op.is_elementwise() {
+                            n.ty.with_shape(vec![])
+                        } else {
+                            n.ty.clone()
+                        };
                         targs.push(tiny.add(n.op.clone(), &[], ty).ok()?);
                     }
-                    let ty = if all_splat && op.is_elementwise() { node.ty.with_shape(vec![]) } else { node.ty.clone() };
+                    let ty = if all_splat && op.is_elementwise() {
+                        node.ty.with_shape(vec![])
+                    } else {
+                        node.ty.clone()
+                    };
                     let r = tiny.add(node.op.clone(), &targs, ty).ok()?;
                     tiny.output("r", r);
                     let v: Tensor<f32> = eval(&tiny, &[], &[]).ok()?.outputs.pop()?;

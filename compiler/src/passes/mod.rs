@@ -26,9 +26,21 @@ pub struct Pass {
 /// The default pass pipeline, in order.
 pub fn pipeline() -> Vec<Pass> {
     vec![
-        Pass { name: "fold", about: "evaluate operations on constants at compile time", run: fold },
-        Pass { name: "cse", about: "merge identical operations on identical operands", run: cse },
-        Pass { name: "dce", about: "remove nodes no output or assignment needs", run: dce },
+        Pass {
+            name: "fold",
+            about: "evaluate operations on constants at compile time",
+            run: fold,
+        },
+        Pass {
+            name: "cse",
+            about: "merge identical operations on identical operands",
+            run: cse,
+        },
+        Pass {
+            name: "dce",
+            about: "remove nodes no output or assignment needs",
+            run: dce,
+        },
     ]
 }
 
@@ -49,5 +61,7 @@ pub fn run_pipeline(g: &Graph, passes: &[Pass]) -> Result<Vec<(&'static str, Gra
 
 /// Runs the whole default pipeline and returns the final graph.
 pub fn optimize(g: &Graph) -> Result<Graph, IrError> {
-    Ok(run_pipeline(g, &pipeline())?.pop().map_or_else(|| g.clone(), |(_, g)| g))
+    Ok(run_pipeline(g, &pipeline())?
+        .pop()
+        .map_or_else(|| g.clone(), |(_, g)| g))
 }

@@ -45,8 +45,11 @@ fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
             '(' | '[' | '{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Err(Diagnostic::new(Code::Syntax, format!("brackets are nested more than {MAX_NESTING} deep"))
-                        .at(Span::new(file, i, i + 1), "too deep"));
+                    return Err(Diagnostic::new(
+                        Code::Syntax,
+                        format!("brackets are nested more than {MAX_NESTING} deep"),
+                    )
+                    .at(Span::new(file, i, i + 1), "too deep"));
                 }
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
@@ -110,7 +113,11 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     if expected.is_empty()
         && let ErrorVariant::ParsingError { positives, .. } = &e.variant
     {
-        expected = positives.iter().filter_map(|r| rule_name(*r)).map(String::from).collect();
+        expected = positives
+            .iter()
+            .filter_map(|r| rule_name(*r))
+            .map(String::from)
+            .collect();
     }
     if let ErrorVariant::CustomError { message } = &e.variant {
         expected = vec![message.clone()];
