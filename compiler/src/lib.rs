@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod autodiff;
+pub mod backend;
 pub mod check;
 pub mod diag;
 pub mod driver;

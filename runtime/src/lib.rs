@@ -1,6 +1,12 @@
-//! rlc's runtime: Gymnasium-exact environments, data buffers, the trainer and its outputs.
+//! rlc's runtime: Gymnasium-exact environments, data buffers, the trainer and its outputs
+//! (metrics, checkpoints, learning curves, progress).
 
 pub use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
+pub mod checkpoint;
+pub mod curve;
 pub mod data;
 pub mod envs;
+pub mod metrics;
+pub mod progress;
+pub mod trainer;

@@ -3,6 +3,7 @@
 mod check;
 mod common;
 mod graph;
+mod run;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub struct CompileArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Train an algorithm: progress, periodic evaluation, metrics, learning curve, checkpoint.
+    Run(run::RunArgs),
     /// Check programs: parse, resolve names, and lower every entry point with real shapes.
     Check {
         /// Files to check.
@@ -56,6 +59,7 @@ enum Command {
 /// Runs a parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
+        Command::Run(args) => run::run(&args),
         Command::Check { files, compile } => check::run(&files, &compile),
         Command::Graph {
             file,

@@ -1,0 +1,107 @@
+//! Backends: compile an entry-point graph once, then call it many times on state that stays
+//! resident in the backend (on a GPU: in device memory). The interpreter is one backend (and
+//! the reference for all others); the trainer only talks to this trait.
+
+mod interp;
+
+pub use interp::InterpBackend;
+
+use crate::ir::{DType, Graph, StateId, StateTable};
+use std::fmt;
+
+/// A call input: borrowed host data in the graph input's element type.
+#[derive(Clone, Copy, Debug)]
+pub enum In<'a> {
+    /// f32 data.
+    F32(&'a [f32]),
+    /// i32 data.
+    I32(&'a [i32]),
+}
+
+/// A call output buffer, filled by the backend.
+#[derive(Debug)]
+pub enum Out<'a> {
+    /// f32 data.
+    F32(&'a mut [f32]),
+    /// i32 data.
+    I32(&'a mut [i32]),
+}
+
+/// Owned host data of one tensor (state read back for checkpoints).
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostData {
+    /// f32 data.
+    F32(Vec<f32>),
+    /// i32 data.
+    I32(Vec<i32>),
+}
+
+impl HostData {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            HostData::F32(v) => v.len(),
+            HostData::I32(v) => v.len(),
+        }
+    }
+
+    /// True if empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            HostData::F32(_) => DType::F32,
+            HostData::I32(_) => DType::I32,
+        }
+    }
+}
+
+/// A backend failure (bad call arguments, a missing entry, a device error).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendError(pub String);
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BackendError {}
+
+/// Handle of a compiled entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EntryId(pub usize);
+
+/// A compute backend.
+pub trait Backend {
+    /// Short name (`interp`, `jit`, `opencl`).
+    fn name(&self) -> &'static str;
+    /// Allocates the program's state and sets it to its initial values for `seed`.
+    fn init_state(&mut self, states: &StateTable, seed: u64) -> Result<(), BackendError>;
+    /// Compiles an entry point.
+    fn compile(&mut self, name: &str, graph: &Graph) -> Result<EntryId, BackendError>;
+    /// Runs an entry point: inputs and outputs in graph order; assigned state is updated.
+    fn call(&mut self, entry: EntryId, inputs: &[In<'_>], outputs: &mut [Out<'_>]) -> Result<(), BackendError>;
+    /// Copies a state variable to the host.
+    fn read_state(&self, id: StateId) -> Result<HostData, BackendError>;
+    /// Overwrites a state variable from the host.
+    fn write_state(&mut self, id: StateId, data: &HostData) -> Result<(), BackendError>;
+}
+
+/// The names of the available backends.
+pub const BACKENDS: &[&str] = &["interp"];
+
+/// Creates a backend by name.
+pub fn create(name: &str) -> Result<Box<dyn Backend>, BackendError> {
+    match name {
+        "interp" => Ok(Box::new(InterpBackend::new())),
+        other => Err(BackendError(format!(
+            "unknown backend `{other}`{}; available: {}",
+            crate::diag::did_you_mean(other, BACKENDS.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default(),
+            BACKENDS.join(", ")
+        ))),
+    }
+}

@@ -1,0 +1,85 @@
+//! Checkpoints in safetensors format: every state variable (parameters, optimiser moments,
+//! target copies, counters) under its stable name, plus JSON metadata under the key `rlc`.
+//! Loadable from Python: `safetensors.torch.load_file(path)`.
+
+use crate::trainer::RunError;
+use rlc_compiler::backend::{Backend, HostData};
+use rlc_compiler::ir::{DType, StateTable};
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What a checkpoint records besides the tensors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Hash of the program's sources, environment and overrides (hex).
+    pub program_hash: String,
+    /// Algorithm name.
+    pub algorithm: String,
+    /// Environment id.
+    pub env: String,
+    /// Environment steps when written.
+    pub step: u64,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// Writes all state to `path` (atomically: a temporary file is renamed into place).
+pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta) -> Result<(), RunError> {
+    let io = |e: String| RunError::Io(format!("cannot write checkpoint `{}`: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
+    }
+    let mut data: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
+    for (id, v) in states.iter() {
+        let host = backend.read_state(id)?;
+        let (dtype, bytes) = match host {
+            HostData::F32(x) => (Dtype::F32, x.iter().flat_map(|f| f.to_le_bytes()).collect()),
+            HostData::I32(x) => (Dtype::I32, x.iter().flat_map(|f| f.to_le_bytes()).collect()),
+        };
+        data.push((v.name.clone(), v.ty.shape.clone(), dtype, bytes));
+    }
+    let views: Vec<(String, TensorView<'_>)> = data
+        .iter()
+        .map(|(n, s, d, b)| TensorView::new(*d, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| io(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let json = serde_json::to_string(meta).map_err(|e| io(e.to_string()))?;
+    let metadata = Some(HashMap::from([("rlc".to_string(), json)]));
+    let tmp = path.with_extension("safetensors.tmp");
+    safetensors::serialize_to_file(views, metadata, &tmp).map_err(|e| io(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(e.to_string()))
+}
+
+/// Reads a checkpoint into the backend's state, checking every name, shape and type.
+pub fn load(path: &Path, states: &StateTable, backend: &mut dyn Backend) -> Result<Meta, RunError> {
+    let bad = |e: String| RunError::Io(format!("cannot load checkpoint `{}`: {e}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let meta: Meta = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("rlc"))
+        .ok_or_else(|| bad("no `rlc` metadata: not written by rlc".into()))
+        .and_then(|s| serde_json::from_str(s).map_err(|e| bad(format!("bad metadata: {e}"))))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("corrupt file ({e})")))?;
+    // Check everything before changing any state.
+    let mut values = Vec::new();
+    for (id, v) in states.iter() {
+        let t = st.tensor(&v.name).map_err(|_| bad(format!("missing tensor `{}`", v.name)))?;
+        if t.shape() != v.ty.shape.as_slice() {
+            return Err(bad(format!("`{}` has shape {:?}, the program needs {:?}", v.name, t.shape(), v.ty.shape)));
+        }
+        let d = t.data();
+        let host = match (t.dtype(), v.ty.dtype) {
+            (Dtype::F32, DType::F32) => HostData::F32(d.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
+            (Dtype::I32, DType::I32) => HostData::I32(d.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
+            (have, _) => return Err(bad(format!("`{}` is stored as {have:?}, the program needs {}", v.name, v.ty.dtype))),
+        };
+        values.push((id, host));
+    }
+    for (id, h) in values {
+        backend.write_state(id, &h)?;
+    }
+    Ok(meta)
+}

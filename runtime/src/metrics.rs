@@ -1,0 +1,92 @@
+//! Metrics as JSON lines: one object per logging interval.
+
+use crate::trainer::RunError;
+use serde_json::{Map, Value, json};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// One logging interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// Environment transitions so far.
+    pub step: u64,
+    /// Episodes finished so far.
+    pub episodes: u64,
+    /// Mean return of the episodes finished in this interval.
+    pub episode_return: Option<f64>,
+    /// Latest greedy evaluation.
+    pub eval_return: Option<f64>,
+    /// Transitions per second of training time in this interval (evaluation excluded).
+    pub steps_per_s: f64,
+    /// Seconds since the start.
+    pub wall_s: f64,
+    /// Training calls so far.
+    pub updates: u64,
+    /// Mean of each loss over the interval's training calls.
+    pub losses: Vec<(String, Option<f64>)>,
+    /// True for the record written after the final evaluation.
+    pub final_record: bool,
+}
+
+/// Names of the fields that depend on timing (everything else is deterministic per seed).
+pub const TIMING_FIELDS: [&str; 2] = ["steps_per_s", "wall_s"];
+
+fn num(v: Option<f64>) -> Value {
+    match v {
+        Some(x) if x.is_finite() => json!(x),
+        _ => Value::Null,
+    }
+}
+
+impl Record {
+    /// The record as a JSON object (fields in a fixed order).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("step".into(), json!(self.step));
+        m.insert("episodes".into(), json!(self.episodes));
+        m.insert("episode_return".into(), num(self.episode_return));
+        m.insert("eval_return".into(), num(self.eval_return));
+        m.insert("steps_per_s".into(), num(Some(self.steps_per_s)));
+        m.insert("wall_s".into(), num(Some(self.wall_s)));
+        m.insert("updates".into(), json!(self.updates));
+        for (name, v) in &self.losses {
+            m.insert(format!("loss/{name}"), num(*v));
+        }
+        if self.final_record {
+            m.insert("final".into(), json!(true));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Appends records to a JSON-lines file.
+pub struct MetricsWriter {
+    out: BufWriter<File>,
+    path: String,
+}
+
+impl MetricsWriter {
+    /// Creates (truncates) the file, creating its directory.
+    pub fn create(path: &Path) -> Result<MetricsWriter, RunError> {
+        let err = |e: std::io::Error| RunError::Io(format!("cannot write metrics to `{}`: {e}", path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let f = File::create(path).map_err(err)?;
+        Ok(MetricsWriter { out: BufWriter::new(f), path: path.display().to_string() })
+    }
+
+    /// Writes one record (flushed, so a crash loses at most the current line).
+    pub fn write(&mut self, r: &Record) -> Result<(), RunError> {
+        let line = r.to_json().to_string();
+        writeln!(self.out, "{line}")
+            .and_then(|_| self.out.flush())
+            .map_err(|e| RunError::Io(format!("cannot write metrics to `{}`: {e}", self.path)))
+    }
+
+    /// Flushes buffered output.
+    pub fn flush(&mut self) -> Result<(), RunError> {
+        self.out.flush().map_err(|e| RunError::Io(format!("cannot write metrics to `{}`: {e}", self.path)))
+    }
+}

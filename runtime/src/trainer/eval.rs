@@ -1,0 +1,60 @@
+//! Greedy evaluation on separate environment copies: one episode per copy, all copies
+//! stepped together, returns averaged.
+
+use super::{RunError, keys};
+use crate::envs::VecEnv;
+use rlc_compiler::backend::{Backend, EntryId, In, Out};
+use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
+use rlc_compiler::ir::Graph;
+
+/// Mean return of `episodes` episodes of the `eval` entry point (one per copy). The copies
+/// are seeded from the run's seed and `step`, so an evaluation is reproducible.
+pub fn evaluate(
+    backend: &mut dyn Backend,
+    entry: EntryId,
+    graph: &Graph,
+    env: &EnvSpec,
+    episodes: usize,
+    seed: u64,
+    step: u64,
+) -> Result<f64, RunError> {
+    let mut venv = VecEnv::new(&env.id, episodes, keys::mix(keys::derive(seed, keys::Purpose::EvalEnv) ^ step))?;
+    let mut obs = venv.reset().to_vec();
+    let discrete = env.action.is_discrete();
+    let mut act_f = vec![0.0f32; episodes * env.action.flat_dim()];
+    let mut act_i = vec![0i32; episodes];
+    let mut done = vec![false; episodes];
+    let mut returns = vec![0.0f64; episodes];
+    let mut calls = 0u64;
+    // Every episode ends by the time limit; the bound only guards against a broken env.
+    for _ in 0..=env.max_episode_steps + 1 {
+        if done.iter().all(|d| *d) {
+            break;
+        }
+        let key = keys::call_key(seed ^ step, keys::Purpose::Eval, calls);
+        calls += 1;
+        let inputs: Vec<In<'_>> = graph
+            .inputs
+            .iter()
+            .map(|id| if graph.input_name(*id) == "key" { In::I32(&key) } else { In::F32(&obs) })
+            .collect();
+        let mut out = [if discrete { Out::I32(&mut act_i) } else { Out::F32(&mut act_f) }];
+        backend.call(entry, &inputs, &mut out)?;
+        let batch = match &env.action {
+            ActionSpace::Discrete { .. } => venv.step_discrete(&act_i)?,
+            ActionSpace::Continuous { .. } => venv.step_continuous(&act_f)?,
+        };
+        for f in &batch.finished {
+            if !done[f.copy] {
+                done[f.copy] = true;
+                returns[f.copy] = f.episode_return;
+            }
+        }
+        obs.copy_from_slice(&batch.obs);
+    }
+    if !done.iter().all(|d| *d) {
+        return Err(RunError::Setup(format!("evaluation episodes of {} did not end within the time limit", env.id)));
+    }
+    Ok(returns.iter().sum::<f64>() / episodes as f64)
+}
+

@@ -1,0 +1,597 @@
+//! The trainer: runs a program's schedule against vectorised environments by calling its
+//! compiled entry points on a backend, evaluates the greedy policy, logs metrics and writes
+//! checkpoints.
+
+mod eval;
+mod feed;
+pub mod keys;
+mod store;
+
+pub use eval::evaluate;
+pub use store::Store;
+
+use crate::checkpoint;
+use crate::data::DataError;
+use crate::envs::{EnvError, VecEnv};
+use crate::metrics::{MetricsWriter, Record};
+use crate::progress::Progress;
+use feed::Feed;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rlc_compiler::backend::{Backend, BackendError, EntryId, In, Out};
+use rlc_compiler::env_spec::ActionSpace;
+use rlc_compiler::ir::{DType, Graph};
+use rlc_compiler::lower::{Compiled, FieldSource};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum RunError {
+    /// The program and the runtime do not fit together (bad schedule, unsupported setup).
+    Setup(String),
+    /// An environment error.
+    Env(EnvError),
+    /// A backend error.
+    Backend(BackendError),
+    /// A data-buffer error.
+    Data(DataError),
+    /// A file could not be written or read.
+    Io(String),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Setup(m) | RunError::Io(m) => f.write_str(m),
+            RunError::Env(e) => write!(f, "environment: {e}"),
+            RunError::Backend(e) => write!(f, "backend: {e}"),
+            RunError::Data(e) => write!(f, "data: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<EnvError> for RunError {
+    fn from(e: EnvError) -> RunError {
+        RunError::Env(e)
+    }
+}
+impl From<BackendError> for RunError {
+    fn from(e: BackendError) -> RunError {
+        RunError::Backend(e)
+    }
+}
+impl From<DataError> for RunError {
+    fn from(e: DataError) -> RunError {
+        RunError::Data(e)
+    }
+}
+
+/// How a run is configured (everything `rlc run` takes besides the program).
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// Environment transitions to train for.
+    pub steps: u64,
+    /// The run's seed: every random number derives from it.
+    pub seed: u64,
+    /// Transitions between evaluations (0: only at the end).
+    pub eval_every: u64,
+    /// Greedy episodes per evaluation (the `eval` entry point's batch size).
+    pub eval_episodes: usize,
+    /// Transitions between metrics lines.
+    pub log_every: u64,
+    /// Metrics file (JSON lines).
+    pub metrics: Option<PathBuf>,
+    /// Checkpoint directory.
+    pub checkpoint: Option<PathBuf>,
+    /// Learning-curve image (SVG).
+    pub curve: Option<PathBuf>,
+    /// Program hash recorded in checkpoints.
+    pub program_hash: u64,
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Mean return of the final greedy evaluation.
+    pub eval_return: f64,
+    /// Transitions trained on.
+    pub steps: u64,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// Transitions per second of training time (evaluation excluded).
+    pub steps_per_s: f64,
+    /// Episodes finished during training.
+    pub episodes: u64,
+    /// Training calls made.
+    pub updates: u64,
+}
+
+/// Runs one training job.
+pub struct Trainer<'a> {
+    program: &'a Compiled,
+    backend: Box<dyn Backend>,
+    cfg: RunConfig,
+    act: EntryId,
+    act_graph: &'a Graph,
+    eval: EntryId,
+    eval_graph: &'a Graph,
+    train: EntryId,
+    train_graph: &'a Graph,
+    env: VecEnv,
+    stores: Vec<Store>,
+    into: Vec<usize>,
+    plan: Vec<Vec<Src>>,
+    feed: Feed,
+    rng: ChaCha8Rng,
+    // Per-step scratch, allocated once.
+    obs: Vec<f32>,
+    act_f32: Vec<f32>,
+    act_i32: Vec<i32>,
+    extras: Vec<Vec<f32>>,
+    extra_ints: Vec<Vec<i32>>,
+    fields: Vec<Vec<Vec<f32>>>,
+    train_out: Vec<Vec<f32>>,
+    loss_outputs: Vec<(String, usize)>,
+    // Counters.
+    act_calls: u64,
+    train_calls: u64,
+}
+
+impl<'a> Trainer<'a> {
+    /// Compiles the program's entry points on `backend`, initialises state from the seed,
+    /// and allocates environments and storage.
+    pub fn new(program: &'a Compiled, mut backend: Box<dyn Backend>, cfg: RunConfig) -> Result<Trainer<'a>, RunError> {
+        let sch = &program.schedule;
+        let act_name = format!("act_{}", sch.act);
+        let act_entry = program.entry(&act_name).ok_or_else(|| RunError::Setup(format!("no entry `{act_name}`")))?;
+        let eval_entry = program.entry("eval").ok_or_else(|| RunError::Setup("no entry `eval`".into()))?;
+        let train_entry = program.entry("train").ok_or_else(|| RunError::Setup("no entry `train`".into()))?;
+        let eval_batch = eval_entry.graph.ty(eval_entry.graph.inputs[0]).shape[0];
+        if eval_batch != cfg.eval_episodes {
+            return Err(RunError::Setup(format!(
+                "the eval entry point was compiled for {eval_batch} episodes, not {}",
+                cfg.eval_episodes
+            )));
+        }
+        backend.init_state(&program.states, keys::derive(cfg.seed, keys::Purpose::Init))?;
+        let act = backend.compile(&act_name, &act_entry.graph)?;
+        let eval = backend.compile("eval", &eval_entry.graph)?;
+        let train = backend.compile("train", &train_entry.graph)?;
+        let n = sch.envs;
+        let env = VecEnv::new(&program.env.id, n, keys::derive(cfg.seed, keys::Purpose::Env))?;
+        let mut stores = Vec::new();
+        for d in &program.data {
+            stores.push(Store::new(d, n)?);
+        }
+        let into: Vec<usize> = sch
+            .into
+            .iter()
+            .map(|name| program.data.iter().position(|d| d.name == *name).expect("checked by the compiler"))
+            .collect();
+        let uses_policy_fields = into
+            .iter()
+            .any(|i| program.data[*i].fields.iter().any(|f| matches!(f.source, FieldSource::Policy(_))));
+        if sch.warmup > 0 && uses_policy_fields {
+            return Err(RunError::Setup(
+                "random warm-up actions cannot provide the acting policy's extra outputs; remove `warmup`".into(),
+            ));
+        }
+        let feed = Feed::plan(program, &train_entry.graph, &stores)?;
+        let plan = field_plan(program, &into, &act_entry.graph)?;
+        let o = program.env.obs_dim;
+        let a = program.env.action.flat_dim();
+        let g = &act_entry.graph;
+        let extras = g.outputs.iter().skip(1).map(|(_, id)| vec![0.0; g.ty(*id).numel()]).collect();
+        let extra_ints = g
+            .outputs
+            .iter()
+            .skip(1)
+            .map(|(_, id)| if g.ty(*id).dtype == DType::I32 { vec![0; g.ty(*id).numel()] } else { Vec::new() })
+            .collect();
+        let fields = into
+            .iter()
+            .map(|i| program.data[*i].fields.iter().map(|f| vec![0.0; n * f.ty.numel()]).collect())
+            .collect();
+        let tg = &train_entry.graph;
+        let train_out = tg.outputs.iter().map(|(_, id)| vec![0.0; tg.ty(*id).numel()]).collect();
+        let loss_outputs = tg
+            .outputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, _))| name.strip_prefix("loss/").map(|l| (l.to_string(), i)))
+            .collect();
+        Ok(Trainer {
+            program,
+            backend,
+            act,
+            act_graph: &act_entry.graph,
+            eval,
+            eval_graph: &eval_entry.graph,
+            train,
+            train_graph: tg,
+            env,
+            stores,
+            into,
+            plan,
+            feed,
+            rng: ChaCha8Rng::seed_from_u64(keys::derive(cfg.seed, keys::Purpose::Host)),
+            obs: vec![0.0; n * o],
+            act_f32: vec![0.0; n * a],
+            act_i32: vec![0; n],
+            extras,
+            extra_ints,
+            fields,
+            train_out,
+            loss_outputs,
+            act_calls: 0,
+            train_calls: 0,
+            cfg,
+        })
+    }
+
+    /// The backend (for reading state after a run).
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// Runs the schedule for the configured number of steps.
+    pub fn run(&mut self, progress: &mut Progress) -> Result<Summary, RunError> {
+        let start = Instant::now();
+        let mut metrics = match &self.cfg.metrics {
+            Some(p) => Some(MetricsWriter::create(p)?),
+            None => None,
+        };
+        let sch = self.program.schedule.clone();
+        let n = sch.envs as u64;
+        let mut steps: u64 = 0;
+        let mut vector_steps: u64 = 0;
+        let mut episodes: u64 = 0;
+        let mut eval_time = 0.0f64;
+        let mut last_eval: Option<f64> = None;
+        let mut next_eval = if self.cfg.eval_every > 0 { self.cfg.eval_every } else { u64::MAX };
+        let mut next_log = self.cfg.log_every.max(1);
+        let mut interval = Interval::new(&self.loss_outputs);
+        let mut history: Vec<Record> = Vec::new();
+        self.obs.copy_from_slice(self.env.reset());
+        while steps < self.cfg.steps {
+            let random = steps < sch.warmup as u64;
+            self.act_step(random)?;
+            let batch = match &self.program.env.action {
+                ActionSpace::Discrete { .. } => self.env.step_discrete(&self.act_i32)?,
+                ActionSpace::Continuous { .. } => self.env.step_continuous(&self.act_f32)?,
+            };
+            for f in &batch.finished {
+                episodes += 1;
+                interval.returns.push(f.episode_return);
+                progress.episode(f.episode_return);
+            }
+            // Store the transition, then move to the next observation.
+            store_transition(&self.plan, &self.into, &mut self.fields, &self.obs, &self.act_f32, batch, &self.extras, &mut self.stores)?;
+            self.obs.copy_from_slice(&batch.obs);
+            steps += n;
+            vector_steps += 1;
+            // Train.
+            if self.feed.on_policy(&self.stores) {
+                if self.feed.ready(&self.stores) {
+                    self.train_on_policy(sch.train_count.max(1) * sch.epochs, &mut interval)?;
+                    for s in &mut self.stores {
+                        if let Store::Rollout(r) = s {
+                            r.clear();
+                        }
+                    }
+                }
+            } else if steps > sch.train_after as u64
+                && vector_steps % sch.train_every as u64 == 0
+                && self.feed.ready(&self.stores)
+            {
+                for _ in 0..sch.train_count {
+                    self.train_off_policy(&mut interval)?;
+                }
+            }
+            progress.step(steps);
+            if steps >= next_eval && steps < self.cfg.steps {
+                let t = Instant::now();
+                let r = evaluate(
+                    self.backend.as_mut(),
+                    self.eval,
+                    self.eval_graph,
+                    &self.program.env,
+                    self.cfg.eval_episodes,
+                    self.cfg.seed,
+                    steps,
+                )?;
+                eval_time += t.elapsed().as_secs_f64();
+                last_eval = Some(r);
+                progress.eval(r);
+                next_eval += self.cfg.eval_every;
+                if let Some(dir) = &self.cfg.checkpoint {
+                    self.save_checkpoint(dir, steps)?;
+                }
+            }
+            if steps >= next_log {
+                let wall = start.elapsed().as_secs_f64();
+                let rec = interval.record(steps, episodes, last_eval, wall, eval_time, self.train_calls);
+                if let Some(m) = &mut metrics {
+                    m.write(&rec)?;
+                }
+                progress.log(&rec);
+                history.push(rec);
+                interval.reset(steps, wall - eval_time);
+                next_log += self.cfg.log_every.max(1);
+            }
+        }
+        // Final evaluation and outputs.
+        let train_time = start.elapsed().as_secs_f64() - eval_time;
+        let t = Instant::now();
+        let final_eval = evaluate(
+            self.backend.as_mut(),
+            self.eval,
+            self.eval_graph,
+            &self.program.env,
+            self.cfg.eval_episodes,
+            self.cfg.seed,
+            steps,
+        )?;
+        eval_time += t.elapsed().as_secs_f64();
+        let wall = start.elapsed().as_secs_f64();
+        progress.eval(final_eval);
+        let mut rec = interval.record(steps, episodes, Some(final_eval), wall, eval_time, self.train_calls);
+        rec.final_record = true;
+        // The final record reports the whole run's training throughput.
+        rec.steps_per_s = if train_time > 0.0 { steps as f64 / train_time } else { 0.0 };
+        if let Some(m) = &mut metrics {
+            m.write(&rec)?;
+            m.flush()?;
+        }
+        history.push(rec);
+        if let Some(dir) = &self.cfg.checkpoint {
+            self.save_checkpoint(dir, steps)?;
+        }
+        if let Some(p) = &self.cfg.curve {
+            crate::curve::write_svg(p, &self.program.name, &self.program.env.id, &history)?;
+        }
+        progress.finish();
+        Ok(Summary {
+            eval_return: final_eval,
+            steps,
+            wall_s: wall,
+            steps_per_s: if train_time > 0.0 { steps as f64 / train_time } else { 0.0 },
+            episodes,
+            updates: self.train_calls,
+        })
+    }
+
+    /// Chooses actions for the current observations (uniformly at random during warm-up).
+    fn act_step(&mut self, random: bool) -> Result<(), RunError> {
+        if random {
+            match &self.program.env.action {
+                ActionSpace::Discrete { n } => {
+                    for (a, f) in self.act_i32.iter_mut().zip(self.act_f32.iter_mut()) {
+                        *a = self.rng.random_range(0..*n as i32);
+                        *f = *a as f32;
+                    }
+                }
+                ActionSpace::Continuous { dim, low, high } => {
+                    for (i, a) in self.act_f32.iter_mut().enumerate() {
+                        let (lo, hi) = (low[i % dim], high[i % dim]);
+                        *a = lo + (hi - lo) * self.rng.random::<f32>();
+                    }
+                }
+            }
+            return Ok(());
+        }
+        let key = keys::call_key(self.cfg.seed, keys::Purpose::Act, self.act_calls);
+        self.act_calls += 1;
+        let g = self.act_graph;
+        let mut inputs: Vec<In<'_>> = Vec::with_capacity(2);
+        for id in &g.inputs {
+            inputs.push(if g.input_name(*id) == "key" { In::I32(&key) } else { In::F32(&self.obs) });
+        }
+        let discrete = self.program.env.action.is_discrete();
+        let mut outputs: Vec<Out<'_>> = Vec::with_capacity(g.outputs.len());
+        outputs.push(if discrete { Out::I32(&mut self.act_i32) } else { Out::F32(&mut self.act_f32) });
+        for ((_, id), (f, i)) in g.outputs.iter().skip(1).zip(self.extras.iter_mut().zip(self.extra_ints.iter_mut())) {
+            outputs.push(if g.ty(*id).dtype == DType::I32 { Out::I32(i) } else { Out::F32(f) });
+        }
+        self.backend.call(self.act, &inputs, &mut outputs)?;
+        // Integer extras are stored as floats.
+        for (f, i) in self.extras.iter_mut().zip(&self.extra_ints) {
+            for (d, s) in f.iter_mut().zip(i) {
+                *d = *s as f32;
+            }
+        }
+        if discrete {
+            for (f, a) in self.act_f32.iter_mut().zip(&self.act_i32) {
+                *f = *a as f32;
+            }
+        }
+        Ok(())
+    }
+
+    fn call_train(&mut self, interval: &mut Interval) -> Result<(), RunError> {
+        let key = feed::train_key(self.cfg.seed, self.train_calls);
+        self.train_calls += 1;
+        let inputs = self.feed.inputs(&self.stores, &key);
+        let mut outputs: Vec<Out<'_>> = self.train_out.iter_mut().map(|v| Out::F32(v.as_mut_slice())).collect();
+        self.backend.call(self.train, &inputs, &mut outputs)?;
+        for (k, (_, i)) in self.loss_outputs.iter().enumerate() {
+            let v = f64::from(self.train_out[*i][0]);
+            interval.losses[k].0 += v;
+            interval.losses[k].1 += 1;
+        }
+        let _ = self.train_graph;
+        Ok(())
+    }
+
+    fn train_off_policy(&mut self, interval: &mut Interval) -> Result<(), RunError> {
+        self.feed.sample(&mut self.stores, &mut self.rng)?;
+        self.call_train(interval)
+    }
+
+    fn train_on_policy(&mut self, epochs: usize, interval: &mut Interval) -> Result<(), RunError> {
+        for _ in 0..epochs {
+            let batches = self.feed.shuffle(&self.stores, &mut self.rng)?;
+            for k in 0..batches {
+                self.feed.gather_minibatch(&self.stores, k)?;
+                self.feed.sample(&mut self.stores, &mut self.rng)?;
+                self.call_train(interval)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn save_checkpoint(&self, dir: &std::path::Path, step: u64) -> Result<(), RunError> {
+        let meta = checkpoint::Meta {
+            program_hash: format!("{:016x}", self.cfg.program_hash),
+            algorithm: self.program.name.clone(),
+            env: self.program.env.id.clone(),
+            step,
+            seed: self.cfg.seed,
+        };
+        checkpoint::save(&dir.join("checkpoint.safetensors"), &self.program.states, self.backend.as_ref(), &meta)
+    }
+}
+
+/// Where one stored field's values come from in a vector step.
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    Obs,
+    Action,
+    Reward,
+    NextObs,
+    Terminated,
+    Truncated,
+    End,
+    Extra(usize),
+}
+
+/// The source of every field of every storage the schedule writes to.
+fn field_plan(program: &Compiled, into: &[usize], act_graph: &Graph) -> Result<Vec<Vec<Src>>, RunError> {
+    let extras: Vec<&str> = act_graph.outputs.iter().skip(1).map(|(n, _)| n.as_str()).collect();
+    into.iter()
+        .map(|si| {
+            program.data[*si]
+                .fields
+                .iter()
+                .map(|f| match &f.source {
+                    FieldSource::Env(name) => Ok(match name.as_str() {
+                        "s" => Src::Obs,
+                        "a" => Src::Action,
+                        "r" => Src::Reward,
+                        "s2" => Src::NextObs,
+                        "done" | "terminated" => Src::Terminated,
+                        "truncated" => Src::Truncated,
+                        "end" => Src::End,
+                        other => return Err(RunError::Setup(format!("unknown environment field `{other}`"))),
+                    }),
+                    FieldSource::Policy(name) => extras
+                        .iter()
+                        .position(|x| x == name)
+                        .map(Src::Extra)
+                        .ok_or_else(|| RunError::Setup(format!("the acting policy does not output `{name}`"))),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Writes one vector step into every storage the schedule names.
+#[allow(clippy::too_many_arguments)]
+fn store_transition(
+    plan: &[Vec<Src>],
+    into: &[usize],
+    fields: &mut [Vec<Vec<f32>>],
+    obs: &[f32],
+    act: &[f32],
+    batch: &crate::envs::StepBatch,
+    extras: &[Vec<f32>],
+    stores: &mut [Store],
+) -> Result<(), RunError> {
+    let n = batch.reward.len();
+    for (k, si) in into.iter().enumerate() {
+        for (src, buf) in plan[k].iter().zip(fields[k].iter_mut()) {
+            match src {
+                Src::Obs => buf.copy_from_slice(obs),
+                Src::Action => buf.copy_from_slice(act),
+                Src::Reward => buf.copy_from_slice(&batch.reward),
+                Src::NextObs => buf.copy_from_slice(&batch.final_obs),
+                Src::Terminated => flags(buf, &batch.terminated, None),
+                Src::Truncated => flags(buf, &batch.truncated, None),
+                Src::End => flags(buf, &batch.terminated, Some(&batch.truncated)),
+                Src::Extra(i) => buf.copy_from_slice(&extras[*i]),
+            }
+        }
+        let f = &fields[k];
+        // At most a handful of fields: a stack array avoids allocating per step.
+        let mut slices: [&[f32]; 16] = [&[]; 16];
+        if f.len() > slices.len() {
+            return Err(RunError::Setup("at most 16 stored fields are supported".into()));
+        }
+        for (d, v) in slices.iter_mut().zip(f) {
+            *d = v.as_slice();
+        }
+        stores[*si].push(n, &slices[..f.len()])?;
+    }
+    Ok(())
+}
+
+fn flags(buf: &mut [f32], a: &[bool], b: Option<&[bool]>) {
+    for (i, d) in buf.iter_mut().enumerate() {
+        let v = a[i] || b.is_some_and(|b| b[i]);
+        *d = if v { 1.0 } else { 0.0 };
+    }
+}
+
+/// Statistics of the current logging interval.
+struct Interval {
+    returns: Vec<f64>,
+    losses: Vec<(f64, u64)>,
+    names: Vec<String>,
+    start_steps: u64,
+    start_train_time: f64,
+}
+
+impl Interval {
+    fn new(losses: &[(String, usize)]) -> Interval {
+        Interval {
+            returns: Vec::new(),
+            losses: vec![(0.0, 0); losses.len()],
+            names: losses.iter().map(|(n, _)| n.clone()).collect(),
+            start_steps: 0,
+            start_train_time: 0.0,
+        }
+    }
+
+    fn record(&self, step: u64, episodes: u64, eval: Option<f64>, wall: f64, eval_time: f64, updates: u64) -> Record {
+        let train_time = (wall - eval_time) - self.start_train_time;
+        Record {
+            step,
+            episodes,
+            episode_return: (!self.returns.is_empty()).then(|| self.returns.iter().sum::<f64>() / self.returns.len() as f64),
+            eval_return: eval,
+            steps_per_s: if train_time > 0.0 { (step - self.start_steps) as f64 / train_time } else { 0.0 },
+            wall_s: wall,
+            updates,
+            losses: self
+                .names
+                .iter()
+                .zip(&self.losses)
+                .map(|(n, (s, c))| (n.clone(), (*c > 0).then(|| s / *c as f64)))
+                .collect(),
+            final_record: false,
+        }
+    }
+
+    fn reset(&mut self, steps: u64, train_time: f64) {
+        self.returns.clear();
+        for l in &mut self.losses {
+            *l = (0.0, 0);
+        }
+        self.start_steps = steps;
+        self.start_train_time = train_time;
+    }
+}

@@ -1,0 +1,174 @@
+//! `rlc run FILE`: train an algorithm end to end.
+
+use super::CompileArgs;
+use super::common::{EXIT_USAGE, color, report, resolve_env};
+use rlc_compiler::check::find_stdlib;
+use rlc_compiler::diag::Code;
+use rlc_compiler::driver::{Driver, Request, program_hash};
+use rlc_runtime::progress::Progress;
+use rlc_runtime::trainer::{RunConfig, RunError, Trainer};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Exit status when training fails at run time.
+const EXIT_RUNTIME: u8 = 3;
+
+/// Options of `rlc run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The program.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub compile: CompileArgs,
+    /// Environment transitions to train for.
+    #[arg(long, default_value_t = 100_000)]
+    pub steps: u64,
+    /// Seed of every random number of the run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Backend that runs the compiled graphs.
+    #[arg(long, default_value = "interp")]
+    pub backend: String,
+    /// Metrics file (JSON lines) [default: OUT/metrics.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
+    /// Transitions between greedy evaluations [default: steps/10].
+    #[arg(long, value_name = "K")]
+    pub eval_every: Option<u64>,
+    /// Greedy episodes per evaluation.
+    #[arg(long, value_name = "E", default_value_t = 10)]
+    pub eval_episodes: usize,
+    /// Transitions between metrics lines [default: steps/100, at least 1000].
+    #[arg(long, value_name = "K")]
+    pub log_every: Option<u64>,
+    /// Checkpoint directory [default: OUT].
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: Option<PathBuf>,
+    /// Output directory for metrics, learning curve and checkpoint [default: runs/ALG-ENV-sSEED].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only print the final line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: &RunArgs) -> u8 {
+    if args.steps == 0 {
+        eprintln!("error: --steps must be at least 1");
+        return EXIT_USAGE;
+    }
+    if args.eval_episodes == 0 {
+        eprintln!("error: --eval-episodes must be at least 1");
+        return EXIT_USAGE;
+    }
+    if args.eval_every == Some(0) || args.log_every == Some(0) {
+        eprintln!("error: --eval-every and --log-every must be at least 1");
+        return EXIT_USAGE;
+    }
+    let backend = match rlc_compiler::backend::create(&args.backend) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut driver = Driver::new(find_stdlib());
+    let module = match driver.load(&args.file) {
+        Ok(m) => m,
+        Err(d) => {
+            report(&driver, &d);
+            return 1;
+        }
+    };
+    let req = Request {
+        env: args.compile.env.clone(),
+        overrides: args.compile.set.clone(),
+        eval_batch: Some(args.eval_episodes),
+    };
+    let compiled = match driver.compile(module, &req, &resolve_env) {
+        Ok(c) => c,
+        Err(d) => {
+            report(&driver, &d);
+            // The wrong environment or a bad override is a usage error, not a broken program.
+            let usage = d.iter().all(|x| matches!(x.code, Code::UnknownEnv | Code::ActionSpaceKind | Code::BadParam));
+            return if usage { EXIT_USAGE } else { 1 };
+        }
+    };
+    let Some(program) = compiled.first() else {
+        eprintln!("error: `{}` defines no algorithm to run", args.file.display());
+        return EXIT_USAGE;
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}-s{}", program.name, program.env.id, args.seed)));
+    let metrics = args.metrics.clone().unwrap_or_else(|| out.join("metrics.jsonl"));
+    let checkpoint = args.checkpoint.clone().unwrap_or_else(|| out.clone());
+    let curve = out.join("curve.svg");
+    for dir in [Some(out.as_path()), metrics.parent(), Some(checkpoint.as_path())].into_iter().flatten() {
+        if let Err(e) = writable(dir) {
+            eprintln!("error: cannot write to `{}`: {e}", dir.display());
+            return EXIT_USAGE;
+        }
+    }
+    let cfg = RunConfig {
+        steps: args.steps,
+        seed: args.seed,
+        eval_every: args.eval_every.unwrap_or((args.steps / 10).max(1)),
+        eval_episodes: args.eval_episodes,
+        log_every: args.log_every.unwrap_or((args.steps / 100).max(1000)),
+        metrics: Some(metrics.clone()),
+        checkpoint: Some(checkpoint.clone()),
+        curve: Some(curve.clone()),
+        program_hash: program_hash(&driver.mods, &program.env.id, &args.compile.set),
+    };
+    let mut progress = if args.quiet {
+        Progress::Quiet
+    } else if std::io::stdout().is_terminal() {
+        Progress::bar(args.steps)
+    } else {
+        Progress::Lines
+    };
+    let _ = color();
+    let result = Trainer::new(program, backend, cfg).and_then(|mut t| t.run(&mut progress));
+    match result {
+        Ok(s) => {
+            if !args.quiet {
+                println!(
+                    "{} on {} ({} backend): {} episodes, {} updates; metrics {}, curve {}, checkpoint {}",
+                    program.name,
+                    program.env.id,
+                    args.backend,
+                    s.episodes,
+                    s.updates,
+                    metrics.display(),
+                    curve.display(),
+                    checkpoint.join("checkpoint.safetensors").display()
+                );
+            }
+            println!(
+                "final: eval_return={:.2} steps={} wall_s={:.2} steps_per_s={:.1}",
+                s.eval_return, s.steps, s.wall_s, s.steps_per_s
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            match e {
+                RunError::Io(_) | RunError::Setup(_) => EXIT_USAGE,
+                _ => EXIT_RUNTIME,
+            }
+        }
+    }
+}
+
+/// Creates `dir` if needed and checks that a file can be written in it.
+fn writable(dir: &Path) -> std::io::Result<()> {
+    if dir.as_os_str().is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".rlc-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
