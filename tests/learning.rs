@@ -15,7 +15,12 @@ fn final_eval_return(args: &[&str]) -> f64 {
         .output()
         .expect("run rlc");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = stdout.lines().last().unwrap_or_default();
     line.split_whitespace()
         .find_map(|w| w.strip_prefix("eval_return="))
@@ -24,15 +29,28 @@ fn final_eval_return(args: &[&str]) -> f64 {
 }
 
 fn out_dir(name: &str) -> String {
-    std::env::temp_dir().join(format!("rlc-learn-{}-{name}", std::process::id())).display().to_string()
+    std::env::temp_dir()
+        .join(format!("rlc-learn-{}-{name}", std::process::id()))
+        .display()
+        .to_string()
 }
 
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn reinforce_solves_cartpole_within_300k_steps() {
     let ret = final_eval_return(&[
-        "run", "stdlib/reinforce.rl", "--env", "CartPole-v1", "--seed", "1", "--steps", "300000", "--backend", "interp",
-        "--out", &out_dir("reinforce"),
+        "run",
+        "stdlib/reinforce.rl",
+        "--env",
+        "CartPole-v1",
+        "--seed",
+        "1",
+        "--steps",
+        "300000",
+        "--backend",
+        "interp",
+        "--out",
+        &out_dir("reinforce"),
     ]);
     assert!(ret >= 475.0, "REINFORCE reached only {ret} on CartPole-v1");
 }

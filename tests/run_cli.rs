@@ -36,18 +36,44 @@ fn metrics(path: &Path) -> Vec<serde_json::Map<String, Value>> {
 fn final_line(out: &Output) -> (f64, u64, f64, f64) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or("");
-    assert!(line.starts_with("final: eval_return="), "last line: {line:?}\n{stdout}");
+    assert!(
+        line.starts_with("final: eval_return="),
+        "last line: {line:?}\n{stdout}"
+    );
     let get = |k: &str| -> String {
-        line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{k}=")).map(String::from)).expect(k)
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")).map(String::from))
+            .expect(k)
     };
-    (get("eval_return").parse().unwrap(), get("steps").parse().unwrap(), get("wall_s").parse().unwrap(), get("steps_per_s").parse().unwrap())
+    (
+        get("eval_return").parse().unwrap(),
+        get("steps").parse().unwrap(),
+        get("wall_s").parse().unwrap(),
+        get("steps_per_s").parse().unwrap(),
+    )
 }
 
 fn small_reinforce(out: &Path, seed: &str) -> Output {
     let o = out.to_str().unwrap();
     rlc(&[
-        "run", "stdlib/reinforce.rl", "--steps", "6000", "--seed", seed, "--out", o, "--eval-every", "2000",
-        "--eval-episodes", "3", "--log-every", "1024", "--set", "horizon=32", "--set", "n_envs=4",
+        "run",
+        "stdlib/reinforce.rl",
+        "--steps",
+        "6000",
+        "--seed",
+        seed,
+        "--out",
+        o,
+        "--eval-every",
+        "2000",
+        "--eval-episodes",
+        "3",
+        "--log-every",
+        "1024",
+        "--set",
+        "horizon=32",
+        "--set",
+        "n_envs=4",
     ])
 }
 
@@ -62,7 +88,16 @@ fn a_run_writes_metrics_curve_checkpoint_and_the_final_line() {
     let m = metrics(&out.join("metrics.jsonl"));
     assert!(m.len() >= 5, "{m:?}");
     for rec in &m {
-        for k in ["step", "episodes", "episode_return", "eval_return", "steps_per_s", "wall_s", "loss/policy_loss", "loss/value_loss"] {
+        for k in [
+            "step",
+            "episodes",
+            "episode_return",
+            "eval_return",
+            "steps_per_s",
+            "wall_s",
+            "loss/policy_loss",
+            "loss/value_loss",
+        ] {
             assert!(rec.contains_key(k), "missing {k} in {rec:?}");
         }
     }
@@ -86,7 +121,15 @@ fn a_run_writes_metrics_curve_checkpoint_and_the_final_line() {
     assert!(meta["program_hash"].as_str().unwrap().len() == 16);
     let st = safetensors::SafeTensors::deserialize(&ck).unwrap();
     let names: Vec<String> = st.names().into_iter().map(String::from).collect();
-    for n in ["pi/l0/w", "pi/l0/b", "pi/l2/w", "value/l0/w", "pi/l0/w/adam_m", "pi/l0/w/adam_v", "train/step"] {
+    for n in [
+        "pi/l0/w",
+        "pi/l0/b",
+        "pi/l2/w",
+        "value/l0/w",
+        "pi/l0/w/adam_m",
+        "pi/l0/w/adam_v",
+        "train/step",
+    ] {
         assert!(names.iter().any(|x| x == n), "missing {n} in {names:?}");
     }
     assert_eq!(st.tensor("pi/l0/w").unwrap().shape(), &[4, 64]);
@@ -108,19 +151,41 @@ fn same_seed_same_metrics_other_seed_other_metrics() {
     assert!(small_reinforce(&a, "7").status.success());
     assert!(small_reinforce(&b, "7").status.success());
     assert!(small_reinforce(&c, "8").status.success());
-    let (ma, mb, mc) = (strip(metrics(&a.join("metrics.jsonl"))), strip(metrics(&b.join("metrics.jsonl"))), strip(metrics(&c.join("metrics.jsonl"))));
+    let (ma, mb, mc) = (
+        strip(metrics(&a.join("metrics.jsonl"))),
+        strip(metrics(&b.join("metrics.jsonl"))),
+        strip(metrics(&c.join("metrics.jsonl"))),
+    );
     assert_eq!(ma, mb, "same seed, different metrics");
     assert_ne!(ma, mc, "different seeds, identical metrics");
     // Checkpoints are identical too (apart from nothing: they hold no timing).
-    assert_eq!(std::fs::read(a.join("checkpoint.safetensors")).unwrap(), std::fs::read(b.join("checkpoint.safetensors")).unwrap());
+    assert_eq!(
+        std::fs::read(a.join("checkpoint.safetensors")).unwrap(),
+        std::fs::read(b.join("checkpoint.safetensors")).unwrap()
+    );
 }
 
 #[test]
 fn ddpg_trains_a_few_hundred_steps_on_the_interpreter() {
     let out = tmp("ddpg");
     let r = rlc(&[
-        "run", "stdlib/ddpg.rl", "--env", "Pendulum-v1", "--steps", "700", "--seed", "1", "--out", out.to_str().unwrap(),
-        "--eval-episodes", "1", "--set", "learning_starts=300", "--set", "hidden=[64, 64]", "--quiet",
+        "run",
+        "stdlib/ddpg.rl",
+        "--env",
+        "Pendulum-v1",
+        "--steps",
+        "700",
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--eval-episodes",
+        "1",
+        "--set",
+        "learning_starts=300",
+        "--set",
+        "hidden=[64, 64]",
+        "--quiet",
     ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let (ret, steps, _, _) = final_line(&r);
@@ -137,15 +202,54 @@ fn usage_errors_exit_with_status_2() {
     let out = tmp("usage");
     let o = out.to_str().unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["run", "stdlib/reinforce.rl", "--steps", "abc"], "invalid value"),
-        (vec!["run", "stdlib/reinforce.rl", "--bogus"], "unexpected argument"),
-        (vec!["run", "stdlib/reinforce.rl", "--env", "CartPole-v0", "--out", o], "unknown environment `CartPole-v0`"),
-        (vec!["run", "stdlib/ddpg.rl", "--env", "CartPole-v1", "--out", o], "needs a continuous action space"),
-        (vec!["run", "stdlib/reinforce.rl", "--set", "gama=0.5", "--out", o], "not a hyperparameter"),
-        (vec!["run", "stdlib/reinforce.rl", "--backend", "gpu9000", "--out", o], "unknown backend"),
-        (vec!["run", "stdlib/reinforce.rl", "--steps", "0", "--out", o], "at least 1"),
-        (vec!["run", "stdlib/reinforce.rl", "--out", "/proc/rlc-cannot-write-here"], "cannot write"),
-        (vec!["run", "stdlib/reinforce.rl", "--metrics", "/proc/nope/metrics.jsonl", "--out", o], "cannot write"),
+        (
+            vec!["run", "stdlib/reinforce.rl", "--steps", "abc"],
+            "invalid value",
+        ),
+        (
+            vec!["run", "stdlib/reinforce.rl", "--bogus"],
+            "unexpected argument",
+        ),
+        (
+            vec!["run", "stdlib/reinforce.rl", "--env", "CartPole-v0", "--out", o],
+            "unknown environment `CartPole-v0`",
+        ),
+        (
+            vec!["run", "stdlib/ddpg.rl", "--env", "CartPole-v1", "--out", o],
+            "needs a continuous action space",
+        ),
+        (
+            vec!["run", "stdlib/reinforce.rl", "--set", "gama=0.5", "--out", o],
+            "not a hyperparameter",
+        ),
+        (
+            vec!["run", "stdlib/reinforce.rl", "--backend", "gpu9000", "--out", o],
+            "unknown backend",
+        ),
+        (
+            vec!["run", "stdlib/reinforce.rl", "--steps", "0", "--out", o],
+            "at least 1",
+        ),
+        (
+            vec![
+                "run",
+                "stdlib/reinforce.rl",
+                "--out",
+                "/proc/rlc-cannot-write-here",
+            ],
+            "cannot write",
+        ),
+        (
+            vec![
+                "run",
+                "stdlib/reinforce.rl",
+                "--metrics",
+                "/proc/nope/metrics.jsonl",
+                "--out",
+                o,
+            ],
+            "cannot write",
+        ),
     ];
     for (args, msg) in cases {
         let r = rlc(&args);
@@ -167,7 +271,11 @@ fn checkpoints_reload_and_corrupt_ones_are_rejected() {
     let out = tmp("ckpt");
     assert!(small_reinforce(&out, "5").status.success());
     let path = out.join("checkpoint.safetensors");
-    let c = common::compile(&common::stdlib().join("reinforce.rl"), &["horizon=32", "n_envs=4"]).remove(0);
+    let c = common::compile(
+        &common::stdlib().join("reinforce.rl"),
+        &["horizon=32", "n_envs=4"],
+    )
+    .remove(0);
     let mut b = InterpBackend::new();
     b.init_state(&c.states, 0).unwrap();
     let meta = rlc_runtime::checkpoint::load(&path, &c.states, &mut b).expect("load");
@@ -175,8 +283,17 @@ fn checkpoints_reload_and_corrupt_ones_are_rejected() {
     let w = c.states.find("pi/l0/w").unwrap();
     let st_bytes = std::fs::read(&path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&st_bytes).unwrap();
-    let want: Vec<f32> = st.tensor("pi/l0/w").unwrap().data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    assert_eq!(b.read_state(w).unwrap(), rlc_compiler::backend::HostData::F32(want));
+    let want: Vec<f32> = st
+        .tensor("pi/l0/w")
+        .unwrap()
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(
+        b.read_state(w).unwrap(),
+        rlc_compiler::backend::HostData::F32(want)
+    );
     // Corrupt or truncated files and files of another program are clear errors, and leave state alone.
     let before = b.read_state(w).unwrap();
     for (name, bytes) in [
@@ -186,13 +303,17 @@ fn checkpoints_reload_and_corrupt_ones_are_rejected() {
     ] {
         let p = out.join(format!("{name}.safetensors"));
         std::fs::write(&p, bytes).unwrap();
-        let e = rlc_runtime::checkpoint::load(&p, &c.states, &mut b).unwrap_err().to_string();
+        let e = rlc_runtime::checkpoint::load(&p, &c.states, &mut b)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot load checkpoint"), "{name}: {e}");
         assert_eq!(b.read_state(w).unwrap(), before);
     }
     let other = common::compile(&common::stdlib().join("reinforce.rl"), &["hidden=[32]"]).remove(0);
     let mut b2 = InterpBackend::new();
     b2.init_state(&other.states, 0).unwrap();
-    let e = rlc_runtime::checkpoint::load(&path, &other.states, &mut b2).unwrap_err().to_string();
+    let e = rlc_runtime::checkpoint::load(&path, &other.states, &mut b2)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("has shape") || e.contains("missing tensor"), "{e}");
 }

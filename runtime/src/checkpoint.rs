@@ -42,7 +42,11 @@ pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta
     }
     let views: Vec<(String, TensorView<'_>)> = data
         .iter()
-        .map(|(n, s, d, b)| TensorView::new(*d, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| io(e.to_string())))
+        .map(|(n, s, d, b)| {
+            TensorView::new(*d, s.clone(), b)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| io(e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     let json = serde_json::to_string(meta).map_err(|e| io(e.to_string()))?;
     let metadata = Some(HashMap::from([("rlc".to_string(), json)]));
@@ -55,7 +59,8 @@ pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta
 pub fn load(path: &Path, states: &StateTable, backend: &mut dyn Backend) -> Result<Meta, RunError> {
     let bad = |e: String| RunError::Io(format!("cannot load checkpoint `{}`: {e}", path.display()));
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
     let meta: Meta = header
         .metadata()
         .as_ref()
@@ -66,15 +71,35 @@ pub fn load(path: &Path, states: &StateTable, backend: &mut dyn Backend) -> Resu
     // Check everything before changing any state.
     let mut values = Vec::new();
     for (id, v) in states.iter() {
-        let t = st.tensor(&v.name).map_err(|_| bad(format!("missing tensor `{}`", v.name)))?;
+        let t = st
+            .tensor(&v.name)
+            .map_err(|_| bad(format!("missing tensor `{}`", v.name)))?;
         if t.shape() != v.ty.shape.as_slice() {
-            return Err(bad(format!("`{}` has shape {:?}, the program needs {:?}", v.name, t.shape(), v.ty.shape)));
+            return Err(bad(format!(
+                "`{}` has shape {:?}, the program needs {:?}",
+                v.name,
+                t.shape(),
+                v.ty.shape
+            )));
         }
         let d = t.data();
         let host = match (t.dtype(), v.ty.dtype) {
-            (Dtype::F32, DType::F32) => HostData::F32(d.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-            (Dtype::I32, DType::I32) => HostData::I32(d.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()),
-            (have, _) => return Err(bad(format!("`{}` is stored as {have:?}, the program needs {}", v.name, v.ty.dtype))),
+            (Dtype::F32, DType::F32) => HostData::F32(
+                d.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            ),
+            (Dtype::I32, DType::I32) => HostData::I32(
+                d.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            ),
+            (have, _) => {
+                return Err(bad(format!(
+                    "`{}` is stored as {have:?}, the program needs {}",
+                    v.name, v.ty.dtype
+                )));
+            }
         };
         values.push((id, host));
     }

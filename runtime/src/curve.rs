@@ -11,11 +11,26 @@ pub fn write_svg(path: &Path, algorithm: &str, env: &str, history: &[Record]) ->
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
     }
-    let train: Vec<(f64, f64)> = history.iter().filter_map(|r| r.episode_return.map(|v| (r.step as f64, v))).collect();
-    let eval: Vec<(f64, f64)> = history.iter().filter_map(|r| r.eval_return.map(|v| (r.step as f64, v))).collect();
+    let train: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|r| r.episode_return.map(|v| (r.step as f64, v)))
+        .collect();
+    let eval: Vec<(f64, f64)> = history
+        .iter()
+        .filter_map(|r| r.eval_return.map(|v| (r.step as f64, v)))
+        .collect();
     let all: Vec<f64> = train.iter().chain(&eval).map(|p| p.1).collect();
-    let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(*v), b.max(*v)));
-    let (lo, hi) = if lo.is_finite() { (lo - 0.05 * (hi - lo).abs() - 1.0, hi + 0.05 * (hi - lo).abs() + 1.0) } else { (0.0, 1.0) };
+    let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(*v), b.max(*v))
+    });
+    let (lo, hi) = if lo.is_finite() {
+        (
+            lo - 0.05 * (hi - lo).abs() - 1.0,
+            hi + 0.05 * (hi - lo).abs() + 1.0,
+        )
+    } else {
+        (0.0, 1.0)
+    };
     let xmax = history.last().map_or(1.0, |r| r.step.max(1) as f64);
     let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;

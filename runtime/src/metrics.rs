@@ -69,12 +69,16 @@ pub struct MetricsWriter {
 impl MetricsWriter {
     /// Creates (truncates) the file, creating its directory.
     pub fn create(path: &Path) -> Result<MetricsWriter, RunError> {
-        let err = |e: std::io::Error| RunError::Io(format!("cannot write metrics to `{}`: {e}", path.display()));
+        let err =
+            |e: std::io::Error| RunError::Io(format!("cannot write metrics to `{}`: {e}", path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
         let f = File::create(path).map_err(err)?;
-        Ok(MetricsWriter { out: BufWriter::new(f), path: path.display().to_string() })
+        Ok(MetricsWriter {
+            out: BufWriter::new(f),
+            path: path.display().to_string(),
+        })
     }
 
     /// Writes one record (flushed, so a crash loses at most the current line).
@@ -87,6 +91,8 @@ impl MetricsWriter {
 
     /// Flushes buffered output.
     pub fn flush(&mut self) -> Result<(), RunError> {
-        self.out.flush().map_err(|e| RunError::Io(format!("cannot write metrics to `{}`: {e}", self.path)))
+        self.out
+            .flush()
+            .map_err(|e| RunError::Io(format!("cannot write metrics to `{}`: {e}", self.path)))
     }
 }

@@ -29,10 +29,16 @@ impl Progress {
     pub fn bar(total: u64) -> Progress {
         let bar = ProgressBar::new(total);
         bar.set_style(
-            ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} steps {per_sec} [{elapsed_precise}<{eta_precise}] {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{bar:30.cyan/blue} {pos}/{len} steps {per_sec} [{elapsed_precise}<{eta_precise}] {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
-        Progress::Bar { bar, last_return: None, last_eval: None }
+        Progress::Bar {
+            bar,
+            last_return: None,
+            last_eval: None,
+        }
     }
 
     /// Called after every vector step with the total steps so far.
@@ -44,7 +50,12 @@ impl Progress {
 
     /// Called when an episode finishes.
     pub fn episode(&mut self, ret: f64) {
-        if let Progress::Bar { bar, last_return, last_eval } = self {
+        if let Progress::Bar {
+            bar,
+            last_return,
+            last_eval,
+        } = self
+        {
             *last_return = Some(ret);
             bar.set_message(format!("return {} eval {}", fmt(*last_return), fmt(*last_eval)));
         }
@@ -52,7 +63,12 @@ impl Progress {
 
     /// Called after an evaluation.
     pub fn eval(&mut self, ret: f64) {
-        if let Progress::Bar { bar, last_return, last_eval } = self {
+        if let Progress::Bar {
+            bar,
+            last_return,
+            last_eval,
+        } = self
+        {
             *last_eval = Some(ret);
             bar.set_message(format!("return {} eval {}", fmt(*last_return), fmt(*last_eval)));
         }

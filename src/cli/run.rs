@@ -90,7 +90,9 @@ pub fn run(args: &RunArgs) -> u8 {
         Err(d) => {
             report(&driver, &d);
             // The wrong environment or a bad override is a usage error, not a broken program.
-            let usage = d.iter().all(|x| matches!(x.code, Code::UnknownEnv | Code::ActionSpaceKind | Code::BadParam));
+            let usage = d
+                .iter()
+                .all(|x| matches!(x.code, Code::UnknownEnv | Code::ActionSpaceKind | Code::BadParam));
             return if usage { EXIT_USAGE } else { 1 };
         }
     };
@@ -98,14 +100,16 @@ pub fn run(args: &RunArgs) -> u8 {
         eprintln!("error: `{}` defines no algorithm to run", args.file.display());
         return EXIT_USAGE;
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}-s{}", program.name, program.env.id, args.seed)));
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(format!("{}-{}-s{}", program.name, program.env.id, args.seed))
+    });
     let metrics = args.metrics.clone().unwrap_or_else(|| out.join("metrics.jsonl"));
     let checkpoint = args.checkpoint.clone().unwrap_or_else(|| out.clone());
     let curve = out.join("curve.svg");
-    for dir in [Some(out.as_path()), metrics.parent(), Some(checkpoint.as_path())].into_iter().flatten() {
+    for dir in [Some(out.as_path()), metrics.parent(), Some(checkpoint.as_path())]
+        .into_iter()
+        .flatten()
+    {
         if let Err(e) = writable(dir) {
             eprintln!("error: cannot write to `{}`: {e}", dir.display());
             return EXIT_USAGE;

@@ -35,8 +35,16 @@ impl Backend for InterpBackend {
         Ok(EntryId(self.entries.len() - 1))
     }
 
-    fn call(&mut self, entry: EntryId, inputs: &[In<'_>], outputs: &mut [Out<'_>]) -> Result<(), BackendError> {
-        let (name, g) = self.entries.get(entry.0).ok_or_else(|| BackendError("no such entry".into()))?;
+    fn call(
+        &mut self,
+        entry: EntryId,
+        inputs: &[In<'_>],
+        outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError> {
+        let (name, g) = self
+            .entries
+            .get(entry.0)
+            .ok_or_else(|| BackendError("no such entry".into()))?;
         if inputs.len() != g.inputs.len() || outputs.len() != g.outputs.len() {
             return Err(BackendError(format!(
                 "{name}: expected {} inputs and {} outputs, got {} and {}",
@@ -68,7 +76,12 @@ impl Backend for InterpBackend {
             match (o, v.buf) {
                 (Out::F32(dst), Buf::F(src)) if dst.len() == src.len() => dst.copy_from_slice(&src),
                 (Out::I32(dst), Buf::I(src)) if dst.len() == src.len() => dst.copy_from_slice(&src),
-                _ => return Err(BackendError(format!("{name}: output `{oname}` buffer does not fit {}", v.ty))),
+                _ => {
+                    return Err(BackendError(format!(
+                        "{name}: output `{oname}` buffer does not fit {}",
+                        v.ty
+                    )));
+                }
             }
         }
         for (id, v) in r.assigns {
@@ -78,7 +91,10 @@ impl Backend for InterpBackend {
     }
 
     fn read_state(&self, id: StateId) -> Result<HostData, BackendError> {
-        let t = self.state.get(id.0 as usize).ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
+        let t = self
+            .state
+            .get(id.0 as usize)
+            .ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
         Ok(match &t.buf {
             Buf::F(v) => HostData::F32(v.clone()),
             Buf::I(v) => HostData::I32(v.clone()),
@@ -87,9 +103,18 @@ impl Backend for InterpBackend {
     }
 
     fn write_state(&mut self, id: StateId, data: &HostData) -> Result<(), BackendError> {
-        let t = self.state.get_mut(id.0 as usize).ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
+        let t = self
+            .state
+            .get_mut(id.0 as usize)
+            .ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
         if t.len() != data.len() || t.ty.dtype != data.dtype() {
-            return Err(BackendError(format!("state #{} is {}, got {} {} values", id.0, t.ty, data.len(), data.dtype())));
+            return Err(BackendError(format!(
+                "state #{} is {}, got {} {} values",
+                id.0,
+                t.ty,
+                data.len(),
+                data.dtype()
+            )));
         }
         t.buf = match data {
             HostData::F32(v) => Buf::F(v.clone()),

@@ -84,7 +84,12 @@ pub trait Backend {
     /// Compiles an entry point.
     fn compile(&mut self, name: &str, graph: &Graph) -> Result<EntryId, BackendError>;
     /// Runs an entry point: inputs and outputs in graph order; assigned state is updated.
-    fn call(&mut self, entry: EntryId, inputs: &[In<'_>], outputs: &mut [Out<'_>]) -> Result<(), BackendError>;
+    fn call(
+        &mut self,
+        entry: EntryId,
+        inputs: &[In<'_>],
+        outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError>;
     /// Copies a state variable to the host.
     fn read_state(&self, id: StateId) -> Result<HostData, BackendError>;
     /// Overwrites a state variable from the host.
@@ -100,7 +105,9 @@ pub fn create(name: &str) -> Result<Box<dyn Backend>, BackendError> {
         "interp" => Ok(Box::new(InterpBackend::new())),
         other => Err(BackendError(format!(
             "unknown backend `{other}`{}; available: {}",
-            crate::diag::did_you_mean(other, BACKENDS.iter().copied()).map(|h| format!(" ({h})")).unwrap_or_default(),
+            crate::diag::did_you_mean(other, BACKENDS.iter().copied())
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default(),
             BACKENDS.join(", ")
         ))),
     }

@@ -67,6 +67,7 @@ pub const BUILTINS: &[&str] = &[
     "huber",
     "range",
     "outer",
+    "priority",
     "polyak",
     "copy",
     "sgd",
@@ -429,6 +430,40 @@ impl Tracer<'_, '_> {
                     None => 1.0,
                 };
                 self.huber(&x, delta, whole).map(Value::Tensor)
+            }
+            "priority" => {
+                let a = Args::bind(name, &["data", "p"], args, whole)?;
+                let d = match &a.req(0)?.value {
+                    Value::Data(d) => d.clone(),
+                    other => {
+                        return Err(err(
+                            Code::TypeMismatch,
+                            "`priority` takes the prioritized replay buffer first",
+                            a.req(0)?.span,
+                            format!("this is {}", other.describe()),
+                        ));
+                    }
+                };
+                let p = self.float_arg(a.req(1)?)?;
+                if self.level() > 0 {
+                    return Err(err(
+                        Code::BadArgument,
+                        "`priority` cannot be used inside `scan`",
+                        whole,
+                        "here",
+                    ));
+                }
+                if let Some((_, _, first)) = self.priorities.iter().find(|(n, _, _)| *n == d) {
+                    return Err(err(
+                        Code::DoubleAssign,
+                        format!("priorities of `{d}` are set twice"),
+                        whole,
+                        "again",
+                    )
+                    .also(*first, "first set here"));
+                }
+                self.priorities.push((d, p.clone(), whole));
+                Ok(Value::Tensor(p))
             }
             "range" => {
                 let a = Args::bind(name, &["n"], args, whole)?;

@@ -90,6 +90,8 @@ pub struct Compiled {
     pub params: Vec<(String, String)>,
     /// Targets.
     pub targets: Vec<TargetSpec>,
+    /// How the training step reads each data source it uses.
+    pub reads: Vec<(String, BatchMode)>,
 }
 
 impl Compiled {
@@ -216,7 +218,8 @@ pub fn lower_algorithm(
     if !errors.is_empty() {
         return Err(errors);
     }
-    match lower_train(&mut lw, &data, &schedule, &targets) {
+    let mut reads = Vec::new();
+    match lower_train(&mut lw, &data, &schedule, &targets, &mut reads) {
         Ok(graph) => entries.push(Entry {
             name: "train".into(),
             kind: EntryKind::Train,
@@ -279,6 +282,7 @@ pub fn lower_algorithm(
         losses,
         params,
         targets,
+        reads,
     })
 }
 
@@ -702,11 +706,14 @@ fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<Graph> {
     Ok(t.finish())
 }
 
-/// How a loss parameter's data is fed.
+/// How the training step reads a data source.
 #[derive(Clone, Debug, PartialEq)]
-enum BatchMode {
+pub enum BatchMode {
+    /// `D.sample(n)`: n items (sequence replay: n sequences) drawn from replay.
     Sample(usize),
+    /// `R`: the whole rollout `[T, N, ..]`.
     All,
+    /// `R.minibatch(m)`: shuffled minibatches of m transitions.
     Minibatch(usize),
 }
 
@@ -715,6 +722,7 @@ fn lower_train(
     data: &[DataSpec],
     sch: &Schedule,
     targets: &[TargetSpec],
+    reads: &mut Vec<(String, BatchMode)>,
 ) -> Result<Graph, Vec<Diagnostic>> {
     let alg = lw.alg;
     let mut t = Tracer::new(lw);
@@ -761,6 +769,42 @@ fn lower_train(
             }
             Err(e) => errors.push(e),
         }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut used: Vec<(String, BatchMode)> = batches
+        .iter()
+        .map(|(k, (m, _, _))| (k.clone(), m.clone()))
+        .collect();
+    used.sort_by(|a, b| a.0.cmp(&b.0));
+    *reads = used;
+    // New priorities, one per sampled item, fed back to prioritized replay by the trainer.
+    for (d, p, span) in std::mem::take(&mut t.priorities) {
+        let Some(spec) = data.iter().find(|s| s.name == d) else {
+            continue;
+        };
+        let batch = batches.get(&d).map(|(m, _, _)| m.clone());
+        let ok = spec.kind == DataKind::PrioritizedReplay
+            && matches!(batch, Some(BatchMode::Sample(n)) if p.ty.shape == vec![n]);
+        if !ok {
+            let want = match batch {
+                Some(BatchMode::Sample(n)) => format!("f32[{n}]"),
+                _ => "one value per sampled item".into(),
+            };
+            errors.push(err(
+                Code::ShapeMismatch,
+                format!(
+                    "`priority({d}, ...)` needs a prioritized replay buffer sampled in this step and {want}"
+                ),
+                span,
+                format!("this is {}", p.ty),
+            ));
+            continue;
+        }
+        let n = t.node(&p);
+        let n = t.g().stop_grad(n).map_err(|e| vec![ir_err(e, span)])?;
+        t.g().output(format!("priority/{d}"), n);
     }
     if !errors.is_empty() {
         return Err(errors);

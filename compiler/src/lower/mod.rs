@@ -16,7 +16,7 @@ mod schedule;
 mod tracer;
 mod value;
 
-pub use entries::{Compiled, Entry, EntryKind, TargetRule, TargetSpec, lower_algorithm};
+pub use entries::{BatchMode, Compiled, Entry, EntryKind, TargetRule, TargetSpec, lower_algorithm};
 pub use optim::{OptKind, OptSpec};
 pub use program::{LowerOptions, Lowerer};
 pub use schedule::{DataSpec, ENV_FIELDS, FieldSource, FieldSpec, Schedule};

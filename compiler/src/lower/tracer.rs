@@ -53,6 +53,8 @@ pub struct Tracer<'m, 'l> {
     pub(crate) next_stream: u32,
     /// For tanh-normal samples: the pre-tanh value, so `log_prob` needs no `atanh`.
     pub(crate) pre_tanh: HashMap<(usize, NodeId), Tv>,
+    /// New priorities for prioritized replay, registered by `priority(D, x)` in losses.
+    pub(crate) priorities: Vec<(String, Tv, Span)>,
 }
 
 /// Makes a diagnostic at a span.
@@ -92,6 +94,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
             key: None,
             next_stream: 0,
             pre_tanh: HashMap::new(),
+            priorities: Vec::new(),
         }
     }
 

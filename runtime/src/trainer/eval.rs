@@ -18,27 +18,39 @@ pub fn evaluate(
     seed: u64,
     step: u64,
 ) -> Result<f64, RunError> {
-    let mut venv = VecEnv::new(&env.id, episodes, keys::mix(keys::derive(seed, keys::Purpose::EvalEnv) ^ step))?;
+    let mut venv = VecEnv::new(
+        &env.id,
+        episodes,
+        keys::mix(keys::derive(seed, keys::Purpose::EvalEnv) ^ step),
+    )?;
     let mut obs = venv.reset().to_vec();
     let discrete = env.action.is_discrete();
     let mut act_f = vec![0.0f32; episodes * env.action.flat_dim()];
     let mut act_i = vec![0i32; episodes];
     let mut done = vec![false; episodes];
     let mut returns = vec![0.0f64; episodes];
-    let mut calls = 0u64;
     // Every episode ends by the time limit; the bound only guards against a broken env.
-    for _ in 0..=env.max_episode_steps + 1 {
+    for calls in 0..=env.max_episode_steps as u64 + 1 {
         if done.iter().all(|d| *d) {
             break;
         }
         let key = keys::call_key(seed ^ step, keys::Purpose::Eval, calls);
-        calls += 1;
         let inputs: Vec<In<'_>> = graph
             .inputs
             .iter()
-            .map(|id| if graph.input_name(*id) == "key" { In::I32(&key) } else { In::F32(&obs) })
+            .map(|id| {
+                if graph.input_name(*id) == "key" {
+                    In::I32(&key)
+                } else {
+                    In::F32(&obs)
+                }
+            })
             .collect();
-        let mut out = [if discrete { Out::I32(&mut act_i) } else { Out::F32(&mut act_f) }];
+        let mut out = [if discrete {
+            Out::I32(&mut act_i)
+        } else {
+            Out::F32(&mut act_f)
+        }];
         backend.call(entry, &inputs, &mut out)?;
         let batch = match &env.action {
             ActionSpace::Discrete { .. } => venv.step_discrete(&act_i)?,
@@ -53,8 +65,10 @@ pub fn evaluate(
         obs.copy_from_slice(&batch.obs);
     }
     if !done.iter().all(|d| *d) {
-        return Err(RunError::Setup(format!("evaluation episodes of {} did not end within the time limit", env.id)));
+        return Err(RunError::Setup(format!(
+            "evaluation episodes of {} did not end within the time limit",
+            env.id
+        )));
     }
     Ok(returns.iter().sum::<f64>() / episodes as f64)
 }
-

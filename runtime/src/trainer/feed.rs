@@ -6,7 +6,7 @@ use crate::data::DataError;
 use rand_chacha::ChaCha8Rng;
 use rlc_compiler::backend::In;
 use rlc_compiler::ir::{DType, Graph};
-use rlc_compiler::lower::{Compiled, DataSpec};
+use rlc_compiler::lower::{BatchMode, Compiled, DataSpec};
 use rlc_compiler::syntax::ast::DataKind;
 
 /// How a data source is read by one training call.
@@ -71,25 +71,27 @@ impl Feed {
             let (dname, field) = name
                 .split_once('.')
                 .ok_or_else(|| RunError::Setup(format!("unexpected training input `{name}`")))?;
-            let si = c
-                .data
-                .iter()
-                .position(|d| d.name == dname)
-                .ok_or_else(|| RunError::Setup(format!("training input `{name}` names no data source")))?;
+            let si =
+                c.data.iter().position(|d| d.name == dname).ok_or_else(|| {
+                    RunError::Setup(format!("training input `{name}` names no data source"))
+                })?;
             let spec: &DataSpec = &c.data[si];
             let src = match sources.iter_mut().position(|s| s.store == si) {
                 Some(p) => &mut sources[p],
                 None => {
-                    let mode = match spec.kind {
-                        DataKind::Replay | DataKind::PrioritizedReplay => Mode::Sample(ty.shape[0]),
-                        DataKind::SequenceReplay => Mode::Sequences(ty.shape[1]),
-                        DataKind::Rollout => {
-                            if ty.shape.len() >= 2 && ty.shape[0] == spec.steps && ty.shape[1] == c.schedule.envs {
-                                Mode::Whole
-                            } else {
-                                Mode::Minibatch(ty.shape[0])
-                            }
-                        }
+                    let read = c
+                        .reads
+                        .iter()
+                        .find(|(d, _)| d == dname)
+                        .map(|(_, m)| m.clone())
+                        .ok_or_else(|| {
+                            RunError::Setup(format!("the compiler recorded no read of `{dname}`"))
+                        })?;
+                    let mode = match (spec.kind, read) {
+                        (DataKind::SequenceReplay, BatchMode::Sample(n)) => Mode::Sequences(n),
+                        (_, BatchMode::Sample(n)) => Mode::Sample(n),
+                        (_, BatchMode::All) => Mode::Whole,
+                        (_, BatchMode::Minibatch(m)) => Mode::Minibatch(m),
                     };
                     sources.push(SourceFeed {
                         store: si,
@@ -107,11 +109,9 @@ impl Feed {
                 src.weights_input = Some(i);
                 continue;
             }
-            let fi = spec
-                .fields
-                .iter()
-                .position(|f| f.name == field)
-                .ok_or_else(|| RunError::Setup(format!("training input `{name}` names no field of `{dname}`")))?;
+            let fi = spec.fields.iter().position(|f| f.name == field).ok_or_else(|| {
+                RunError::Setup(format!("training input `{name}` names no field of `{dname}`"))
+            })?;
             src.fields.push((i, fi));
         }
         for s in &mut sources {
@@ -129,8 +129,17 @@ impl Feed {
                 }
             }
         }
-        let ints = inputs.iter().map(|(d, n)| if *d == DType::I32 { vec![0; *n] } else { Vec::new() }).collect();
-        Ok(Feed { sources, key_input, inputs, ints, perm: Vec::new() })
+        let ints = inputs
+            .iter()
+            .map(|(d, n)| if *d == DType::I32 { vec![0; *n] } else { Vec::new() })
+            .collect();
+        Ok(Feed {
+            sources,
+            key_input,
+            inputs,
+            ints,
+            perm: Vec::new(),
+        })
     }
 
     /// True if any source is an on-policy rollout.
@@ -151,7 +160,9 @@ impl Feed {
                 (Mode::Sample(n), Store::Prioritized(r)) => {
                     r.sample(rng, n, &mut s.scratch, &mut s.indices, &mut s.weights)?
                 }
-                (Mode::Sequences(n), Store::Sequence { replay, .. }) => replay.sample(rng, n, &mut s.scratch)?,
+                (Mode::Sequences(n), Store::Sequence { replay, .. }) => {
+                    replay.sample(rng, n, &mut s.scratch)?
+                }
                 _ => {}
             }
         }

@@ -136,6 +136,8 @@ pub struct Trainer<'a> {
     fields: Vec<Vec<Vec<f32>>>,
     train_out: Vec<Vec<f32>>,
     loss_outputs: Vec<(String, usize)>,
+    /// `(train output, feed source)` pairs carrying new priorities.
+    priority_outputs: Vec<(usize, usize)>,
     // Counters.
     act_calls: u64,
     train_calls: u64,
@@ -144,12 +146,22 @@ pub struct Trainer<'a> {
 impl<'a> Trainer<'a> {
     /// Compiles the program's entry points on `backend`, initialises state from the seed,
     /// and allocates environments and storage.
-    pub fn new(program: &'a Compiled, mut backend: Box<dyn Backend>, cfg: RunConfig) -> Result<Trainer<'a>, RunError> {
+    pub fn new(
+        program: &'a Compiled,
+        mut backend: Box<dyn Backend>,
+        cfg: RunConfig,
+    ) -> Result<Trainer<'a>, RunError> {
         let sch = &program.schedule;
         let act_name = format!("act_{}", sch.act);
-        let act_entry = program.entry(&act_name).ok_or_else(|| RunError::Setup(format!("no entry `{act_name}`")))?;
-        let eval_entry = program.entry("eval").ok_or_else(|| RunError::Setup("no entry `eval`".into()))?;
-        let train_entry = program.entry("train").ok_or_else(|| RunError::Setup("no entry `train`".into()))?;
+        let act_entry = program
+            .entry(&act_name)
+            .ok_or_else(|| RunError::Setup(format!("no entry `{act_name}`")))?;
+        let eval_entry = program
+            .entry("eval")
+            .ok_or_else(|| RunError::Setup("no entry `eval`".into()))?;
+        let train_entry = program
+            .entry("train")
+            .ok_or_else(|| RunError::Setup("no entry `train`".into()))?;
         let eval_batch = eval_entry.graph.ty(eval_entry.graph.inputs[0]).shape[0];
         if eval_batch != cfg.eval_episodes {
             return Err(RunError::Setup(format!(
@@ -170,14 +182,24 @@ impl<'a> Trainer<'a> {
         let into: Vec<usize> = sch
             .into
             .iter()
-            .map(|name| program.data.iter().position(|d| d.name == *name).expect("checked by the compiler"))
+            .map(|name| {
+                program
+                    .data
+                    .iter()
+                    .position(|d| d.name == *name)
+                    .expect("checked by the compiler")
+            })
             .collect();
-        let uses_policy_fields = into
-            .iter()
-            .any(|i| program.data[*i].fields.iter().any(|f| matches!(f.source, FieldSource::Policy(_))));
+        let uses_policy_fields = into.iter().any(|i| {
+            program.data[*i]
+                .fields
+                .iter()
+                .any(|f| matches!(f.source, FieldSource::Policy(_)))
+        });
         if sch.warmup > 0 && uses_policy_fields {
             return Err(RunError::Setup(
-                "random warm-up actions cannot provide the acting policy's extra outputs; remove `warmup`".into(),
+                "random warm-up actions cannot provide the acting policy's extra outputs; remove `warmup`"
+                    .into(),
             ));
         }
         let feed = Feed::plan(program, &train_entry.graph, &stores)?;
@@ -185,25 +207,61 @@ impl<'a> Trainer<'a> {
         let o = program.env.obs_dim;
         let a = program.env.action.flat_dim();
         let g = &act_entry.graph;
-        let extras = g.outputs.iter().skip(1).map(|(_, id)| vec![0.0; g.ty(*id).numel()]).collect();
+        let extras = g
+            .outputs
+            .iter()
+            .skip(1)
+            .map(|(_, id)| vec![0.0; g.ty(*id).numel()])
+            .collect();
         let extra_ints = g
             .outputs
             .iter()
             .skip(1)
-            .map(|(_, id)| if g.ty(*id).dtype == DType::I32 { vec![0; g.ty(*id).numel()] } else { Vec::new() })
+            .map(|(_, id)| {
+                if g.ty(*id).dtype == DType::I32 {
+                    vec![0; g.ty(*id).numel()]
+                } else {
+                    Vec::new()
+                }
+            })
             .collect();
         let fields = into
             .iter()
-            .map(|i| program.data[*i].fields.iter().map(|f| vec![0.0; n * f.ty.numel()]).collect())
+            .map(|i| {
+                program.data[*i]
+                    .fields
+                    .iter()
+                    .map(|f| vec![0.0; n * f.ty.numel()])
+                    .collect()
+            })
             .collect();
         let tg = &train_entry.graph;
-        let train_out = tg.outputs.iter().map(|(_, id)| vec![0.0; tg.ty(*id).numel()]).collect();
+        let train_out = tg
+            .outputs
+            .iter()
+            .map(|(_, id)| vec![0.0; tg.ty(*id).numel()])
+            .collect();
         let loss_outputs = tg
             .outputs
             .iter()
             .enumerate()
             .filter_map(|(i, (name, _))| name.strip_prefix("loss/").map(|l| (l.to_string(), i)))
             .collect();
+        let mut priority_outputs = Vec::new();
+        for (i, (name, _)) in tg.outputs.iter().enumerate() {
+            if let Some(d) = name.strip_prefix("priority/") {
+                let si = program.data.iter().position(|x| x.name == d);
+                let src = feed.sources.iter().position(|s| Some(s.store) == si);
+                match src {
+                    Some(k) => priority_outputs.push((i, k)),
+                    None => {
+                        return Err(RunError::Setup(format!(
+                            "priorities for `{d}`, which this step does not sample"
+                        )));
+                    }
+                }
+            }
+        }
         Ok(Trainer {
             program,
             backend,
@@ -227,6 +285,7 @@ impl<'a> Trainer<'a> {
             fields,
             train_out,
             loss_outputs,
+            priority_outputs,
             act_calls: 0,
             train_calls: 0,
             cfg,
@@ -236,6 +295,11 @@ impl<'a> Trainer<'a> {
     /// The backend (for reading state after a run).
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
+    }
+
+    /// The storage of each data declaration, in declaration order.
+    pub fn stores(&self) -> &[Store] {
+        &self.stores
     }
 
     /// Runs the schedule for the configured number of steps.
@@ -252,7 +316,11 @@ impl<'a> Trainer<'a> {
         let mut episodes: u64 = 0;
         let mut eval_time = 0.0f64;
         let mut last_eval: Option<f64> = None;
-        let mut next_eval = if self.cfg.eval_every > 0 { self.cfg.eval_every } else { u64::MAX };
+        let mut next_eval = if self.cfg.eval_every > 0 {
+            self.cfg.eval_every
+        } else {
+            u64::MAX
+        };
         let mut next_log = self.cfg.log_every.max(1);
         let mut interval = Interval::new(&self.loss_outputs);
         let mut history: Vec<Record> = Vec::new();
@@ -270,7 +338,16 @@ impl<'a> Trainer<'a> {
                 progress.episode(f.episode_return);
             }
             // Store the transition, then move to the next observation.
-            store_transition(&self.plan, &self.into, &mut self.fields, &self.obs, &self.act_f32, batch, &self.extras, &mut self.stores)?;
+            store_transition(
+                &self.plan,
+                &self.into,
+                &mut self.fields,
+                &self.obs,
+                &self.act_f32,
+                batch,
+                &self.extras,
+                &mut self.stores,
+            )?;
             self.obs.copy_from_slice(&batch.obs);
             steps += n;
             vector_steps += 1;
@@ -285,7 +362,7 @@ impl<'a> Trainer<'a> {
                     }
                 }
             } else if steps > sch.train_after as u64
-                && vector_steps % sch.train_every as u64 == 0
+                && vector_steps.is_multiple_of(sch.train_every as u64)
                 && self.feed.ready(&self.stores)
             {
                 for _ in 0..sch.train_count {
@@ -339,10 +416,21 @@ impl<'a> Trainer<'a> {
         eval_time += t.elapsed().as_secs_f64();
         let wall = start.elapsed().as_secs_f64();
         progress.eval(final_eval);
-        let mut rec = interval.record(steps, episodes, Some(final_eval), wall, eval_time, self.train_calls);
+        let mut rec = interval.record(
+            steps,
+            episodes,
+            Some(final_eval),
+            wall,
+            eval_time,
+            self.train_calls,
+        );
         rec.final_record = true;
         // The final record reports the whole run's training throughput.
-        rec.steps_per_s = if train_time > 0.0 { steps as f64 / train_time } else { 0.0 };
+        rec.steps_per_s = if train_time > 0.0 {
+            steps as f64 / train_time
+        } else {
+            0.0
+        };
         if let Some(m) = &mut metrics {
             m.write(&rec)?;
             m.flush()?;
@@ -359,7 +447,11 @@ impl<'a> Trainer<'a> {
             eval_return: final_eval,
             steps,
             wall_s: wall,
-            steps_per_s: if train_time > 0.0 { steps as f64 / train_time } else { 0.0 },
+            steps_per_s: if train_time > 0.0 {
+                steps as f64 / train_time
+            } else {
+                0.0
+            },
             episodes,
             updates: self.train_calls,
         })
@@ -389,13 +481,30 @@ impl<'a> Trainer<'a> {
         let g = self.act_graph;
         let mut inputs: Vec<In<'_>> = Vec::with_capacity(2);
         for id in &g.inputs {
-            inputs.push(if g.input_name(*id) == "key" { In::I32(&key) } else { In::F32(&self.obs) });
+            inputs.push(if g.input_name(*id) == "key" {
+                In::I32(&key)
+            } else {
+                In::F32(&self.obs)
+            });
         }
         let discrete = self.program.env.action.is_discrete();
         let mut outputs: Vec<Out<'_>> = Vec::with_capacity(g.outputs.len());
-        outputs.push(if discrete { Out::I32(&mut self.act_i32) } else { Out::F32(&mut self.act_f32) });
-        for ((_, id), (f, i)) in g.outputs.iter().skip(1).zip(self.extras.iter_mut().zip(self.extra_ints.iter_mut())) {
-            outputs.push(if g.ty(*id).dtype == DType::I32 { Out::I32(i) } else { Out::F32(f) });
+        outputs.push(if discrete {
+            Out::I32(&mut self.act_i32)
+        } else {
+            Out::F32(&mut self.act_f32)
+        });
+        for ((_, id), (f, i)) in g
+            .outputs
+            .iter()
+            .skip(1)
+            .zip(self.extras.iter_mut().zip(self.extra_ints.iter_mut()))
+        {
+            outputs.push(if g.ty(*id).dtype == DType::I32 {
+                Out::I32(i)
+            } else {
+                Out::F32(f)
+            });
         }
         self.backend.call(self.act, &inputs, &mut outputs)?;
         // Integer extras are stored as floats.
@@ -416,8 +525,18 @@ impl<'a> Trainer<'a> {
         let key = feed::train_key(self.cfg.seed, self.train_calls);
         self.train_calls += 1;
         let inputs = self.feed.inputs(&self.stores, &key);
-        let mut outputs: Vec<Out<'_>> = self.train_out.iter_mut().map(|v| Out::F32(v.as_mut_slice())).collect();
+        let mut outputs: Vec<Out<'_>> = self
+            .train_out
+            .iter_mut()
+            .map(|v| Out::F32(v.as_mut_slice()))
+            .collect();
         self.backend.call(self.train, &inputs, &mut outputs)?;
+        for (oi, src) in &self.priority_outputs {
+            let s = &self.feed.sources[*src];
+            if let Store::Prioritized(r) = &mut self.stores[s.store] {
+                r.update_priorities(&s.indices, &self.train_out[*oi])?;
+            }
+        }
         for (k, (_, i)) in self.loss_outputs.iter().enumerate() {
             let v = f64::from(self.train_out[*i][0]);
             interval.losses[k].0 += v;
@@ -452,7 +571,12 @@ impl<'a> Trainer<'a> {
             step,
             seed: self.cfg.seed,
         };
-        checkpoint::save(&dir.join("checkpoint.safetensors"), &self.program.states, self.backend.as_ref(), &meta)
+        checkpoint::save(
+            &dir.join("checkpoint.safetensors"),
+            &self.program.states,
+            self.backend.as_ref(),
+            &meta,
+        )
     }
 }
 
@@ -471,7 +595,12 @@ enum Src {
 
 /// The source of every field of every storage the schedule writes to.
 fn field_plan(program: &Compiled, into: &[usize], act_graph: &Graph) -> Result<Vec<Vec<Src>>, RunError> {
-    let extras: Vec<&str> = act_graph.outputs.iter().skip(1).map(|(n, _)| n.as_str()).collect();
+    let extras: Vec<&str> = act_graph
+        .outputs
+        .iter()
+        .skip(1)
+        .map(|(n, _)| n.as_str())
+        .collect();
     into.iter()
         .map(|si| {
             program.data[*si]
@@ -492,7 +621,9 @@ fn field_plan(program: &Compiled, into: &[usize], act_graph: &Graph) -> Result<V
                         .iter()
                         .position(|x| x == name)
                         .map(Src::Extra)
-                        .ok_or_else(|| RunError::Setup(format!("the acting policy does not output `{name}`"))),
+                        .ok_or_else(|| {
+                            RunError::Setup(format!("the acting policy does not output `{name}`"))
+                        }),
                 })
                 .collect()
         })
@@ -566,14 +697,27 @@ impl Interval {
         }
     }
 
-    fn record(&self, step: u64, episodes: u64, eval: Option<f64>, wall: f64, eval_time: f64, updates: u64) -> Record {
+    fn record(
+        &self,
+        step: u64,
+        episodes: u64,
+        eval: Option<f64>,
+        wall: f64,
+        eval_time: f64,
+        updates: u64,
+    ) -> Record {
         let train_time = (wall - eval_time) - self.start_train_time;
         Record {
             step,
             episodes,
-            episode_return: (!self.returns.is_empty()).then(|| self.returns.iter().sum::<f64>() / self.returns.len() as f64),
+            episode_return: (!self.returns.is_empty())
+                .then(|| self.returns.iter().sum::<f64>() / self.returns.len() as f64),
             eval_return: eval,
-            steps_per_s: if train_time > 0.0 { (step - self.start_steps) as f64 / train_time } else { 0.0 },
+            steps_per_s: if train_time > 0.0 {
+                (step - self.start_steps) as f64 / train_time
+            } else {
+                0.0
+            },
             wall_s: wall,
             updates,
             losses: self

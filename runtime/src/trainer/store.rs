@@ -1,6 +1,8 @@
 //! One storage per data declaration, built from its checked description.
 
-use crate::data::{DataError, Field, PrioritizedConfig, PrioritizedReplay, ReplayBuffer, RolloutStorage, SequenceReplay};
+use crate::data::{
+    DataError, Field, PrioritizedConfig, PrioritizedReplay, ReplayBuffer, RolloutStorage, SequenceReplay,
+};
 use rlc_compiler::lower::DataSpec;
 use rlc_compiler::syntax::ast::DataKind;
 
@@ -24,7 +26,11 @@ pub enum Store {
 impl Store {
     /// Preallocates storage for `spec` with `envs` environment copies.
     pub fn new(spec: &DataSpec, envs: usize) -> Result<Store, DataError> {
-        let fields: Vec<Field> = spec.fields.iter().map(|f| Field::new(f.name.clone(), f.ty.shape.clone())).collect();
+        let fields: Vec<Field> = spec
+            .fields
+            .iter()
+            .map(|f| Field::new(f.name.clone(), f.ty.shape.clone()))
+            .collect();
         Ok(match spec.kind {
             DataKind::Replay => Store::Replay(ReplayBuffer::new(&fields, spec.capacity)?),
             DataKind::PrioritizedReplay => Store::Prioritized(PrioritizedReplay::new(
