@@ -3,8 +3,10 @@
 //! the reference for all others); the trainer only talks to this trait.
 
 mod interp;
+pub mod jit;
 
 pub use interp::InterpBackend;
+pub use jit::JitBackend;
 
 use crate::ir::{DType, Graph, StateId, StateTable};
 use std::fmt;
@@ -97,12 +99,13 @@ pub trait Backend {
 }
 
 /// The names of the available backends.
-pub const BACKENDS: &[&str] = &["interp"];
+pub const BACKENDS: &[&str] = &["jit", "interp"];
 
 /// Creates a backend by name.
 pub fn create(name: &str) -> Result<Box<dyn Backend>, BackendError> {
     match name {
         "interp" => Ok(Box::new(InterpBackend::new())),
+        "jit" => Ok(Box::new(JitBackend::new())),
         other => Err(BackendError(format!(
             "unknown backend `{other}`{}; available: {}",
             crate::diag::did_you_mean(other, BACKENDS.iter().copied())

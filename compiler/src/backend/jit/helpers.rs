@@ -1,0 +1,180 @@
+//! Functions the generated code calls: matrix products (the `gemm` crate, AVX-512 when the
+//! CPU has it), gathers and scatters, the shared random-number generator, and libm.
+//! Each is `extern "C"` and takes raw pointers the code generator knows to be valid.
+
+use crate::random;
+
+/// Products with at least this many flops use both cores.
+const PARALLEL_FLOPS: usize = 1 << 22;
+
+/// `c = a @ b` for an `[m,k] x [k,n]` product with arbitrary element strides.
+///
+/// # Safety
+/// The pointers must address the described strided matrices.
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn gemm(
+    m: i64,
+    k: i64,
+    n: i64,
+    a: *const f32,
+    a_rs: i64,
+    a_cs: i64,
+    b: *const f32,
+    b_rs: i64,
+    b_cs: i64,
+    c: *mut f32,
+    c_rs: i64,
+    c_cs: i64,
+) {
+    let (m, k, n) = (m as usize, k as usize, n as usize);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for i in 0..m {
+            for j in 0..n {
+                // SAFETY: in bounds of c by the caller's contract.
+                unsafe { *c.offset(i as isize * c_rs as isize + j as isize * c_cs as isize) = 0.0 };
+            }
+        }
+        return;
+    }
+    let par = if 2 * m * n * k >= PARALLEL_FLOPS { gemm::Parallelism::Rayon(2) } else { gemm::Parallelism::None };
+    // SAFETY: forwarded from the caller; gemm computes dst = alpha*dst + beta*lhs*rhs, and
+    // with read_dst = false the destination is only written.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            c_cs as isize,
+            c_rs as isize,
+            false,
+            a,
+            a_cs as isize,
+            a_rs as isize,
+            b,
+            b_cs as isize,
+            b_rs as isize,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// `out = x.take(idx, axis)` for contiguous f32/i32 data (4-byte elements), indices clamped.
+///
+/// # Safety
+/// The pointers must address `outer*len*inner`, `n_idx` and `outer*n_idx*inner` elements.
+pub unsafe extern "C" fn take(x: *const u32, idx: *const i32, out: *mut u32, outer: i64, len: i64, inner: i64, n_idx: i64) {
+    let (outer, len, inner, n_idx) = (outer as usize, len as usize, inner as usize, n_idx as usize);
+    let mut o = 0;
+    for a in 0..outer {
+        for j in 0..n_idx {
+            // SAFETY: indices clamped into range; sizes by contract.
+            let ix = unsafe { *idx.add(j) }.clamp(0, len as i32 - 1) as usize;
+            for i in 0..inner {
+                unsafe { *out.add(o) = *x.add((a * len + ix) * inner + i) };
+                o += 1;
+            }
+        }
+    }
+}
+
+/// `out[.., idx[j], ..] += upd[.., j, ..]` for f32 data (`is_int` for i32), indices clamped.
+///
+/// # Safety
+/// As for [`take`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn scatter_add(
+    out: *mut u32,
+    idx: *const i32,
+    upd: *const u32,
+    outer: i64,
+    len: i64,
+    inner: i64,
+    n_idx: i64,
+    is_int: i64,
+) {
+    let (outer, len, inner, n_idx) = (outer as usize, len as usize, inner as usize, n_idx as usize);
+    let mut u = 0;
+    for a in 0..outer {
+        for j in 0..n_idx {
+            // SAFETY: indices clamped; sizes by contract.
+            let ix = unsafe { *idx.add(j) }.clamp(0, len as i32 - 1) as usize;
+            for i in 0..inner {
+                let p = (a * len + ix) * inner + i;
+                unsafe {
+                    let (dst, src) = (out.add(p), *upd.add(u));
+                    *dst = if is_int != 0 {
+                        (*dst as i32).wrapping_add(src as i32) as u32
+                    } else {
+                        (f32::from_bits(*dst) + f32::from_bits(src)).to_bits()
+                    };
+                }
+                u += 1;
+            }
+        }
+    }
+}
+
+/// Fills `out` with `n` numbers of the shared counter-based generator (the interpreter's).
+///
+/// # Safety
+/// `key` must point to two i32, `out` to `n` f32.
+pub unsafe extern "C" fn random(key: *const i32, stream: i64, normal: i64, out: *mut f32, n: i64) {
+    // SAFETY: by contract.
+    let k = unsafe { [*key, *key.add(1)] };
+    let key = random::stream_key(k, stream as u32);
+    for i in 0..n as u64 {
+        let v = if normal != 0 { random::normal_f32(key, i) } else { random::uniform(key, i) as f32 };
+        unsafe { *out.add(i as usize) = v };
+    }
+}
+
+/// Copies `n` 4-byte elements.
+///
+/// # Safety
+/// Both ranges must be valid and not overlap.
+pub unsafe extern "C" fn copy(dst: *mut u32, src: *const u32, n: i64) {
+    // SAFETY: by contract.
+    unsafe { std::ptr::copy_nonoverlapping(src, dst, n as usize) };
+}
+
+/// f32 exp (libm, as the interpreter).
+pub extern "C" fn expf(x: f32) -> f32 {
+    x.exp()
+}
+/// f32 natural log.
+pub extern "C" fn logf(x: f32) -> f32 {
+    x.ln()
+}
+/// f32 tanh.
+pub extern "C" fn tanhf(x: f32) -> f32 {
+    x.tanh()
+}
+/// f32 sine.
+pub extern "C" fn sinf(x: f32) -> f32 {
+    x.sin()
+}
+/// f32 cosine.
+pub extern "C" fn cosf(x: f32) -> f32 {
+    x.cos()
+}
+/// f32 power.
+pub extern "C" fn powf(x: f32, y: f32) -> f32 {
+    x.powf(y)
+}
+/// i32 division as the interpreter defines it (0 for division by zero, wrapping).
+pub extern "C" fn idiv(x: i32, y: i32) -> i32 {
+    if y == 0 { 0 } else { x.wrapping_div(y) }
+}
+/// i32 floor modulo as the interpreter defines it.
+pub extern "C" fn irem(x: i32, y: i32) -> i32 {
+    if y == 0 { 0 } else { x.wrapping_rem(y).wrapping_add(y).wrapping_rem(y) }
+}
