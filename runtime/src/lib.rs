@@ -3,6 +3,7 @@
 
 pub use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
+pub mod bench;
 pub mod checkpoint;
 pub mod curve;
 pub mod data;

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and one module per subcommand.
 
+mod bench;
 mod check;
 mod common;
 mod graph;
@@ -29,6 +30,8 @@ pub struct CompileArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Benchmark a program: compile time, µs per call, GFLOP/s, env steps/s.
+    Bench(bench::BenchArgs),
     /// Train an algorithm: progress, periodic evaluation, metrics, learning curve, checkpoint.
     Run(run::RunArgs),
     /// Check programs: parse, resolve names, and lower every entry point with real shapes.
@@ -60,6 +63,7 @@ enum Command {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Bench(args) => bench::run(&args),
         Command::Check { files, compile } => check::run(&files, &compile),
         Command::Graph {
             file,

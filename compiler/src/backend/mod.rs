@@ -2,6 +2,7 @@
 //! resident in the backend (on a GPU: in device memory). The interpreter is one backend (and
 //! the reference for all others); the trainer only talks to this trait.
 
+pub mod cost;
 mod interp;
 pub mod jit;
 

@@ -108,6 +108,9 @@ pub struct Summary {
     pub episodes: u64,
     /// Training calls made.
     pub updates: u64,
+    /// Transitions per second from the first training call to the end (evaluation
+    /// excluded): the throughput once learning runs, without the warm-up.
+    pub train_phase_steps_per_s: f64,
 }
 
 /// Runs one training job.
@@ -324,6 +327,8 @@ impl<'a> Trainer<'a> {
         let mut next_log = self.cfg.log_every.max(1);
         let mut interval = Interval::new(&self.loss_outputs);
         let mut history: Vec<Record> = Vec::new();
+        // (time, steps, evaluation time) when training first ran.
+        let mut train_start: Option<(Instant, u64, f64)> = None;
         self.obs.copy_from_slice(self.env.reset());
         while steps < self.cfg.steps {
             let random = steps < sch.warmup as u64;
@@ -369,6 +374,9 @@ impl<'a> Trainer<'a> {
                     self.train_off_policy(&mut interval)?;
                 }
             }
+            if train_start.is_none() && self.train_calls > 0 {
+                train_start = Some((Instant::now(), steps, eval_time));
+            }
             progress.step(steps);
             if steps >= next_eval && steps < self.cfg.steps {
                 let t = Instant::now();
@@ -403,6 +411,13 @@ impl<'a> Trainer<'a> {
         }
         // Final evaluation and outputs.
         let train_time = start.elapsed().as_secs_f64() - eval_time;
+        let train_phase_steps_per_s = match train_start {
+            Some((t0, s0, e0)) => {
+                let dt = t0.elapsed().as_secs_f64() - (eval_time - e0);
+                if dt > 0.0 { (steps - s0) as f64 / dt } else { 0.0 }
+            }
+            None => 0.0,
+        };
         let t = Instant::now();
         let final_eval = evaluate(
             self.backend.as_mut(),
@@ -454,6 +469,7 @@ impl<'a> Trainer<'a> {
             },
             episodes,
             updates: self.train_calls,
+            train_phase_steps_per_s,
         })
     }
 

@@ -154,6 +154,17 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 self.reduce(*op, acc, expr);
             }
             Kernel::MatMul { a, b, c } => self.matmul(a, b, c),
+            Kernel::MatMulPair { first, second } => {
+                let mut args = Vec::with_capacity(24);
+                for [a, b, c] in [first, second] {
+                    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1]);
+                    args.extend([self.iconst(m as i64), self.iconst(k as i64), self.iconst(n as i64)]);
+                    args.extend([self.view_addr(a), self.iconst(a.strides[0] as i64), self.iconst(a.strides[1] as i64)]);
+                    args.extend([self.view_addr(b), self.iconst(b.strides[0] as i64), self.iconst(b.strides[1] as i64)]);
+                    args.extend([self.view_addr(c), self.iconst(c.strides[0] as i64), self.iconst(c.strides[1] as i64)]);
+                }
+                self.call(helpers::gemm_pair as *const () as usize, &[types::I64; 24], &[], &args);
+            }
             Kernel::Take { x, idx, out, axis } => {
                 let (outer, len, inner) = split(&x.shape, *axis);
                 let args = [

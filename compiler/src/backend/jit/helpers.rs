@@ -4,8 +4,92 @@
 
 use crate::random;
 
-/// Products with at least this many flops use both cores.
-const PARALLEL_FLOPS: usize = 1 << 22;
+/// Products with at least this many flops are split across cores.
+const PARALLEL_FLOPS: usize = 1 << 20;
+
+/// One strided product, as a job for the pool: part `p` of `parts` computes a band of rows
+/// (or of columns when there are few rows).
+struct Gemm {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const f32,
+    a_rs: isize,
+    a_cs: isize,
+    b: *const f32,
+    b_rs: isize,
+    b_cs: isize,
+    c: *mut f32,
+    c_rs: isize,
+    c_cs: isize,
+    parts: usize,
+}
+
+impl Gemm {
+    /// Computes rows (or columns) `lo..hi` of the product on this thread.
+    unsafe fn band(&self, part: usize) {
+        let by_rows = self.m >= self.n || self.m >= 64;
+        let total = if by_rows { self.m } else { self.n };
+        let lo = total * part / self.parts;
+        let hi = total * (part + 1) / self.parts;
+        if hi <= lo {
+            return;
+        }
+        // SAFETY: the band lies inside the matrices described by the caller.
+        unsafe {
+            if by_rows {
+                gemm::gemm(
+                    hi - lo,
+                    self.n,
+                    self.k,
+                    self.c.offset(lo as isize * self.c_rs),
+                    self.c_cs,
+                    self.c_rs,
+                    false,
+                    self.a.offset(lo as isize * self.a_rs),
+                    self.a_cs,
+                    self.a_rs,
+                    self.b,
+                    self.b_cs,
+                    self.b_rs,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            } else {
+                gemm::gemm(
+                    self.m,
+                    hi - lo,
+                    self.k,
+                    self.c.offset(lo as isize * self.c_cs),
+                    self.c_cs,
+                    self.c_rs,
+                    false,
+                    self.a,
+                    self.a_cs,
+                    self.a_rs,
+                    self.b.offset(lo as isize * self.b_cs),
+                    self.b_cs,
+                    self.b_rs,
+                    0.0f32,
+                    1.0f32,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        }
+    }
+}
+
+unsafe fn gemm_part(ctx: *const u8, part: usize) {
+    // SAFETY: `ctx` is the `Gemm` posted by `gemm` below, alive until the pool returns.
+    unsafe { (*(ctx as *const Gemm)).band(part) }
+}
 
 /// `c = a @ b` for an `[m,k] x [k,n]` product with arbitrary element strides.
 ///
@@ -39,31 +123,75 @@ pub unsafe extern "C" fn gemm(
         }
         return;
     }
-    let par = if 2 * m * n * k >= PARALLEL_FLOPS { gemm::Parallelism::Rayon(2) } else { gemm::Parallelism::None };
-    // SAFETY: forwarded from the caller; gemm computes dst = alpha*dst + beta*lhs*rhs, and
-    // with read_dst = false the destination is only written.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c,
-            c_cs as isize,
-            c_rs as isize,
-            false,
-            a,
-            a_cs as isize,
-            a_rs as isize,
-            b,
-            b_cs as isize,
-            b_rs as isize,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            par,
-        );
+    let pool = super::pool::pool();
+    let parts = if 2 * m * n * k >= PARALLEL_FLOPS && m.max(n) >= 2 * pool.parts() { pool.parts() } else { 1 };
+    let job = Gemm {
+        m,
+        k,
+        n,
+        a,
+        a_rs: a_rs as isize,
+        a_cs: a_cs as isize,
+        b,
+        b_rs: b_rs as isize,
+        b_cs: b_cs as isize,
+        c,
+        c_rs: c_rs as isize,
+        c_cs: c_cs as isize,
+        parts,
+    };
+    // gemm computes dst = alpha*dst + beta*lhs*rhs; with read_dst = false dst is only written.
+    if parts == 1 {
+        // SAFETY: forwarded from the caller.
+        unsafe { job.band(0) };
+    } else {
+        // SAFETY: bands write disjoint parts of `c`; `job` outlives the call.
+        unsafe { pool.run(gemm_part, &job as *const Gemm as *const u8) };
+    }
+}
+
+/// Two independent products, each on its own core (one after the other on a single core).
+///
+/// # Safety
+/// As for [`gemm`], for both products; their outputs must not overlap anything the other reads.
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn gemm_pair(
+    m: i64, k: i64, n: i64, a: *const f32, a_rs: i64, a_cs: i64, b: *const f32, b_rs: i64, b_cs: i64, c: *mut f32, c_rs: i64, c_cs: i64,
+    m2: i64, k2: i64, n2: i64, a2: *const f32, a2_rs: i64, a2_cs: i64, b2: *const f32, b2_rs: i64, b2_cs: i64, c2: *mut f32, c2_rs: i64, c2_cs: i64,
+) {
+    let job = |m: i64, k: i64, n: i64, a, a_rs: i64, a_cs: i64, b, b_rs: i64, b_cs: i64, c, c_rs: i64, c_cs: i64| Gemm {
+        m: m as usize,
+        k: k as usize,
+        n: n as usize,
+        a,
+        a_rs: a_rs as isize,
+        a_cs: a_cs as isize,
+        b,
+        b_rs: b_rs as isize,
+        b_cs: b_cs as isize,
+        c,
+        c_rs: c_rs as isize,
+        c_cs: c_cs as isize,
+        parts: 1,
+    };
+    let pair = [job(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs), job(m2, k2, n2, a2, a2_rs, a2_cs, b2, b2_rs, b2_cs, c2, c2_rs, c2_cs)];
+    let pool = super::pool::pool();
+    if pool.parts() >= 2 && pair.iter().all(|g| g.k > 0) {
+        // SAFETY: the two products write disjoint outputs; `pair` outlives the call.
+        unsafe { pool.run(gemm_pair_part, pair.as_ptr() as *const u8) };
+    } else {
+        // SAFETY: forwarded.
+        unsafe {
+            gemm(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs);
+            gemm(m2, k2, n2, a2, a2_rs, a2_cs, b2, b2_rs, b2_cs, c2, c2_rs, c2_cs);
+        }
+    }
+}
+
+unsafe fn gemm_pair_part(ctx: *const u8, part: usize) {
+    if part < 2 {
+        // SAFETY: `ctx` is the pair posted by `gemm_pair`.
+        unsafe { (*(ctx as *const Gemm).add(part)).band(0) }
     }
 }
 

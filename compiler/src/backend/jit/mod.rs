@@ -4,6 +4,7 @@
 mod codegen;
 mod helpers;
 mod plan;
+mod pool;
 
 use super::{Backend, BackendError, EntryId, HostData, In, Out};
 use crate::interp::{Buf, initial_state};
@@ -15,7 +16,16 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use std::time::Instant;
 
-pub use plan::{Plan, plan};
+pub use plan::{Kernel, Plan, plan};
+
+/// Runs the JIT's matrix-product helper on row-major `[m,k] x [k,n]` (for benchmarks).
+///
+/// # Safety
+/// The pointers must address matrices of these sizes.
+pub unsafe fn gemm_helper(m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32) {
+    // SAFETY: forwarded.
+    unsafe { helpers::gemm(m as i64, k as i64, n as i64, a, k as i64, 1, b, n as i64, 1, c, n as i64, 1) }
+}
 
 type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8);
 

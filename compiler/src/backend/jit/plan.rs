@@ -193,6 +193,13 @@ pub enum Kernel {
         /// Identity.
         init: f64,
     },
+    /// Two independent products run at the same time, one per core.
+    MatMulPair {
+        /// The first product (`a`, `b`, `c`).
+        first: [View; 3],
+        /// The second.
+        second: [View; 3],
+    },
     /// `c = a @ b` (any strides).
     MatMul {
         /// `[m, k]`.
@@ -246,6 +253,7 @@ impl Kernel {
             Kernel::Map { expr, .. } => expr.loads().collect(),
             Kernel::Reduce { expr, .. } => expr.loads().collect(),
             Kernel::MatMul { a, b, .. } => vec![a, b],
+            Kernel::MatMulPair { first, second } => vec![&first[0], &first[1], &second[0], &second[1]],
             Kernel::Take { x, idx, .. } => vec![x, idx],
             Kernel::ScatterAdd { idx, upd, .. } => vec![idx, upd],
             Kernel::Random { key, .. } => vec![key],
@@ -266,6 +274,7 @@ impl Kernel {
             Kernel::Map { out, .. } => vec![out.buf],
             Kernel::Reduce { acc, .. } => vec![acc.buf],
             Kernel::MatMul { c, .. } => vec![c.buf],
+            Kernel::MatMulPair { first, second } => vec![first[2].buf, second[2].buf],
             Kernel::Take { out, .. } | Kernel::ScatterAdd { out, .. } | Kernel::Random { out, .. } => vec![out.buf],
             Kernel::Scan(s) => {
                 let mut v = vec![s.t_buf];
@@ -350,9 +359,54 @@ pub fn plan(g: &Graph) -> Result<Plan, PlanError> {
         let src = p.val_as_expr(v)?;
         p.kernels.push(Kernel::Map { out: View::whole(dst, &ty.shape), expr: src });
     }
-    let mut plan = Plan { buffers: p.buffers, kernels: p.kernels, arena_bytes: 0 };
+    let kernels = pair_matmuls(p.kernels);
+    let mut plan = Plan { buffers: p.buffers, kernels, arena_bytes: 0 };
     allocate(&mut plan);
     Ok(plan)
+}
+
+/// Products at least this large are worth a core each when two are independent.
+const PAIR_FLOPS: usize = 1 << 21;
+
+fn matmul_flops(a: &View, b: &View) -> usize {
+    2 * a.shape[0] * a.shape[1] * b.shape[1]
+}
+
+/// Runs two independent products side by side: a product may move up past kernels it does
+/// not depend on (and that do not touch its output) to join an earlier one. Backward passes
+/// are full of such pairs (`dW = x^T g` and `dx = g W^T`).
+fn pair_matmuls(kernels: Vec<Kernel>) -> Vec<Kernel> {
+    let big = |k: &Kernel| matches!(k, Kernel::MatMul { a, b, .. } if matmul_flops(a, b) >= PAIR_FLOPS);
+    let mut ks: Vec<Option<Kernel>> = kernels.into_iter().map(Some).collect();
+    for i in 0..ks.len() {
+        if !ks[i].as_ref().is_some_and(big) {
+            continue;
+        }
+        // Look ahead for an independent large product within a short window.
+        let first_out = ks[i].as_ref().map(|k| k.writes()).unwrap_or_default();
+        let mut between_writes: Vec<usize> = Vec::new();
+        let mut between_reads: Vec<usize> = Vec::new();
+        for j in i + 1..(i + 12).min(ks.len()) {
+            let Some(kj) = ks[j].as_ref() else { continue };
+            let reads: Vec<usize> = kj.reads().iter().map(|v| v.buf).collect();
+            let writes = kj.writes();
+            if big(kj) {
+                let independent = reads.iter().all(|b| !first_out.contains(b) && !between_writes.contains(b))
+                    && writes.iter().all(|b| !first_out.contains(b) && !between_reads.contains(b) && !between_writes.contains(b));
+                if independent {
+                    let second = ks[j].take().expect("present");
+                    let first = ks[i].take().expect("present");
+                    if let (Kernel::MatMul { a, b, c }, Kernel::MatMul { a: a2, b: b2, c: c2 }) = (first, second) {
+                        ks[i] = Some(Kernel::MatMulPair { first: [a, b, c], second: [a2, b2, c2] });
+                    }
+                    break;
+                }
+            }
+            between_writes.extend(writes);
+            between_reads.extend(reads);
+        }
+    }
+    ks.into_iter().flatten().collect()
 }
 
 impl<'g> Planner<'g> {
@@ -796,6 +850,11 @@ fn retarget(k: &mut Kernel, from: usize, to: usize) {
         }
         Kernel::MatMul { a, b, c } => {
             for v in [a, b, c] {
+                retarget_view(v, from, to);
+            }
+        }
+        Kernel::MatMulPair { first, second } => {
+            for v in first.iter_mut().chain(second.iter_mut()) {
                 retarget_view(v, from, to);
             }
         }
