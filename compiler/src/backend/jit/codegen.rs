@@ -26,6 +26,19 @@ pub struct Codegen<'a, 'b> {
     pub inputs: Value,
     pub outputs: Value,
     io_cache: HashMap<(bool, usize), Value>,
+    /// `(part, parts)` when emitting one part of a kernel split across cores.
+    pub band: Option<(Value, Value)>,
+    /// Per top-level kernel: the function running it split across cores, if it is split.
+    pub split: Vec<Option<cranelift_codegen::ir::FuncRef>>,
+}
+
+/// What one loop nest computes.
+struct Nest {
+    streams: Vec<Stream>,
+    leaf_ids: Vec<usize>,
+    expr: Expr,
+    out_dt: DType,
+    reduce: Option<ReduceOp>,
 }
 
 /// How one access of a loop walks memory (or, for iota, produces its index).
@@ -72,7 +85,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
         inputs: Value,
         outputs: Value,
     ) -> Codegen<'a, 'b> {
-        Codegen { b, plan, arena, states, call_conv, inputs, outputs, io_cache: HashMap::new() }
+        Codegen { b, plan, arena, states, call_conv, inputs, outputs, io_cache: HashMap::new(), band: None, split: Vec::new() }
     }
 
     fn iconst(&mut self, v: i64) -> Value {
@@ -136,11 +149,38 @@ impl<'a, 'b> Codegen<'a, 'b> {
 
     // ------------------------------------------------------------ kernels
 
-    /// Emits every kernel of the plan.
+    /// Emits every kernel of the plan (split ones as calls to their part function).
     pub fn emit_all(&mut self) {
         let kernels = &self.plan.kernels;
-        for k in kernels {
-            self.kernel(k);
+        for (i, k) in kernels.iter().enumerate() {
+            match self.split.get(i).copied().flatten() {
+                Some(f) => {
+                    let addr = self.b.ins().func_addr(types::I64, f);
+                    let (inp, out) = (self.inputs, self.outputs);
+                    self.call(helpers::par_run as *const () as usize, &[types::I64; 3], &[], &[addr, inp, out]);
+                }
+                None => self.kernel(k),
+            }
+        }
+    }
+
+    /// Emits one part of a split kernel (the caller set `band`).
+    pub fn emit_part(&mut self, k: &Kernel) {
+        self.kernel(k);
+    }
+
+    /// Whether a kernel is worth splitting across cores: a loop writing at least
+    /// `min_elems` elements whose outermost dimension (or only one) can be banded.
+    pub fn splittable(k: &Kernel, min_elems: usize) -> bool {
+        let Kernel::Map { out, expr } = k else { return false };
+        if out.numel() < min_elems {
+            return false;
+        }
+        let (dims, _) = Self::loop_dims(out, expr);
+        match dims.len() {
+            0 => false,
+            1 => dims[0] >= 4 * LANES * UNROLL,
+            _ => dims[0] >= 2,
         }
     }
 
@@ -265,21 +305,26 @@ impl<'a, 'b> Codegen<'a, 'b> {
         });
     }
 
-    /// `for i in (start..end).step_by(step)`: the body gets `i` (i64).
-    fn counted_loop(&mut self, start: i64, end: i64, step: i64, mut body: impl FnMut(&mut Self, Value)) {
+    /// `for i in (start..end).step_by(step)` with constant bounds: the body gets `i` (i64).
+    fn counted_loop(&mut self, start: i64, end: i64, step: i64, body: impl FnMut(&mut Self, Value)) {
         if end <= start {
             return;
         }
+        let (s, e) = (self.iconst(start), self.iconst(end));
+        self.dyn_loop(s, e, step, body);
+    }
+
+    /// `for i in (start..end).step_by(step)` with bounds computed at run time.
+    fn dyn_loop(&mut self, start: Value, end: Value, step: i64, mut body: impl FnMut(&mut Self, Value)) {
         let var = self.b.declare_var(types::I64);
-        let s = self.iconst(start);
-        self.b.def_var(var, s);
+        self.b.def_var(var, start);
         let header = self.b.create_block();
         let body_block = self.b.create_block();
         let exit = self.b.create_block();
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(header);
         let i = self.b.use_var(var);
-        let cond = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, i, end);
+        let cond = self.b.ins().icmp(IntCC::SignedLessThan, i, end);
         self.b.ins().brif(cond, body_block, &[], exit, &[]);
         self.b.switch_to_block(body_block);
         let i = self.b.use_var(var);
@@ -350,6 +395,15 @@ impl<'a, 'b> Codegen<'a, 'b> {
         self.nest(acc, expr, Some(op));
     }
 
+    /// The collapsed loop shape of a kernel (used to decide whether to split it across cores).
+    pub fn loop_dims(out: &View, expr: &Expr) -> (Vec<usize>, Vec<isize>) {
+        let leaves = Self::expr_streams(expr, &out.shape);
+        let mut streams: Vec<Stream> = vec![Stream { strides: out.strides.clone(), buf: Some(out.buf), offset: out.offset }];
+        streams.extend(leaves.into_iter().map(|(_, s)| s));
+        let dims = Self::collapse(&out.shape, &mut streams);
+        (dims, streams[0].strides.clone())
+    }
+
     fn nest(&mut self, out: &View, expr: &Expr, reduce: Option<ReduceOp>) {
         let shape = out.shape.clone();
         if shape.iter().any(|d| *d == 0) {
@@ -359,10 +413,16 @@ impl<'a, 'b> Codegen<'a, 'b> {
         let mut streams: Vec<Stream> = vec![Stream { strides: out.strides.clone(), buf: Some(out.buf), offset: out.offset }];
         streams.extend(leaves.iter().map(|(_, s)| s.clone()));
         let dims = Self::collapse(&shape, &mut streams);
-        let out_dt = self.plan.buffers[out.buf].dtype;
+        let ctx = Nest {
+            leaf_ids: leaves.iter().map(|(i, _)| *i).collect(),
+            streams,
+            expr: expr.clone(),
+            out_dt: self.plan.buffers[out.buf].dtype,
+            reduce,
+        };
         // Base pointer (or iota base) of every stream.
-        let mut bases = Vec::with_capacity(streams.len());
-        for s in &streams {
+        let mut bases = Vec::with_capacity(ctx.streams.len());
+        for s in &ctx.streams {
             bases.push(match s.buf {
                 Some(b) => {
                     let a = self.buf_addr(b);
@@ -371,39 +431,58 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 None => self.iconst(0),
             });
         }
-        let leaf_ids: Vec<usize> = leaves.iter().map(|(i, _)| *i).collect();
         if dims.is_empty() {
-            // A single element.
-            self.inner(&[], &streams, &bases, &leaf_ids, expr, out_dt, reduce, 1);
+            let (lo, hi) = (self.iconst(0), self.iconst(1));
+            self.inner(&ctx, &bases, lo, hi, 1);
             return;
         }
-        let outer_dims = dims[..dims.len() - 1].to_vec();
         let inner_len = dims[dims.len() - 1];
-        self.outer(&outer_dims, 0, &streams, &bases, &leaf_ids, expr, out_dt, reduce, inner_len);
+        let outer_dims = &dims[..dims.len() - 1];
+        // Splitting across cores: each part takes a band of the outermost dimension (of the
+        // only dimension when there is one, in multiples of the vector block).
+        let band = self.band;
+        if outer_dims.is_empty() {
+            let (lo, hi) = match band {
+                Some((part, parts)) => self.band_bounds(inner_len, part, parts, (LANES * UNROLL) as i64),
+                None => (self.iconst(0), self.iconst(inner_len as i64)),
+            };
+            self.inner(&ctx, &bases, lo, hi, inner_len);
+        } else {
+            self.outer(&ctx, outer_dims, 0, &bases, inner_len, band);
+        }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn outer(
-        &mut self,
-        dims: &[usize],
-        level: usize,
-        streams: &[Stream],
-        bases: &[Value],
-        leaf_ids: &[usize],
-        expr: &Expr,
-        out_dt: DType,
-        reduce: Option<ReduceOp>,
-        inner_len: usize,
-    ) {
+    /// `[n*part/parts, n*(part+1)/parts)`, rounded down to multiples of `align` (the last
+    /// part ends at `n`).
+    fn band_bounds(&mut self, n: usize, part: Value, parts: Value, align: i64) -> (Value, Value) {
+        let nn = self.iconst(n as i64);
+        let lo = self.b.ins().imul(nn, part);
+        let lo = self.b.ins().udiv(lo, parts);
+        let lo = self.b.ins().band_imm_s(lo, !(align - 1));
+        let p1 = self.b.ins().iadd_imm_s(part, 1);
+        let hi = self.b.ins().imul(nn, p1);
+        let hi = self.b.ins().udiv(hi, parts);
+        let hi = self.b.ins().band_imm_s(hi, !(align - 1));
+        let last = self.b.ins().icmp(IntCC::Equal, p1, parts);
+        let hi = self.b.ins().select(last, nn, hi);
+        (lo, hi)
+    }
+
+    fn outer(&mut self, ctx: &Nest, dims: &[usize], level: usize, bases: &[Value], inner_len: usize, band: Option<(Value, Value)>) {
         if level == dims.len() {
-            self.inner(&[], streams, bases, leaf_ids, expr, out_dt, reduce, inner_len);
+            let (lo, hi) = (self.iconst(0), self.iconst(inner_len as i64));
+            self.inner(ctx, bases, lo, hi, inner_len);
             return;
         }
-        let n = dims[level] as i64;
-        self.counted_loop(0, n, 1, |cg, i| {
+        let n = dims[level];
+        let (lo, hi) = match (band, level) {
+            (Some((part, parts)), 0) => self.band_bounds(n, part, parts, 1),
+            _ => (self.iconst(0), self.iconst(n as i64)),
+        };
+        self.dyn_loop(lo, hi, 1, |cg, i| {
             // Advance each stream by i * stride at this level.
             let mut next = Vec::with_capacity(bases.len());
-            for (s, base) in streams.iter().zip(bases) {
+            for (s, base) in ctx.streams.iter().zip(bases) {
                 let st = s.strides[level];
                 let scale = if s.buf.is_some() { st * 4 } else { st };
                 next.push(if st == 0 {
@@ -413,33 +492,26 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     cg.b.ins().iadd(*base, off)
                 });
             }
-            cg.outer(dims, level + 1, streams, &next, leaf_ids, expr, out_dt, reduce, inner_len);
+            cg.outer(ctx, dims, level + 1, &next, inner_len, None);
         });
     }
 
-    /// The innermost loop over `len` elements (vector part then scalar tail).
-    #[allow(clippy::too_many_arguments)]
-    fn inner(
-        &mut self,
-        _unused: &[usize],
-        streams: &[Stream],
-        bases: &[Value],
-        leaf_ids: &[usize],
-        expr: &Expr,
-        out_dt: DType,
-        reduce: Option<ReduceOp>,
-        len: usize,
-    ) {
+    /// The innermost loop over elements `lo..hi` (of `len` in all): vector part, then a
+    /// scalar tail.
+    fn inner(&mut self, ctx: &Nest, bases: &[Value], lo: Value, hi: Value, len: usize) {
+        let (streams, leaf_ids, expr, out_dt, reduce) = (&ctx.streams, &ctx.leaf_ids, &ctx.expr, ctx.out_dt, ctx.reduce);
         let inner_stride = |s: &Stream| s.strides.last().copied().unwrap_or(0);
         let out_stride = inner_stride(&streams[0]);
         let vec_ok = len >= LANES
             && vectorizable(expr)
             && streams.iter().skip(1).all(|s| matches!(inner_stride(s), 0 | 1))
             && (out_stride == 1 || (reduce.is_some() && out_stride == 0));
-        let mut done = 0usize;
+        let mut tail_start = lo;
         if vec_ok {
             let block = if len >= LANES * UNROLL { LANES * UNROLL } else { LANES };
-            let vec_end = (len / block) * block;
+            let span = self.b.ins().isub(hi, lo);
+            let span = self.b.ins().band_imm_s(span, !(block as i64 - 1));
+            let vec_end = self.b.ins().iadd(lo, span);
             if out_stride == 0 {
                 // Reduction along the innermost axis: vector accumulator, then lanes combined.
                 let op = reduce.expect("checked");
@@ -449,7 +521,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let z = self.scalar_const(init, out_dt);
                 let zv = self.b.ins().splat(vt, z);
                 self.b.def_var(accv, zv);
-                self.counted_loop(0, vec_end as i64, block as i64, |cg, i| {
+                self.dyn_loop(lo, vec_end, block as i64, |cg, i| {
                     for u in 0..block / LANES {
                         let lane0 = cg.b.ins().iadd_imm_s(i, (u * LANES) as i64);
                         let v = cg.eval_vector(expr, streams, bases, leaf_ids, lane0);
@@ -469,7 +541,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let r = self.combine(op, out_dt, old, s, false);
                 self.b.ins().store(mem(), r, addr, 0);
             } else {
-                self.counted_loop(0, vec_end as i64, block as i64, |cg, i| {
+                self.dyn_loop(lo, vec_end, block as i64, |cg, i| {
                     for u in 0..block / LANES {
                         let lane0 = cg.b.ins().iadd_imm_s(i, (u * LANES) as i64);
                         let v = cg.eval_vector(expr, streams, bases, leaf_ids, lane0);
@@ -487,24 +559,22 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     }
                 });
             }
-            done = vec_end;
+            tail_start = vec_end;
         }
-        if done < len {
-            self.counted_loop(done as i64, len as i64, 1, |cg, i| {
-                let v = cg.eval_scalar(expr, streams, bases, leaf_ids, i);
-                let v = cg.to_memory_scalar(v, expr.dtype());
-                let off = cg.b.ins().imul_imm_s(i, out_stride as i64 * 4);
-                let addr = cg.b.ins().iadd(bases[0], off);
-                let v = match reduce {
-                    Some(op) => {
-                        let old = cg.b.ins().load(scalar_ty_mem(out_dt), mem(), addr, 0);
-                        cg.combine(op, out_dt, old, v, false)
-                    }
-                    None => v,
-                };
-                cg.b.ins().store(mem(), v, addr, 0);
-            });
-        }
+        self.dyn_loop(tail_start, hi, 1, |cg, i| {
+            let v = cg.eval_scalar(expr, streams, bases, leaf_ids, i);
+            let v = cg.to_memory_scalar(v, expr.dtype());
+            let off = cg.b.ins().imul_imm_s(i, out_stride as i64 * 4);
+            let addr = cg.b.ins().iadd(bases[0], off);
+            let v = match reduce {
+                Some(op) => {
+                    let old = cg.b.ins().load(scalar_ty_mem(out_dt), mem(), addr, 0);
+                    cg.combine(op, out_dt, old, v, false)
+                }
+                None => v,
+            };
+            cg.b.ins().store(mem(), v, addr, 0);
+        });
     }
 
     fn scalar_const(&mut self, v: f64, d: DType) -> Value {

@@ -195,6 +195,37 @@ unsafe fn gemm_pair_part(ctx: *const u8, part: usize) {
     }
 }
 
+/// A kernel function compiled for one part of a split loop.
+type PartFn = unsafe extern "C" fn(i64, i64, *const *const u8, *const *mut u8);
+
+struct ParJob {
+    f: PartFn,
+    inputs: *const *const u8,
+    outputs: *const *mut u8,
+    parts: usize,
+}
+
+unsafe fn par_part(ctx: *const u8, part: usize) {
+    // SAFETY: `ctx` is the job posted by `par_run`.
+    unsafe {
+        let j = &*(ctx as *const ParJob);
+        (j.f)(part as i64, j.parts as i64, j.inputs, j.outputs);
+    }
+}
+
+/// Runs a split kernel on every core: `f(part, parts, inputs, outputs)` for each part.
+///
+/// # Safety
+/// `f` must be a kernel function generated for this entry (parts write disjoint bands).
+pub unsafe extern "C" fn par_run(f: *const u8, inputs: *const *const u8, outputs: *const *mut u8) {
+    let pool = super::pool::pool();
+    // SAFETY: `f` has the `PartFn` signature (generated so).
+    let f: PartFn = unsafe { std::mem::transmute::<*const u8, PartFn>(f) };
+    let job = ParJob { f, inputs, outputs, parts: pool.parts() };
+    // SAFETY: the parts write disjoint bands; `job` outlives the call.
+    unsafe { pool.run(par_part, &job as *const ParJob as *const u8) };
+}
+
 /// `out = x.take(idx, axis)` for contiguous f32/i32 data (4-byte elements), indices clamped.
 ///
 /// # Safety

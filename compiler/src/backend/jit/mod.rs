@@ -18,6 +18,14 @@ use std::time::Instant;
 
 pub use plan::{Kernel, Plan, plan};
 
+/// Loops writing at least this many elements are split across cores.
+const SPLIT_ELEMS: usize = 16_384;
+
+/// How many parts split work is divided into (cores in use).
+pub fn pool_parts() -> usize {
+    pool::pool().parts()
+}
+
 /// Runs the JIT's matrix-product helper on row-major `[m,k] x [k,n]` (for benchmarks).
 ///
 /// # Safety
@@ -154,6 +162,25 @@ impl Backend for JitBackend {
         let fid = module
             .declare_function(name, Linkage::Local, &sig)
             .map_err(|e| BackendError(format!("{name}: {e}")))?;
+        // Large loops get a function of their own that runs one band, split across cores.
+        let parallel = super::jit::pool_parts() > 1;
+        let mut part_sig = module.make_signature();
+        for _ in 0..4 {
+            part_sig.params.push(AbiParam::new(types::I64));
+        }
+        let mut parts: Vec<Option<cranelift_module::FuncId>> = Vec::new();
+        for (i, k) in plan.kernels.iter().enumerate() {
+            let split = parallel && codegen::Codegen::splittable(k, SPLIT_ELEMS);
+            parts.push(if split {
+                Some(
+                    module
+                        .declare_function(&format!("{name}_k{i}"), Linkage::Local, &part_sig)
+                        .map_err(|e| BackendError(format!("{name}: {e}")))?,
+                )
+            } else {
+                None
+            });
+        }
         ctx.func.signature = sig;
         ctx.func.name = UserFuncName::user(0, fid.as_u32());
         let target = module.target_config();
@@ -164,19 +191,48 @@ impl Backend for JitBackend {
             b.switch_to_block(entry);
             b.seal_block(entry);
             let (inp, outp) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+            let split: Vec<_> =
+                parts.iter().map(|p| p.map(|id| module.declare_func_in_func(id, b.func))).collect();
             {
                 let mut cg = codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, inp, outp);
+                cg.split = split;
                 cg.load_io();
                 cg.emit_all();
             }
             b.ins().return_(&[]);
             b.finalize(target);
         }
-        let ir = ctx.func.display().to_string();
+        let mut ir = ctx.func.display().to_string();
         module
             .define_function(fid, &mut ctx)
             .map_err(|e| BackendError(format!("{name}: code generation failed: {e:?}")))?;
         module.clear_context(&mut ctx);
+        for (i, p) in parts.iter().enumerate() {
+            let Some(pid) = p else { continue };
+            ctx.func.signature = part_sig.clone();
+            ctx.func.name = UserFuncName::user(0, pid.as_u32());
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let entry = b.create_block();
+                b.append_block_params_for_function_params(entry);
+                b.switch_to_block(entry);
+                b.seal_block(entry);
+                let ps = b.block_params(entry).to_vec();
+                {
+                    let mut cg = codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, ps[2], ps[3]);
+                    cg.band = Some((ps[0], ps[1]));
+                    cg.load_io();
+                    cg.emit_part(&plan.kernels[i]);
+                }
+                b.ins().return_(&[]);
+                b.finalize(target);
+            }
+            ir.push_str(&ctx.func.display().to_string());
+            module
+                .define_function(*pid, &mut ctx)
+                .map_err(|e| BackendError(format!("{name}: code generation failed: {e:?}")))?;
+            module.clear_context(&mut ctx);
+        }
         module.finalize_definitions().map_err(|e| BackendError(format!("{name}: {e}")))?;
         let code = module.get_finalized_function(fid);
         // SAFETY: the function was just defined with this signature.
