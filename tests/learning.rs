@@ -54,3 +54,43 @@ fn reinforce_solves_cartpole_within_300k_steps() {
     ]);
     assert!(ret >= 475.0, "REINFORCE reached only {ret} on CartPole-v1");
 }
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn reinforce_solves_cartpole_on_the_jit() {
+    let ret = final_eval_return(&[
+        "run",
+        "stdlib/reinforce.rl",
+        "--env",
+        "CartPole-v1",
+        "--seed",
+        "1",
+        "--steps",
+        "300000",
+        "--backend",
+        "jit",
+        "--out",
+        &out_dir("reinforce-jit"),
+    ]);
+    assert!(ret >= 475.0, "REINFORCE (jit) reached only {ret} on CartPole-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn ddpg_solves_pendulum_within_20k_steps() {
+    let ret = final_eval_return(&[
+        "run",
+        "stdlib/ddpg.rl",
+        "--env",
+        "Pendulum-v1",
+        "--seed",
+        "1",
+        "--steps",
+        "20000",
+        "--backend",
+        "jit",
+        "--out",
+        &out_dir("ddpg"),
+    ]);
+    assert!(ret >= -200.0, "DDPG reached only {ret} on Pendulum-v1");
+}

@@ -66,7 +66,12 @@ pub fn sample_inputs(g: &Graph, n_actions: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
             let name = g.input_name(*id);
             let n = ty.numel();
             if ty.dtype == DType::I32 {
-                return (Vec::new(), (0..n).map(|_| (next() * n_actions.max(1) as f64) as i32).collect());
+                return (
+                    Vec::new(),
+                    (0..n)
+                        .map(|_| (next() * n_actions.max(1) as f64) as i32)
+                        .collect(),
+                );
             }
             let mut v: Vec<f32> = (0..n).map(|_| (next() * 2.0 - 1.0) as f32).collect();
             if name.ends_with(".done") || name.ends_with(".end") {
@@ -84,20 +89,41 @@ pub fn sample_inputs(g: &Graph, n_actions: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
         .collect()
 }
 
-fn median_call_us(b: &mut dyn Backend, id: backend::EntryId, g: &Graph, inputs: &[(Vec<f32>, Vec<i32>)]) -> Result<f64, RunError> {
+fn median_call_us(
+    b: &mut dyn Backend,
+    id: backend::EntryId,
+    g: &Graph,
+    inputs: &[(Vec<f32>, Vec<i32>)],
+) -> Result<f64, RunError> {
     let ins: Vec<In<'_>> = g
         .inputs
         .iter()
         .zip(inputs)
-        .map(|(i, (f, n))| if g.ty(*i).dtype == DType::I32 { In::I32(n) } else { In::F32(f) })
+        .map(|(i, (f, n))| {
+            if g.ty(*i).dtype == DType::I32 {
+                In::I32(n)
+            } else {
+                In::F32(f)
+            }
+        })
         .collect();
-    let mut fbufs: Vec<Vec<f32>> = g.outputs.iter().map(|(_, o)| vec![0.0; g.ty(*o).numel()]).collect();
+    let mut fbufs: Vec<Vec<f32>> = g
+        .outputs
+        .iter()
+        .map(|(_, o)| vec![0.0; g.ty(*o).numel()])
+        .collect();
     let mut ibufs: Vec<Vec<i32>> = g.outputs.iter().map(|(_, o)| vec![0; g.ty(*o).numel()]).collect();
     let mut outs: Vec<Out<'_>> = fbufs
         .iter_mut()
         .zip(ibufs.iter_mut())
         .zip(&g.outputs)
-        .map(|((f, i), (_, o))| if g.ty(*o).dtype == DType::I32 { Out::I32(i) } else { Out::F32(f) })
+        .map(|((f, i), (_, o))| {
+            if g.ty(*o).dtype == DType::I32 {
+                Out::I32(i)
+            } else {
+                Out::F32(f)
+            }
+        })
         .collect();
     for _ in 0..3 {
         b.call(id, &ins, &mut outs)?;
@@ -120,7 +146,11 @@ fn median_call_us(b: &mut dyn Backend, id: backend::EntryId, g: &Graph, inputs: 
 }
 
 /// Compiles and times every entry point on `backend_name`, then trains for `run_steps`.
-pub fn bench_backend(program: &Compiled, backend_name: &str, run_steps: u64) -> Result<BackendReport, RunError> {
+pub fn bench_backend(
+    program: &Compiled,
+    backend_name: &str,
+    run_steps: u64,
+) -> Result<BackendReport, RunError> {
     let n_actions = match &program.env.action {
         ActionSpace::Discrete { n } => *n,
         ActionSpace::Continuous { .. } => 1,
@@ -141,7 +171,12 @@ pub fn bench_backend(program: &Compiled, backend_name: &str, run_steps: u64) -> 
         if e.name == "train" {
             train_gflops = flops as f64 / (us * 1e-6) / 1e9;
         }
-        entries.push(EntryTiming { name: e.name.clone(), compile_ms, median_us: us, flops });
+        entries.push(EntryTiming {
+            name: e.name.clone(),
+            compile_ms,
+            median_us: us,
+            flops,
+        });
     }
     let warm = program.schedule.warmup.max(program.schedule.train_after) as u64;
     let steps = warm + run_steps;
@@ -149,7 +184,9 @@ pub fn bench_backend(program: &Compiled, backend_name: &str, run_steps: u64) -> 
         steps,
         seed: 0,
         eval_every: 0,
-        eval_episodes: program.entry("eval").map_or(1, |e| e.graph.ty(e.graph.inputs[0]).shape[0]),
+        eval_episodes: program
+            .entry("eval")
+            .map_or(1, |e| e.graph.ty(e.graph.inputs[0]).shape[0]),
         log_every: steps,
         metrics: None,
         checkpoint: None,
@@ -170,7 +207,11 @@ pub fn bench_backend(program: &Compiled, backend_name: &str, run_steps: u64) -> 
 /// Times the GEMM kernel alone at the shapes of the training step's matrix products.
 pub fn bench_matmuls(program: &Compiled) -> MatmulReport {
     let Some(train) = program.entry("train") else {
-        return MatmulReport { shapes: Vec::new(), flops: 0, gflops: 0.0 };
+        return MatmulReport {
+            shapes: Vec::new(),
+            flops: 0,
+            gflops: 0.0,
+        };
     };
     let mut shapes: Vec<((usize, usize, usize), usize)> = Vec::new();
     let opt = rlc_compiler::passes::optimize(&train.graph).unwrap_or_else(|_| train.graph.clone());
@@ -190,5 +231,13 @@ pub fn bench_matmuls(program: &Compiled) -> MatmulReport {
         total_f += (f * count) as u64;
         out.push((m, k, n, count, t * 1e6, f as f64 / t / 1e9));
     }
-    MatmulReport { shapes: out, flops: total_f, gflops: if total_t > 0.0 { total_f as f64 / total_t / 1e9 } else { 0.0 } }
+    MatmulReport {
+        shapes: out,
+        flops: total_f,
+        gflops: if total_t > 0.0 {
+            total_f as f64 / total_t / 1e9
+        } else {
+            0.0
+        },
+    }
 }

@@ -31,7 +31,10 @@ pub fn run(args: &BenchArgs) -> u8 {
         Err(code) => return code,
     };
     let Some(program) = compiled.first() else {
-        eprintln!("error: `{}` defines no algorithm", Path::new(&args.file).display());
+        eprintln!(
+            "error: `{}` defines no algorithm",
+            Path::new(&args.file).display()
+        );
         return EXIT_USAGE;
     };
     let mm = bench_matmuls(program);
@@ -41,7 +44,11 @@ pub fn run(args: &BenchArgs) -> u8 {
             Ok(r) => reports.push(r),
             Err(e) => {
                 eprintln!("error: {e}");
-                return if e.to_string().contains("unknown backend") { EXIT_USAGE } else { 3 };
+                return if e.to_string().contains("unknown backend") {
+                    EXIT_USAGE
+                } else {
+                    3
+                };
             }
         }
     }
@@ -53,7 +60,11 @@ pub fn run(args: &BenchArgs) -> u8 {
     0
 }
 
-fn to_json(p: &rlc_compiler::lower::Compiled, mm: &MatmulReport, reports: &[BackendReport]) -> serde_json::Value {
+fn to_json(
+    p: &rlc_compiler::lower::Compiled,
+    mm: &MatmulReport,
+    reports: &[BackendReport],
+) -> serde_json::Value {
     json!({
         "algorithm": p.name,
         "env": p.env.id,
@@ -76,18 +87,41 @@ fn to_json(p: &rlc_compiler::lower::Compiled, mm: &MatmulReport, reports: &[Back
 
 fn print_table(p: &rlc_compiler::lower::Compiled, mm: &MatmulReport, reports: &[BackendReport]) {
     println!("{} on {} ({} parameters)", p.name, p.env.id, p.parameter_count());
-    println!("matmul kernel at the train step's shapes: {:.1} GFLOP/s ({:.3} GFLOP of products per step)", mm.gflops, mm.flops as f64 / 1e9);
+    println!(
+        "matmul kernel at the train step's shapes: {:.1} GFLOP/s ({:.3} GFLOP of products per step)",
+        mm.gflops,
+        mm.flops as f64 / 1e9
+    );
     for (m, k, n, c, us, g) in &mm.shapes {
         println!("  {m:>5} x {k:>5} x {n:>5}  x{c:<3} {us:>9.2} us  {g:>7.1} GFLOP/s");
     }
     for r in reports {
         println!("backend {}:", r.backend);
-        println!("  {:<16} {:>11} {:>12} {:>12}", "entry", "compile ms", "us/call", "MFLOP/call");
+        println!(
+            "  {:<16} {:>11} {:>12} {:>12}",
+            "entry", "compile ms", "us/call", "MFLOP/call"
+        );
         for e in &r.entries {
-            println!("  {:<16} {:>11.1} {:>12.2} {:>12.3}", e.name, e.compile_ms, e.median_us, e.flops as f64 / 1e6);
+            println!(
+                "  {:<16} {:>11.1} {:>12.2} {:>12.3}",
+                e.name,
+                e.compile_ms,
+                e.median_us,
+                e.flops as f64 / 1e6
+            );
         }
-        let frac = if mm.gflops > 0.0 { 100.0 * r.train_gflops / mm.gflops } else { 0.0 };
-        println!("  train: {:.1} GFLOP/s ({frac:.0}% of the kernel's own rate)", r.train_gflops);
-        println!("  end to end: {:.0} env steps/s (training run of {} steps after warm-up)", r.env_steps_per_s, r.run_steps);
+        let frac = if mm.gflops > 0.0 {
+            100.0 * r.train_gflops / mm.gflops
+        } else {
+            0.0
+        };
+        println!(
+            "  train: {:.1} GFLOP/s ({frac:.0}% of the kernel's own rate)",
+            r.train_gflops
+        );
+        println!(
+            "  end to end: {:.0} env steps/s (training run of {} steps after warm-up)",
+            r.env_steps_per_s, r.run_steps
+        );
     }
 }

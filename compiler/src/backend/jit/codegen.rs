@@ -66,12 +66,18 @@ fn vec_ty(d: DType) -> Type {
 /// Whether an expression can run on SIMD lanes (everything but libm calls and integer division).
 fn vectorizable(e: &Expr) -> bool {
     e.nodes.iter().all(|(n, d)| match n {
-        ENode::Unary(u, _) => !matches!(u, UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sin | UnaryOp::Cos),
+        ENode::Unary(u, _) => !matches!(
+            u,
+            UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sin | UnaryOp::Cos
+        ),
         ENode::Binary(b, x, _) => {
             let xd = e.nodes[*x].1;
             !(matches!(b, BinaryOp::Pow) || (xd == DType::I32 && matches!(b, BinaryOp::Div | BinaryOp::Rem)))
         }
-        _ => { let _ = d; true }
+        _ => {
+            let _ = d;
+            true
+        }
     })
 }
 
@@ -85,7 +91,18 @@ impl<'a, 'b> Codegen<'a, 'b> {
         inputs: Value,
         outputs: Value,
     ) -> Codegen<'a, 'b> {
-        Codegen { b, plan, arena, states, call_conv, inputs, outputs, io_cache: HashMap::new(), band: None, split: Vec::new() }
+        Codegen {
+            b,
+            plan,
+            arena,
+            states,
+            call_conv,
+            inputs,
+            outputs,
+            io_cache: HashMap::new(),
+            band: None,
+            split: Vec::new(),
+        }
     }
 
     fn iconst(&mut self, v: i64) -> Value {
@@ -130,7 +147,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
     /// Address of a view's first element.
     fn view_addr(&mut self, v: &View) -> Value {
         let base = self.buf_addr(v.buf);
-        if v.offset == 0 { base } else { self.b.ins().iadd_imm_s(base, v.offset as i64 * 4) }
+        if v.offset == 0 {
+            base
+        } else {
+            self.b.ins().iadd_imm_s(base, v.offset as i64 * 4)
+        }
     }
 
     fn call(&mut self, f: usize, params: &[Type], rets: &[Type], args: &[Value]) -> Option<Value> {
@@ -157,7 +178,12 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 Some(f) => {
                     let addr = self.b.ins().func_addr(types::I64, f);
                     let (inp, out) = (self.inputs, self.outputs);
-                    self.call(helpers::par_run as *const () as usize, &[types::I64; 3], &[], &[addr, inp, out]);
+                    self.call(
+                        helpers::par_run as *const () as usize,
+                        &[types::I64; 3],
+                        &[],
+                        &[addr, inp, out],
+                    );
                 }
                 None => self.kernel(k),
             }
@@ -172,7 +198,9 @@ impl<'a, 'b> Codegen<'a, 'b> {
     /// Whether a kernel is worth splitting across cores: a loop writing at least
     /// `min_elems` elements whose outermost dimension (or only one) can be banded.
     pub fn splittable(k: &Kernel, min_elems: usize) -> bool {
-        let Kernel::Map { out, expr } = k else { return false };
+        let Kernel::Map { out, expr } = k else {
+            return false;
+        };
         if out.numel() < min_elems {
             return false;
         }
@@ -187,9 +215,17 @@ impl<'a, 'b> Codegen<'a, 'b> {
     fn kernel(&mut self, k: &Kernel) {
         match k {
             Kernel::Map { out, expr } => self.map(out, expr),
-            Kernel::Reduce { op, acc, acc_whole, expr, init } => {
+            Kernel::Reduce {
+                op,
+                acc,
+                acc_whole,
+                expr,
+                init,
+            } => {
                 let dt = self.plan.buffers[acc.buf].dtype;
-                let fill = Expr { nodes: vec![(ENode::Scalar(*init), dt)] };
+                let fill = Expr {
+                    nodes: vec![(ENode::Scalar(*init), dt)],
+                };
                 self.map(acc_whole, &fill);
                 self.reduce(*op, acc, expr);
             }
@@ -198,12 +234,33 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let mut args = Vec::with_capacity(24);
                 for [a, b, c] in [first, second] {
                     let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1]);
-                    args.extend([self.iconst(m as i64), self.iconst(k as i64), self.iconst(n as i64)]);
-                    args.extend([self.view_addr(a), self.iconst(a.strides[0] as i64), self.iconst(a.strides[1] as i64)]);
-                    args.extend([self.view_addr(b), self.iconst(b.strides[0] as i64), self.iconst(b.strides[1] as i64)]);
-                    args.extend([self.view_addr(c), self.iconst(c.strides[0] as i64), self.iconst(c.strides[1] as i64)]);
+                    args.extend([
+                        self.iconst(m as i64),
+                        self.iconst(k as i64),
+                        self.iconst(n as i64),
+                    ]);
+                    args.extend([
+                        self.view_addr(a),
+                        self.iconst(a.strides[0] as i64),
+                        self.iconst(a.strides[1] as i64),
+                    ]);
+                    args.extend([
+                        self.view_addr(b),
+                        self.iconst(b.strides[0] as i64),
+                        self.iconst(b.strides[1] as i64),
+                    ]);
+                    args.extend([
+                        self.view_addr(c),
+                        self.iconst(c.strides[0] as i64),
+                        self.iconst(c.strides[1] as i64),
+                    ]);
                 }
-                self.call(helpers::gemm_pair as *const () as usize, &[types::I64; 24], &[], &args);
+                self.call(
+                    helpers::gemm_pair as *const () as usize,
+                    &[types::I64; 24],
+                    &[],
+                    &args,
+                );
             }
             Kernel::Take { x, idx, out, axis } => {
                 let (outer, len, inner) = split(&x.shape, *axis);
@@ -231,9 +288,19 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     self.iconst(idx.numel() as i64),
                     self.iconst(is_int),
                 ];
-                self.call(helpers::scatter_add as *const () as usize, &[types::I64; 8], &[], &args);
+                self.call(
+                    helpers::scatter_add as *const () as usize,
+                    &[types::I64; 8],
+                    &[],
+                    &args,
+                );
             }
-            Kernel::Random { key, dist, stream, out } => {
+            Kernel::Random {
+                key,
+                dist,
+                stream,
+                out,
+            } => {
                 let args = [
                     self.view_addr(key),
                     self.iconst(i64::from(*stream)),
@@ -241,7 +308,12 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     self.view_addr(out),
                     self.iconst(out.numel() as i64),
                 ];
-                self.call(helpers::random as *const () as usize, &[types::I64; 5], &[], &args);
+                self.call(
+                    helpers::random as *const () as usize,
+                    &[types::I64; 5],
+                    &[],
+                    &args,
+                );
             }
             Kernel::Scan(s) => self.scan(s),
         }
@@ -270,7 +342,9 @@ impl<'a, 'b> Codegen<'a, 'b> {
         // Initial carries.
         for (c, init) in s.carries.iter().zip(&s.inits) {
             let dt = self.plan.buffers[*c].dtype;
-            let expr = Expr { nodes: vec![(ENode::Load(init.clone()), dt)] };
+            let expr = Expr {
+                nodes: vec![(ENode::Load(init.clone()), dt)],
+            };
             self.map(&View::whole(*c, &init.shape), &expr);
         }
         let t_addr = self.buf_addr(s.t_buf);
@@ -292,14 +366,24 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let dst = cg.buf_addr(*c);
                 let src = cg.view_addr(nc);
                 let nn = cg.iconst(n);
-                cg.call(helpers::copy as *const () as usize, &[types::I64; 3], &[], &[dst, src, nn]);
+                cg.call(
+                    helpers::copy as *const () as usize,
+                    &[types::I64; 3],
+                    &[],
+                    &[dst, src, nn],
+                );
                 if let Some(h) = s.hist[ci] {
                     let base = cg.buf_addr(h);
                     let off = cg.b.ins().imul_imm_s(t, n * 4);
                     let hdst = cg.b.ins().iadd(base, off);
                     let src = cg.buf_addr(*c);
                     let nn = cg.iconst(n);
-                    cg.call(helpers::copy as *const () as usize, &[types::I64; 3], &[], &[hdst, src, nn]);
+                    cg.call(
+                        helpers::copy as *const () as usize,
+                        &[types::I64; 3],
+                        &[],
+                        &[hdst, src, nn],
+                    );
                 }
             }
         });
@@ -354,7 +438,10 @@ impl<'a, 'b> Codegen<'a, 'b> {
         let mut d = dims.len();
         while d >= 2 {
             let i = d - 2;
-            if streams.iter().all(|s| s.strides[i] == s.strides[i + 1] * dims[i + 1] as isize) {
+            if streams
+                .iter()
+                .all(|s| s.strides[i] == s.strides[i + 1] * dims[i + 1] as isize)
+            {
                 dims[i] *= dims[i + 1];
                 dims.remove(i + 1);
                 for s in streams.iter_mut() {
@@ -373,11 +460,25 @@ impl<'a, 'b> Codegen<'a, 'b> {
         let mut out = Vec::new();
         for (i, (n, _)) in expr.nodes.iter().enumerate() {
             match n {
-                ENode::Load(v) => out.push((i, Stream { strides: v.strides.clone(), buf: Some(v.buf), offset: v.offset })),
+                ENode::Load(v) => out.push((
+                    i,
+                    Stream {
+                        strides: v.strides.clone(),
+                        buf: Some(v.buf),
+                        offset: v.offset,
+                    },
+                )),
                 ENode::Iota(axis) => {
                     let mut s = vec![0isize; shape.len()];
                     s[*axis] = 1;
-                    out.push((i, Stream { strides: s, buf: None, offset: 0 }));
+                    out.push((
+                        i,
+                        Stream {
+                            strides: s,
+                            buf: None,
+                            offset: 0,
+                        },
+                    ));
                 }
                 _ => {}
             }
@@ -398,7 +499,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
     /// The collapsed loop shape of a kernel (used to decide whether to split it across cores).
     pub fn loop_dims(out: &View, expr: &Expr) -> (Vec<usize>, Vec<isize>) {
         let leaves = Self::expr_streams(expr, &out.shape);
-        let mut streams: Vec<Stream> = vec![Stream { strides: out.strides.clone(), buf: Some(out.buf), offset: out.offset }];
+        let mut streams: Vec<Stream> = vec![Stream {
+            strides: out.strides.clone(),
+            buf: Some(out.buf),
+            offset: out.offset,
+        }];
         streams.extend(leaves.into_iter().map(|(_, s)| s));
         let dims = Self::collapse(&out.shape, &mut streams);
         (dims, streams[0].strides.clone())
@@ -406,11 +511,15 @@ impl<'a, 'b> Codegen<'a, 'b> {
 
     fn nest(&mut self, out: &View, expr: &Expr, reduce: Option<ReduceOp>) {
         let shape = out.shape.clone();
-        if shape.iter().any(|d| *d == 0) {
+        if shape.contains(&0) {
             return;
         }
         let leaves = Self::expr_streams(expr, &shape);
-        let mut streams: Vec<Stream> = vec![Stream { strides: out.strides.clone(), buf: Some(out.buf), offset: out.offset }];
+        let mut streams: Vec<Stream> = vec![Stream {
+            strides: out.strides.clone(),
+            buf: Some(out.buf),
+            offset: out.offset,
+        }];
         streams.extend(leaves.iter().map(|(_, s)| s.clone()));
         let dims = Self::collapse(&shape, &mut streams);
         let ctx = Nest {
@@ -468,7 +577,15 @@ impl<'a, 'b> Codegen<'a, 'b> {
         (lo, hi)
     }
 
-    fn outer(&mut self, ctx: &Nest, dims: &[usize], level: usize, bases: &[Value], inner_len: usize, band: Option<(Value, Value)>) {
+    fn outer(
+        &mut self,
+        ctx: &Nest,
+        dims: &[usize],
+        level: usize,
+        bases: &[Value],
+        inner_len: usize,
+        band: Option<(Value, Value)>,
+    ) {
         if level == dims.len() {
             let (lo, hi) = (self.iconst(0), self.iconst(inner_len as i64));
             self.inner(ctx, bases, lo, hi, inner_len);
@@ -499,7 +616,8 @@ impl<'a, 'b> Codegen<'a, 'b> {
     /// The innermost loop over elements `lo..hi` (of `len` in all): vector part, then a
     /// scalar tail.
     fn inner(&mut self, ctx: &Nest, bases: &[Value], lo: Value, hi: Value, len: usize) {
-        let (streams, leaf_ids, expr, out_dt, reduce) = (&ctx.streams, &ctx.leaf_ids, &ctx.expr, ctx.out_dt, ctx.reduce);
+        let (streams, leaf_ids, expr, out_dt, reduce) =
+            (&ctx.streams, &ctx.leaf_ids, &ctx.expr, ctx.out_dt, ctx.reduce);
         let inner_stride = |s: &Stream| s.strides.last().copied().unwrap_or(0);
         let out_stride = inner_stride(&streams[0]);
         let vec_ok = len >= LANES
@@ -508,7 +626,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
             && (out_stride == 1 || (reduce.is_some() && out_stride == 0));
         let mut tail_start = lo;
         if vec_ok {
-            let block = if len >= LANES * UNROLL { LANES * UNROLL } else { LANES };
+            let block = if len >= LANES * UNROLL {
+                LANES * UNROLL
+            } else {
+                LANES
+            };
             let span = self.b.ins().isub(hi, lo);
             let span = self.b.ins().band_imm_s(span, !(block as i64 - 1));
             let vec_end = self.b.ins().iadd(lo, span);
@@ -547,7 +669,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                         let v = cg.eval_vector(expr, streams, bases, leaf_ids, lane0);
                         let off = cg.b.ins().imul_imm_s(lane0, 4);
                         let addr = cg.b.ins().iadd(bases[0], off);
-                        let v = cg.to_memory_vector(v, expr.dtype());
+                        let v = cg.store_form_vector(v, expr.dtype());
                         let v = match reduce {
                             Some(op) => {
                                 let old = cg.b.ins().load(vec_ty(out_dt), mem(), addr, 0);
@@ -563,7 +685,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
         }
         self.dyn_loop(tail_start, hi, 1, |cg, i| {
             let v = cg.eval_scalar(expr, streams, bases, leaf_ids, i);
-            let v = cg.to_memory_scalar(v, expr.dtype());
+            let v = cg.store_form_scalar(v, expr.dtype());
             let off = cg.b.ins().imul_imm_s(i, out_stride as i64 * 4);
             let addr = cg.b.ins().iadd(bases[0], off);
             let v = match reduce {
@@ -592,7 +714,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
             (ReduceOp::Sum, _) => self.b.ins().iadd(a, x),
             (ReduceOp::Max, DType::F32) | (ReduceOp::Min, DType::F32) => {
                 // NaN sticks, as in the interpreter: take x if it beats a or is NaN.
-                let cc = if op == ReduceOp::Max { FloatCC::GreaterThan } else { FloatCC::LessThan };
+                let cc = if op == ReduceOp::Max {
+                    FloatCC::GreaterThan
+                } else {
+                    FloatCC::LessThan
+                };
                 let better = self.b.ins().fcmp(cc, x, a);
                 let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
                 let take = self.b.ins().bor(better, nan);
@@ -605,7 +731,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
 
     fn select_val(&mut self, c: Value, x: Value, y: Value, vector: bool, d: DType) -> Value {
         if vector {
-            let c = if d == DType::F32 { self.b.ins().bitcast(types::F32X4, MemFlagsData::new(), c) } else { c };
+            let c = if d == DType::F32 {
+                self.b.ins().bitcast(types::F32X4, MemFlagsData::new(), c)
+            } else {
+                c
+            };
             self.b.ins().bitselect(c, x, y)
         } else {
             self.b.ins().select(c, x, y)
@@ -613,11 +743,15 @@ impl<'a, 'b> Codegen<'a, 'b> {
     }
 
     /// Bool values (i8 flags / lane masks) as stored i32 0/1.
-    fn to_memory_scalar(&mut self, v: Value, d: DType) -> Value {
-        if d == DType::Bool { self.b.ins().uextend(types::I32, v) } else { v }
+    fn store_form_scalar(&mut self, v: Value, d: DType) -> Value {
+        if d == DType::Bool {
+            self.b.ins().uextend(types::I32, v)
+        } else {
+            v
+        }
     }
 
-    fn to_memory_vector(&mut self, v: Value, d: DType) -> Value {
+    fn store_form_vector(&mut self, v: Value, d: DType) -> Value {
         if d == DType::Bool {
             let one = self.b.ins().iconst(types::I32, 1);
             let ones = self.b.ins().splat(types::I32X4, one);
@@ -628,7 +762,14 @@ impl<'a, 'b> Codegen<'a, 'b> {
     }
 
     /// Evaluates the expression at lane offset `i` of the innermost loop, 4 lanes at once.
-    fn eval_vector(&mut self, expr: &Expr, streams: &[Stream], bases: &[Value], leaf_ids: &[usize], i: Value) -> Value {
+    fn eval_vector(
+        &mut self,
+        expr: &Expr,
+        streams: &[Stream],
+        bases: &[Value],
+        leaf_ids: &[usize],
+        i: Value,
+    ) -> Value {
         let mut vals: Vec<Value> = Vec::with_capacity(expr.nodes.len());
         for (idx, (n, d)) in expr.nodes.iter().enumerate() {
             let v = match n {
@@ -651,13 +792,13 @@ impl<'a, 'b> Codegen<'a, 'b> {
                         (_, 0) => {
                             let x = self.b.ins().load(scalar_ty_mem(*d), mem(), bases[k], 0);
                             let sp = self.b.ins().splat(vec_ty(*d), x);
-                            self.from_memory_vector(sp, *d)
+                            self.load_form_vector(sp, *d)
                         }
                         _ => {
                             let off = self.b.ins().imul_imm_s(i, 4);
                             let addr = self.b.ins().iadd(bases[k], off);
                             let x = self.b.ins().load(vec_ty(*d), mem(), addr, 0);
-                            self.from_memory_vector(x, *d)
+                            self.load_form_vector(x, *d)
                         }
                     }
                 }
@@ -695,7 +836,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
         v
     }
 
-    fn from_memory_vector(&mut self, v: Value, d: DType) -> Value {
+    fn load_form_vector(&mut self, v: Value, d: DType) -> Value {
         if d == DType::Bool {
             let z = self.b.ins().iconst(types::I32, 0);
             let zs = self.b.ins().splat(types::I32X4, z);
@@ -706,7 +847,14 @@ impl<'a, 'b> Codegen<'a, 'b> {
     }
 
     /// Evaluates the expression at element `i` of the innermost loop.
-    fn eval_scalar(&mut self, expr: &Expr, streams: &[Stream], bases: &[Value], leaf_ids: &[usize], i: Value) -> Value {
+    fn eval_scalar(
+        &mut self,
+        expr: &Expr,
+        streams: &[Stream],
+        bases: &[Value],
+        leaf_ids: &[usize],
+        i: Value,
+    ) -> Value {
         let mut vals: Vec<Value> = Vec::with_capacity(expr.nodes.len());
         for (idx, (n, d)) in expr.nodes.iter().enumerate() {
             let v = match n {
@@ -715,7 +863,12 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     let s = &streams[k];
                     let st = s.strides.last().copied().unwrap_or(0);
                     if let ENode::Iota(_) = n {
-                        let off = if st == 0 { bases[k] } else { let m = self.b.ins().imul_imm_s(i, st as i64); self.b.ins().iadd(bases[k], m) };
+                        let off = if st == 0 {
+                            bases[k]
+                        } else {
+                            let m = self.b.ins().imul_imm_s(i, st as i64);
+                            self.b.ins().iadd(bases[k], m)
+                        };
                         self.b.ins().ireduce(types::I32, off)
                     } else {
                         let addr = if st == 0 {
@@ -725,7 +878,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
                             self.b.ins().iadd(bases[k], off)
                         };
                         let x = self.b.ins().load(scalar_ty_mem(*d), mem(), addr, 0);
-                        if *d == DType::Bool { self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0) } else { x }
+                        if *d == DType::Bool {
+                            self.b.ins().icmp_imm_s(IntCC::NotEqual, x, 0)
+                        } else {
+                            x
+                        }
                     }
                 }
                 ENode::Scalar(c) => self.scalar_const(*c, *d),
@@ -753,7 +910,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
             (UnaryOp::Floor, _) => self.b.ins().floor(x),
             (UnaryOp::Recip, _) => {
                 let one = self.b.ins().f32const(1.0);
-                let one = if vector { self.b.ins().splat(types::F32X4, one) } else { one };
+                let one = if vector {
+                    self.b.ins().splat(types::F32X4, one)
+                } else {
+                    one
+                };
                 self.b.ins().fdiv(one, x)
             }
             (UnaryOp::Not, _) => {
@@ -794,7 +955,14 @@ impl<'a, 'b> Codegen<'a, 'b> {
             (Sub, DType::F32) => self.b.ins().fsub(x, y),
             (Mul, DType::F32) => self.b.ins().fmul(x, y),
             (Div, DType::F32) => self.b.ins().fdiv(x, y),
-            (Pow, _) => self.call(helpers::powf as *const () as usize, &[types::F32, types::F32], &[types::F32], &[x, y]).expect("ret"),
+            (Pow, _) => self
+                .call(
+                    helpers::powf as *const () as usize,
+                    &[types::F32, types::F32],
+                    &[types::F32],
+                    &[x, y],
+                )
+                .expect("ret"),
             (Rem, DType::F32) => {
                 let q = self.b.ins().fdiv(x, y);
                 let f = self.b.ins().floor(q);
@@ -803,7 +971,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
             }
             (Max | Min, DType::F32) => {
                 // x where x >= y (x <= y for min) or x is NaN, else y: NaN-propagating like the interpreter.
-                let cc = if op == Max { FloatCC::GreaterThanOrEqual } else { FloatCC::LessThanOrEqual };
+                let cc = if op == Max {
+                    FloatCC::GreaterThanOrEqual
+                } else {
+                    FloatCC::LessThanOrEqual
+                };
                 let c = self.b.ins().fcmp(cc, x, y);
                 let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
                 let take = self.b.ins().bor(c, nan);
@@ -813,8 +985,22 @@ impl<'a, 'b> Codegen<'a, 'b> {
             (Add, DType::I32) => self.b.ins().iadd(x, y),
             (Sub, DType::I32) => self.b.ins().isub(x, y),
             (Mul, DType::I32) => self.b.ins().imul(x, y),
-            (Div, DType::I32) => self.call(helpers::idiv as *const () as usize, &[types::I32, types::I32], &[types::I32], &[x, y]).expect("ret"),
-            (Rem, DType::I32) => self.call(helpers::irem as *const () as usize, &[types::I32, types::I32], &[types::I32], &[x, y]).expect("ret"),
+            (Div, DType::I32) => self
+                .call(
+                    helpers::idiv as *const () as usize,
+                    &[types::I32, types::I32],
+                    &[types::I32],
+                    &[x, y],
+                )
+                .expect("ret"),
+            (Rem, DType::I32) => self
+                .call(
+                    helpers::irem as *const () as usize,
+                    &[types::I32, types::I32],
+                    &[types::I32],
+                    &[x, y],
+                )
+                .expect("ret"),
             (Max, DType::I32) => self.b.ins().smax(x, y),
             (Min, DType::I32) => self.b.ins().smin(x, y),
             (Lt | Le | Gt | Ge | Eq | Ne, DType::I32) => self.b.ins().icmp(icc(op), x, y),
@@ -822,7 +1008,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
             (Or, _) => self.b.ins().bor(x, y),
             (Eq, DType::Bool) => {
                 let t = self.b.ins().bxor(x, y);
-                if vector { self.b.ins().bnot(t) } else { self.b.ins().bxor_imm_s(t, 1) }
+                if vector {
+                    self.b.ins().bnot(t)
+                } else {
+                    self.b.ins().bxor_imm_s(t, 1)
+                }
             }
             (Ne, DType::Bool) => self.b.ins().bxor(x, y),
             (o, d) => unreachable!("binary {o:?} on {d} is rejected by the IR checker"),
@@ -832,8 +1022,14 @@ impl<'a, 'b> Codegen<'a, 'b> {
     fn cast(&mut self, x: Value, from: DType, to: DType, vector: bool) -> Value {
         match (from, to) {
             (a, b) if a == b => x,
-            (DType::F32, DType::I32) => self.b.ins().fcvt_to_sint_sat(if vector { types::I32X4 } else { types::I32 }, x),
-            (DType::I32, DType::F32) => self.b.ins().fcvt_from_sint(if vector { types::F32X4 } else { types::F32 }, x),
+            (DType::F32, DType::I32) => self
+                .b
+                .ins()
+                .fcvt_to_sint_sat(if vector { types::I32X4 } else { types::I32 }, x),
+            (DType::I32, DType::F32) => self
+                .b
+                .ins()
+                .fcvt_from_sint(if vector { types::F32X4 } else { types::F32 }, x),
             (DType::Bool, DType::F32) => {
                 if vector {
                     let one = self.b.ins().f32const(1.0);
@@ -857,7 +1053,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
             }
             (DType::F32, DType::Bool) => {
                 let z = self.b.ins().f32const(0.0);
-                let z = if vector { self.b.ins().splat(types::F32X4, z) } else { z };
+                let z = if vector {
+                    self.b.ins().splat(types::F32X4, z)
+                } else {
+                    z
+                };
                 self.b.ins().fcmp(FloatCC::NotEqual, x, z)
             }
             (DType::I32, DType::Bool) => {
@@ -892,6 +1092,9 @@ fn identity(op: ReduceOp, d: DType) -> f64 {
 }
 
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+    (
+        shape[..axis].iter().product(),
+        shape[axis],
+        shape[axis + 1..].iter().product(),
+    )
 }
-

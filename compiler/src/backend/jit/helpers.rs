@@ -124,7 +124,11 @@ pub unsafe extern "C" fn gemm(
         return;
     }
     let pool = super::pool::pool();
-    let parts = if 2 * m * n * k >= PARALLEL_FLOPS && m.max(n) >= 2 * pool.parts() { pool.parts() } else { 1 };
+    let parts = if 2 * m * n * k >= PARALLEL_FLOPS && m.max(n) >= 2 * pool.parts() {
+        pool.parts()
+    } else {
+        1
+    };
     let job = Gemm {
         m,
         k,
@@ -156,10 +160,43 @@ pub unsafe extern "C" fn gemm(
 /// As for [`gemm`], for both products; their outputs must not overlap anything the other reads.
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn gemm_pair(
-    m: i64, k: i64, n: i64, a: *const f32, a_rs: i64, a_cs: i64, b: *const f32, b_rs: i64, b_cs: i64, c: *mut f32, c_rs: i64, c_cs: i64,
-    m2: i64, k2: i64, n2: i64, a2: *const f32, a2_rs: i64, a2_cs: i64, b2: *const f32, b2_rs: i64, b2_cs: i64, c2: *mut f32, c2_rs: i64, c2_cs: i64,
+    m: i64,
+    k: i64,
+    n: i64,
+    a: *const f32,
+    a_rs: i64,
+    a_cs: i64,
+    b: *const f32,
+    b_rs: i64,
+    b_cs: i64,
+    c: *mut f32,
+    c_rs: i64,
+    c_cs: i64,
+    m2: i64,
+    k2: i64,
+    n2: i64,
+    a2: *const f32,
+    a2_rs: i64,
+    a2_cs: i64,
+    b2: *const f32,
+    b2_rs: i64,
+    b2_cs: i64,
+    c2: *mut f32,
+    c2_rs: i64,
+    c2_cs: i64,
 ) {
-    let job = |m: i64, k: i64, n: i64, a, a_rs: i64, a_cs: i64, b, b_rs: i64, b_cs: i64, c, c_rs: i64, c_cs: i64| Gemm {
+    let job = |m: i64,
+               k: i64,
+               n: i64,
+               a,
+               a_rs: i64,
+               a_cs: i64,
+               b,
+               b_rs: i64,
+               b_cs: i64,
+               c,
+               c_rs: i64,
+               c_cs: i64| Gemm {
         m: m as usize,
         k: k as usize,
         n: n as usize,
@@ -174,7 +211,10 @@ pub unsafe extern "C" fn gemm_pair(
         c_cs: c_cs as isize,
         parts: 1,
     };
-    let pair = [job(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs), job(m2, k2, n2, a2, a2_rs, a2_cs, b2, b2_rs, b2_cs, c2, c2_rs, c2_cs)];
+    let pair = [
+        job(m, k, n, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs),
+        job(m2, k2, n2, a2, a2_rs, a2_cs, b2, b2_rs, b2_cs, c2, c2_rs, c2_cs),
+    ];
     let pool = super::pool::pool();
     if pool.parts() >= 2 && pair.iter().all(|g| g.k > 0) {
         // SAFETY: the two products write disjoint outputs; `pair` outlives the call.
@@ -221,7 +261,12 @@ pub unsafe extern "C" fn par_run(f: *const u8, inputs: *const *const u8, outputs
     let pool = super::pool::pool();
     // SAFETY: `f` has the `PartFn` signature (generated so).
     let f: PartFn = unsafe { std::mem::transmute::<*const u8, PartFn>(f) };
-    let job = ParJob { f, inputs, outputs, parts: pool.parts() };
+    let job = ParJob {
+        f,
+        inputs,
+        outputs,
+        parts: pool.parts(),
+    };
     // SAFETY: the parts write disjoint bands; `job` outlives the call.
     unsafe { pool.run(par_part, &job as *const ParJob as *const u8) };
 }
@@ -230,7 +275,15 @@ pub unsafe extern "C" fn par_run(f: *const u8, inputs: *const *const u8, outputs
 ///
 /// # Safety
 /// The pointers must address `outer*len*inner`, `n_idx` and `outer*n_idx*inner` elements.
-pub unsafe extern "C" fn take(x: *const u32, idx: *const i32, out: *mut u32, outer: i64, len: i64, inner: i64, n_idx: i64) {
+pub unsafe extern "C" fn take(
+    x: *const u32,
+    idx: *const i32,
+    out: *mut u32,
+    outer: i64,
+    len: i64,
+    inner: i64,
+    n_idx: i64,
+) {
     let (outer, len, inner, n_idx) = (outer as usize, len as usize, inner as usize, n_idx as usize);
     let mut o = 0;
     for a in 0..outer {
@@ -291,7 +344,11 @@ pub unsafe extern "C" fn random(key: *const i32, stream: i64, normal: i64, out: 
     let k = unsafe { [*key, *key.add(1)] };
     let key = random::stream_key(k, stream as u32);
     for i in 0..n as u64 {
-        let v = if normal != 0 { random::normal_f32(key, i) } else { random::uniform(key, i) as f32 };
+        let v = if normal != 0 {
+            random::normal_f32(key, i)
+        } else {
+            random::uniform(key, i) as f32
+        };
         unsafe { *out.add(i as usize) = v };
     }
 }
@@ -335,5 +392,9 @@ pub extern "C" fn idiv(x: i32, y: i32) -> i32 {
 }
 /// i32 floor modulo as the interpreter defines it.
 pub extern "C" fn irem(x: i32, y: i32) -> i32 {
-    if y == 0 { 0 } else { x.wrapping_rem(y).wrapping_add(y).wrapping_rem(y) }
+    if y == 0 {
+        0
+    } else {
+        x.wrapping_rem(y).wrapping_add(y).wrapping_rem(y)
+    }
 }

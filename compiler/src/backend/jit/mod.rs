@@ -32,7 +32,11 @@ pub fn pool_parts() -> usize {
 /// The pointers must address matrices of these sizes.
 pub unsafe fn gemm_helper(m: usize, k: usize, n: usize, a: *const f32, b: *const f32, c: *mut f32) {
     // SAFETY: forwarded.
-    unsafe { helpers::gemm(m as i64, k as i64, n as i64, a, k as i64, 1, b, n as i64, 1, c, n as i64, 1) }
+    unsafe {
+        helpers::gemm(
+            m as i64, k as i64, n as i64, a, k as i64, 1, b, n as i64, 1, c, n as i64, 1,
+        )
+    }
 }
 
 type EntryFn = unsafe extern "C" fn(*const *const u8, *const *mut u8);
@@ -85,13 +89,22 @@ impl JitBackend {
 
 fn isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, BackendError> {
     let mut flags = settings::builder();
-    let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| BackendError(format!("cranelift flag {k}: {e}")));
+    let set = |f: &mut settings::Builder, k: &str, v: &str| {
+        f.set(k, v)
+            .map_err(|e| BackendError(format!("cranelift flag {k}: {e}")))
+    };
     set(&mut flags, "opt_level", "speed")?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
     set(&mut flags, "is_pic", "false")?;
-    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) { "true" } else { "false" },
+    )?;
     let builder = cranelift_native::builder().map_err(|e| BackendError(format!("unsupported host: {e}")))?;
-    builder.finish(settings::Flags::new(flags)).map_err(|e| BackendError(format!("cranelift: {e}")))
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| BackendError(format!("cranelift: {e}")))
 }
 
 impl Backend for JitBackend {
@@ -102,7 +115,9 @@ impl Backend for JitBackend {
     fn init_state(&mut self, states: &StateTable, seed: u64) -> Result<(), BackendError> {
         let values = initial_state::<f32>(states, seed);
         if !self.states.is_empty() && self.states.len() != values.len() {
-            return Err(BackendError("state layout changed after compiling entry points".into()));
+            return Err(BackendError(
+                "state layout changed after compiling entry points".into(),
+            ));
         }
         let fresh = self.states.is_empty();
         for (i, v) in values.iter().enumerate() {
@@ -111,14 +126,20 @@ impl Backend for JitBackend {
                 Buf::I(x) => x.iter().map(|i| *i as u32).collect(),
                 Buf::B(x) => x.iter().map(|b| u32::from(*b)).collect(),
             };
-            let dtype = if v.ty.dtype == DType::F32 { DType::F32 } else { DType::I32 };
+            let dtype = if v.ty.dtype == DType::F32 {
+                DType::F32
+            } else {
+                DType::I32
+            };
             if fresh {
                 self.states.push(StateBuf { data: bits, dtype });
             } else {
                 // Overwrite in place: compiled code holds these addresses.
                 let s = &mut self.states[i];
                 if s.data.len() != bits.len() {
-                    return Err(BackendError("state sizes changed after compiling entry points".into()));
+                    return Err(BackendError(
+                        "state sizes changed after compiling entry points".into(),
+                    ));
                 }
                 s.data.copy_from_slice(&bits);
             }
@@ -134,7 +155,10 @@ impl Backend for JitBackend {
             if let plan::Storage::State(s) = b.storage
                 && (s.0 as usize >= self.states.len() || self.states[s.0 as usize].data.len() != b.len)
             {
-                return Err(BackendError(format!("{name}: state #{} is not initialised (call init_state first)", s.0)));
+                return Err(BackendError(format!(
+                    "{name}: state #{} is not initialised (call init_state first)",
+                    s.0
+                )));
             }
         }
         // The arena: 64-byte aligned, constants written once.
@@ -144,7 +168,11 @@ impl Backend for JitBackend {
         for b in &plan.buffers {
             if b.storage == plan::Storage::Const {
                 for (i, v) in b.data.iter().enumerate() {
-                    let bits = if b.dtype == DType::F32 { (*v as f32).to_bits() } else { *v as i32 as u32 };
+                    let bits = if b.dtype == DType::F32 {
+                        (*v as f32).to_bits()
+                    } else {
+                        *v as i32 as u32
+                    };
                     // SAFETY: constant buffers lie inside the arena (allocated above).
                     unsafe { *((aligned + b.offset + 4 * i) as *mut u32) = bits };
                 }
@@ -191,10 +219,13 @@ impl Backend for JitBackend {
             b.switch_to_block(entry);
             b.seal_block(entry);
             let (inp, outp) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-            let split: Vec<_> =
-                parts.iter().map(|p| p.map(|id| module.declare_func_in_func(id, b.func))).collect();
+            let split: Vec<_> = parts
+                .iter()
+                .map(|p| p.map(|id| module.declare_func_in_func(id, b.func)))
+                .collect();
             {
-                let mut cg = codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, inp, outp);
+                let mut cg =
+                    codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, inp, outp);
                 cg.split = split;
                 cg.load_io();
                 cg.emit_all();
@@ -219,7 +250,8 @@ impl Backend for JitBackend {
                 b.seal_block(entry);
                 let ps = b.block_params(entry).to_vec();
                 {
-                    let mut cg = codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, ps[2], ps[3]);
+                    let mut cg =
+                        codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, ps[2], ps[3]);
                     cg.band = Some((ps[0], ps[1]));
                     cg.load_io();
                     cg.emit_part(&plan.kernels[i]);
@@ -233,7 +265,9 @@ impl Backend for JitBackend {
                 .map_err(|e| BackendError(format!("{name}: code generation failed: {e:?}")))?;
             module.clear_context(&mut ctx);
         }
-        module.finalize_definitions().map_err(|e| BackendError(format!("{name}: {e}")))?;
+        module
+            .finalize_definitions()
+            .map_err(|e| BackendError(format!("{name}: {e}")))?;
         let code = module.get_finalized_function(fid);
         // SAFETY: the function was just defined with this signature.
         let func: EntryFn = unsafe { std::mem::transmute::<*const u8, EntryFn>(code) };
@@ -241,11 +275,23 @@ impl Backend for JitBackend {
             ids.into_iter()
                 .map(|(n, id)| {
                     let t = g.ty(id);
-                    (n, if t.dtype == DType::F32 { DType::F32 } else { DType::I32 }, t.numel())
+                    (
+                        n,
+                        if t.dtype == DType::F32 {
+                            DType::F32
+                        } else {
+                            DType::I32
+                        },
+                        t.numel(),
+                    )
                 })
                 .collect()
         };
-        let inputs = io(g.inputs.iter().map(|i| (g.input_name(*i).to_string(), *i)).collect());
+        let inputs = io(g
+            .inputs
+            .iter()
+            .map(|i| (g.input_name(*i).to_string(), *i))
+            .collect());
         let outputs = io(g.outputs.clone());
         let (ni, no) = (inputs.len(), outputs.len());
         self.entries.push(JitEntry {
@@ -263,8 +309,16 @@ impl Backend for JitBackend {
         Ok(EntryId(self.entries.len() - 1))
     }
 
-    fn call(&mut self, entry: EntryId, inputs: &[In<'_>], outputs: &mut [Out<'_>]) -> Result<(), BackendError> {
-        let e = self.entries.get_mut(entry.0).ok_or_else(|| BackendError("no such entry".into()))?;
+    fn call(
+        &mut self,
+        entry: EntryId,
+        inputs: &[In<'_>],
+        outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError> {
+        let e = self
+            .entries
+            .get_mut(entry.0)
+            .ok_or_else(|| BackendError("no such entry".into()))?;
         if inputs.len() != e.inputs.len() || outputs.len() != e.outputs.len() {
             return Err(BackendError(format!(
                 "{}: expected {} inputs and {} outputs, got {} and {}",
@@ -279,14 +333,24 @@ impl Backend for JitBackend {
             e.in_ptrs[i] = match (x, d) {
                 (In::F32(v), DType::F32) if v.len() == *len => v.as_ptr() as *const u8,
                 (In::I32(v), DType::I32) if v.len() == *len => v.as_ptr() as *const u8,
-                _ => return Err(BackendError(format!("{}: input `{n}` must be {len} {d} values", e.name))),
+                _ => {
+                    return Err(BackendError(format!(
+                        "{}: input `{n}` must be {len} {d} values",
+                        e.name
+                    )));
+                }
             };
         }
         for (i, (x, (n, d, len))) in outputs.iter_mut().zip(&e.outputs).enumerate() {
             e.out_ptrs[i] = match (x, d) {
                 (Out::F32(v), DType::F32) if v.len() == *len => v.as_mut_ptr() as *mut u8,
                 (Out::I32(v), DType::I32) if v.len() == *len => v.as_mut_ptr() as *mut u8,
-                _ => return Err(BackendError(format!("{}: output `{n}` must hold {len} {d} values", e.name))),
+                _ => {
+                    return Err(BackendError(format!(
+                        "{}: output `{n}` must hold {len} {d} values",
+                        e.name
+                    )));
+                }
             };
         }
         // SAFETY: pointers checked above against the sizes the code was generated for; state
@@ -296,7 +360,10 @@ impl Backend for JitBackend {
     }
 
     fn read_state(&self, id: StateId) -> Result<HostData, BackendError> {
-        let s = self.states.get(id.0 as usize).ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
+        let s = self
+            .states
+            .get(id.0 as usize)
+            .ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
         Ok(match s.dtype {
             DType::F32 => HostData::F32(s.data.iter().map(|b| f32::from_bits(*b)).collect()),
             _ => HostData::I32(s.data.iter().map(|b| *b as i32).collect()),
@@ -304,9 +371,17 @@ impl Backend for JitBackend {
     }
 
     fn write_state(&mut self, id: StateId, data: &HostData) -> Result<(), BackendError> {
-        let s = self.states.get_mut(id.0 as usize).ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
+        let s = self
+            .states
+            .get_mut(id.0 as usize)
+            .ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
         if s.data.len() != data.len() || s.dtype != data.dtype() {
-            return Err(BackendError(format!("state #{} holds {} {} values", id.0, s.data.len(), s.dtype)));
+            return Err(BackendError(format!(
+                "state #{} holds {} {} values",
+                id.0,
+                s.data.len(),
+                s.dtype
+            )));
         }
         match data {
             HostData::F32(v) => s.data.iter_mut().zip(v).for_each(|(d, x)| *d = x.to_bits()),

@@ -60,13 +60,21 @@ fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
 impl View {
     /// The whole buffer, row-major.
     pub fn whole(buf: usize, shape: &[usize]) -> View {
-        View { buf, offset: 0, shape: shape.to_vec(), strides: contiguous_strides(shape) }
+        View {
+            buf,
+            offset: 0,
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+        }
     }
 
     /// True if the view is the row-major layout starting at its offset.
     pub fn is_contiguous(&self) -> bool {
         let c = contiguous_strides(&self.shape);
-        self.shape.iter().zip(self.strides.iter().zip(&c)).all(|(d, (s, c))| *d <= 1 || s == c)
+        self.shape
+            .iter()
+            .zip(self.strides.iter().zip(&c))
+            .all(|(d, (s, c))| *d <= 1 || s == c)
     }
 
     fn transpose(&self, perm: &[usize]) -> View {
@@ -81,9 +89,20 @@ impl View {
     fn broadcast(&self, to: &[usize]) -> View {
         let off = to.len() - self.shape.len();
         let strides = (0..to.len())
-            .map(|i| if i < off || self.shape[i - off] == 1 { 0 } else { self.strides[i - off] })
+            .map(|i| {
+                if i < off || self.shape[i - off] == 1 {
+                    0
+                } else {
+                    self.strides[i - off]
+                }
+            })
             .collect();
-        View { buf: self.buf, offset: self.offset, shape: to.to_vec(), strides }
+        View {
+            buf: self.buf,
+            offset: self.offset,
+            shape: to.to_vec(),
+            strides,
+        }
     }
 
     fn slice(&self, axis: usize, start: usize, end: usize) -> View {
@@ -94,7 +113,12 @@ impl View {
     }
 
     fn reshape(&self, shape: &[usize]) -> Option<View> {
-        self.is_contiguous().then(|| View { buf: self.buf, offset: self.offset, shape: shape.to_vec(), strides: contiguous_strides(shape) })
+        self.is_contiguous().then(|| View {
+            buf: self.buf,
+            offset: self.offset,
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+        })
     }
 
     /// Number of elements.
@@ -275,7 +299,9 @@ impl Kernel {
             Kernel::Reduce { acc, .. } => vec![acc.buf],
             Kernel::MatMul { c, .. } => vec![c.buf],
             Kernel::MatMulPair { first, second } => vec![first[2].buf, second[2].buf],
-            Kernel::Take { out, .. } | Kernel::ScatterAdd { out, .. } | Kernel::Random { out, .. } => vec![out.buf],
+            Kernel::Take { out, .. } | Kernel::ScatterAdd { out, .. } | Kernel::Random { out, .. } => {
+                vec![out.buf]
+            }
             Kernel::Scan(s) => {
                 let mut v = vec![s.t_buf];
                 v.extend(&s.carries);
@@ -342,7 +368,10 @@ pub fn plan(g: &Graph) -> Result<Plan, PlanError> {
         let ty = g.ty(*id).clone();
         let out = p.new_buffer(Storage::Output(i), &ty);
         let src = p.val_as_expr(*id)?;
-        p.kernels.push(Kernel::Map { out: View::whole(out, &ty.shape), expr: src });
+        p.kernels.push(Kernel::Map {
+            out: View::whole(out, &ty.shape),
+            expr: src,
+        });
     }
     // State assignments: in place when nothing reads the old value later, else copied.
     let assigns = g.assigns();
@@ -357,10 +386,17 @@ pub fn plan(g: &Graph) -> Result<Plan, PlanError> {
         let ty = g.ty(v).clone();
         let dst = p.state_buffer(s, &ty);
         let src = p.val_as_expr(v)?;
-        p.kernels.push(Kernel::Map { out: View::whole(dst, &ty.shape), expr: src });
+        p.kernels.push(Kernel::Map {
+            out: View::whole(dst, &ty.shape),
+            expr: src,
+        });
     }
     let kernels = pair_matmuls(p.kernels);
-    let mut plan = Plan { buffers: p.buffers, kernels, arena_bytes: 0 };
+    let mut plan = Plan {
+        buffers: p.buffers,
+        kernels,
+        arena_bytes: 0,
+    };
     allocate(&mut plan);
     Ok(plan)
 }
@@ -391,13 +427,22 @@ fn pair_matmuls(kernels: Vec<Kernel>) -> Vec<Kernel> {
             let reads: Vec<usize> = kj.reads().iter().map(|v| v.buf).collect();
             let writes = kj.writes();
             if big(kj) {
-                let independent = reads.iter().all(|b| !first_out.contains(b) && !between_writes.contains(b))
-                    && writes.iter().all(|b| !first_out.contains(b) && !between_reads.contains(b) && !between_writes.contains(b));
+                let independent = reads
+                    .iter()
+                    .all(|b| !first_out.contains(b) && !between_writes.contains(b))
+                    && writes.iter().all(|b| {
+                        !first_out.contains(b) && !between_reads.contains(b) && !between_writes.contains(b)
+                    });
                 if independent {
                     let second = ks[j].take().expect("present");
                     let first = ks[i].take().expect("present");
-                    if let (Kernel::MatMul { a, b, c }, Kernel::MatMul { a: a2, b: b2, c: c2 }) = (first, second) {
-                        ks[i] = Some(Kernel::MatMulPair { first: [a, b, c], second: [a2, b2, c2] });
+                    if let (Kernel::MatMul { a, b, c }, Kernel::MatMul { a: a2, b: b2, c: c2 }) =
+                        (first, second)
+                    {
+                        ks[i] = Some(Kernel::MatMulPair {
+                            first: [a, b, c],
+                            second: [a2, b2, c2],
+                        });
                     }
                     break;
                 }
@@ -419,12 +464,29 @@ impl<'g> Planner<'g> {
                 }
             }
         }
-        Planner { g, vals: Vec::with_capacity(g.len()), users, buffers, kernels: Vec::new(), body_inputs }
+        Planner {
+            g,
+            vals: Vec::with_capacity(g.len()),
+            users,
+            buffers,
+            kernels: Vec::new(),
+            body_inputs,
+        }
     }
 
     fn new_buffer(&mut self, storage: Storage, ty: &TensorType) -> usize {
-        let dtype = if ty.dtype == DType::Bool { DType::I32 } else { ty.dtype };
-        self.buffers.push(Buffer { storage, len: ty.numel(), dtype, offset: 0, data: Vec::new() });
+        let dtype = if ty.dtype == DType::Bool {
+            DType::I32
+        } else {
+            ty.dtype
+        };
+        self.buffers.push(Buffer {
+            storage,
+            len: ty.numel(),
+            dtype,
+            offset: 0,
+            data: Vec::new(),
+        });
         self.buffers.len() - 1
     }
 
@@ -457,7 +519,10 @@ impl<'g> Planner<'g> {
                     next_input += 1;
                     match &self.body_inputs {
                         Some(vals) => vals[i].clone(),
-                        None => Val::View(View::whole(self.new_buffer(Storage::Input(i), &node.ty), &node.ty.shape)),
+                        None => Val::View(View::whole(
+                            self.new_buffer(Storage::Input(i), &node.ty),
+                            &node.ty.shape,
+                        )),
                     }
                 }
                 Op::State(s) => {
@@ -469,7 +534,12 @@ impl<'g> Planner<'g> {
                         Val::Scalar(values[0])
                     } else {
                         let v = values[0];
-                        self.materialize_expr(id, Expr { nodes: vec![(ENode::Scalar(v), node.ty.dtype)] })?
+                        self.materialize_expr(
+                            id,
+                            Expr {
+                                nodes: vec![(ENode::Scalar(v), node.ty.dtype)],
+                            },
+                        )?
                     }
                 }
                 Op::Const { values } => {
@@ -481,7 +551,12 @@ impl<'g> Planner<'g> {
                     if self.inlinable_leaf(id) {
                         Val::Inline
                     } else {
-                        self.materialize_expr(id, Expr { nodes: vec![(ENode::Iota(*axis), DType::I32)] })?
+                        self.materialize_expr(
+                            id,
+                            Expr {
+                                nodes: vec![(ENode::Iota(*axis), DType::I32)],
+                            },
+                        )?
                     }
                 }
                 op if is_ew(op) => {
@@ -495,7 +570,9 @@ impl<'g> Planner<'g> {
                 Op::StopGrad => self.vals[node.args[0].index()].clone(),
                 Op::Reshape => match self.vals[node.args[0].index()].clone() {
                     Val::Scalar(v) => Val::Scalar(v),
-                    Val::View(v) if v.reshape(&node.ty.shape).is_some() => Val::View(v.reshape(&node.ty.shape).expect("checked")),
+                    Val::View(v) if v.reshape(&node.ty.shape).is_some() => {
+                        Val::View(v.reshape(&node.ty.shape).expect("checked"))
+                    }
                     _ => {
                         let src = self.contiguous(node.args[0])?;
                         Val::View(src.reshape(&node.ty.shape).expect("contiguous"))
@@ -506,7 +583,9 @@ impl<'g> Planner<'g> {
                     let shape = node.ty.shape.clone();
                     self.view_op(node.args[0], |v| v.broadcast(&shape))?
                 }
-                Op::Slice { axis, start, end } => self.view_op(node.args[0], |v| v.slice(*axis, *start, *end))?,
+                Op::Slice { axis, start, end } => {
+                    self.view_op(node.args[0], |v| v.slice(*axis, *start, *end))?
+                }
                 Op::Reduce { op, axes } => {
                     let ity = self.g.ty(node.args[0]).clone();
                     let expr = self.val_as_expr(node.args[0])?;
@@ -523,7 +602,12 @@ impl<'g> Planner<'g> {
                             k += 1;
                         }
                     }
-                    let acc = View { buf: out, offset: 0, shape: ity.shape.clone(), strides };
+                    let acc = View {
+                        buf: out,
+                        offset: 0,
+                        shape: ity.shape.clone(),
+                        strides,
+                    };
                     let init = match (op, ity.dtype) {
                         (ReduceOp::Sum, _) => 0.0,
                         (ReduceOp::Max, DType::I32) => f64::from(i32::MIN),
@@ -531,7 +615,13 @@ impl<'g> Planner<'g> {
                         (ReduceOp::Max, _) => f64::NEG_INFINITY,
                         (ReduceOp::Min, _) => f64::INFINITY,
                     };
-                    self.kernels.push(Kernel::Reduce { op: *op, acc, acc_whole: whole.clone(), expr, init });
+                    self.kernels.push(Kernel::Reduce {
+                        op: *op,
+                        acc,
+                        acc_whole: whole.clone(),
+                        expr,
+                        init,
+                    });
                     Val::View(whole)
                 }
                 Op::MatMul => {
@@ -549,7 +639,10 @@ impl<'g> Planner<'g> {
                     for a in node.args.clone() {
                         let len = self.g.ty(a).shape[*axis];
                         let expr = self.val_as_expr(a)?;
-                        self.kernels.push(Kernel::Map { out: whole.slice(*axis, start, start + len), expr });
+                        self.kernels.push(Kernel::Map {
+                            out: whole.slice(*axis, start, start + len),
+                            expr,
+                        });
                         start += len;
                     }
                     Val::View(whole)
@@ -559,24 +652,42 @@ impl<'g> Planner<'g> {
                     let idx = self.contiguous(node.args[1])?;
                     let out = self.new_buffer(Storage::Arena, &node.ty);
                     let o = View::whole(out, &node.ty.shape);
-                    self.kernels.push(Kernel::Take { x, idx, out: o.clone(), axis: *axis });
+                    self.kernels.push(Kernel::Take {
+                        x,
+                        idx,
+                        out: o.clone(),
+                        axis: *axis,
+                    });
                     Val::View(o)
                 }
                 Op::ScatterAdd { axis } => {
                     let out = self.new_buffer(Storage::Arena, &node.ty);
                     let o = View::whole(out, &node.ty.shape);
                     let base = self.val_as_expr(node.args[0])?;
-                    self.kernels.push(Kernel::Map { out: o.clone(), expr: base });
+                    self.kernels.push(Kernel::Map {
+                        out: o.clone(),
+                        expr: base,
+                    });
                     let idx = self.contiguous(node.args[1])?;
                     let upd = self.contiguous(node.args[2])?;
-                    self.kernels.push(Kernel::ScatterAdd { idx, upd, out: o.clone(), axis: *axis });
+                    self.kernels.push(Kernel::ScatterAdd {
+                        idx,
+                        upd,
+                        out: o.clone(),
+                        axis: *axis,
+                    });
                     Val::View(o)
                 }
                 Op::Random { dist, stream } => {
                     let key = self.contiguous(node.args[0])?;
                     let out = self.new_buffer(Storage::Arena, &node.ty);
                     let o = View::whole(out, &node.ty.shape);
-                    self.kernels.push(Kernel::Random { key, dist: *dist, stream: *stream, out: o.clone() });
+                    self.kernels.push(Kernel::Random {
+                        key,
+                        dist: *dist,
+                        stream: *stream,
+                        out: o.clone(),
+                    });
                     Val::View(o)
                 }
                 Op::Scan(scan) => self.plan_scan(id, scan)?,
@@ -641,7 +752,10 @@ impl<'g> Planner<'g> {
         let ty = self.g.ty(id).clone();
         let b = self.new_buffer(Storage::Arena, &ty);
         let out = View::whole(b, &ty.shape);
-        self.kernels.push(Kernel::Map { out: out.clone(), expr });
+        self.kernels.push(Kernel::Map {
+            out: out.clone(),
+            expr,
+        });
         Ok(Val::View(out))
     }
 
@@ -649,8 +763,12 @@ impl<'g> Planner<'g> {
     fn val_as_expr(&mut self, id: NodeId) -> Result<Expr, PlanError> {
         let dtype = self.g.ty(id).dtype;
         match self.vals[id.index()].clone() {
-            Val::View(v) => Ok(Expr { nodes: vec![(ENode::Load(v), dtype)] }),
-            Val::Scalar(v) => Ok(Expr { nodes: vec![(ENode::Scalar(v), dtype)] }),
+            Val::View(v) => Ok(Expr {
+                nodes: vec![(ENode::Load(v), dtype)],
+            }),
+            Val::Scalar(v) => Ok(Expr {
+                nodes: vec![(ENode::Scalar(v), dtype)],
+            }),
             Val::Inline => self.expr_of(id),
             Val::Scan(_) | Val::None => Err(PlanError("a scan or assignment used as a value".into())),
         }
@@ -664,7 +782,13 @@ impl<'g> Planner<'g> {
         Ok(e)
     }
 
-    fn build(&mut self, id: NodeId, e: &mut Expr, memo: &mut HashMap<NodeId, usize>, root: bool) -> Result<usize, PlanError> {
+    fn build(
+        &mut self,
+        id: NodeId,
+        e: &mut Expr,
+        memo: &mut HashMap<NodeId, usize>,
+        root: bool,
+    ) -> Result<usize, PlanError> {
         if let Some(i) = memo.get(&id) {
             return Ok(*i);
         }
@@ -735,7 +859,14 @@ impl<'g> Planner<'g> {
         for (i, (_, o)) in body.outputs.iter().enumerate() {
             // New carries must not alias any carry (they are copied into the carries).
             let v = match bp.vals[o.index()].clone() {
-                Val::View(v) if v.is_contiguous() && !carries.contains(&v.buf) && v.buf != t_buf && bp.body_owned(v.buf) => v,
+                Val::View(v)
+                    if v.is_contiguous()
+                        && !carries.contains(&v.buf)
+                        && v.buf != t_buf
+                        && bp.body_owned(v.buf) =>
+                {
+                    v
+                }
                 _ => bp.materialize(*o)?,
             };
             let _ = i;
@@ -778,17 +909,27 @@ impl<'g> Planner<'g> {
     /// `v` is the whole output of a loop, and no kernel reads the old state after it
     /// (or reads it at another index in that loop).
     fn try_in_place(&mut self, s: StateId, v: NodeId) -> bool {
-        let Val::View(view) = self.vals[v.index()].clone() else { return false };
+        let Val::View(view) = self.vals[v.index()].clone() else {
+            return false;
+        };
         if self.buffers[view.buf].storage != Storage::Arena || !view.is_contiguous() || view.offset != 0 {
             return false;
         }
-        let Some(sb) = self.buffers.iter().position(|b| b.storage == Storage::State(s)) else { return false };
-        if self.buffers[sb].len != self.buffers[view.buf].len || self.buffers[sb].dtype != self.buffers[view.buf].dtype {
+        let Some(sb) = self.buffers.iter().position(|b| b.storage == Storage::State(s)) else {
+            return false;
+        };
+        if self.buffers[sb].len != self.buffers[view.buf].len
+            || self.buffers[sb].dtype != self.buffers[view.buf].dtype
+        {
             return false;
         }
-        let writers: Vec<usize> = (0..self.kernels.len()).filter(|i| self.kernels[*i].writes().contains(&view.buf)).collect();
+        let writers: Vec<usize> = (0..self.kernels.len())
+            .filter(|i| self.kernels[*i].writes().contains(&view.buf))
+            .collect();
         let [k] = writers[..] else { return false };
-        let Kernel::Map { out, .. } = &self.kernels[k] else { return false };
+        let Kernel::Map { out, .. } = &self.kernels[k] else {
+            return false;
+        };
         if out != &view {
             return false;
         }
@@ -843,7 +984,9 @@ fn retarget(k: &mut Kernel, from: usize, to: usize) {
             retarget_view(out, from, to);
             retarget_expr(expr, from, to);
         }
-        Kernel::Reduce { acc, acc_whole, expr, .. } => {
+        Kernel::Reduce {
+            acc, acc_whole, expr, ..
+        } => {
             retarget_view(acc, from, to);
             retarget_view(acc_whole, from, to);
             retarget_expr(expr, from, to);
@@ -876,7 +1019,10 @@ fn retarget(k: &mut Kernel, from: usize, to: usize) {
             for v in s.inits.iter_mut().chain(s.new_carries.iter_mut()) {
                 retarget_view(v, from, to);
             }
-            for b in std::iter::once(&mut s.t_buf).chain(s.carries.iter_mut()).chain(s.hist.iter_mut().flatten()) {
+            for b in std::iter::once(&mut s.t_buf)
+                .chain(s.carries.iter_mut())
+                .chain(s.hist.iter_mut().flatten())
+            {
                 if *b == from {
                     *b = to;
                 }
@@ -916,7 +1062,9 @@ fn allocate(plan: &mut Plan) {
             last[b] = last[b].max(i);
         }
     }
-    let mut order: Vec<usize> = (0..n).filter(|b| plan.buffers[*b].storage == Storage::Arena && first[*b] != usize::MAX).collect();
+    let mut order: Vec<usize> = (0..n)
+        .filter(|b| plan.buffers[*b].storage == Storage::Arena && first[*b] != usize::MAX)
+        .collect();
     order.sort_by_key(|b| (first[*b], *b));
     // Active allocations: (end kernel, offset, size).
     let mut active: Vec<(usize, usize, usize, usize)> = Vec::new();

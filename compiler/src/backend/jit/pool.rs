@@ -58,7 +58,9 @@ impl Pool {
                 thread: OnceLock::new(),
             });
             let s = slot.clone();
-            let spawned = thread::Builder::new().name(format!("rlc-worker-{i}")).spawn(move || worker(&s));
+            let spawned = thread::Builder::new()
+                .name(format!("rlc-worker-{i}"))
+                .spawn(move || worker(&s));
             match spawned {
                 Ok(h) => {
                     let _ = slot.thread.set(h.thread().clone());
@@ -68,7 +70,10 @@ impl Pool {
                 Err(_) => break,
             }
         }
-        Pool { slots, busy: std::sync::Mutex::new(()) }
+        Pool {
+            slots,
+            busy: std::sync::Mutex::new(()),
+        }
     }
 
     /// Number of parts a job is split into (workers plus the caller).
@@ -161,8 +166,8 @@ mod tests {
             // SAFETY: parts touch distinct counters; `counters` outlives the call.
             unsafe { p.run(add_part, &counters as *const _ as *const u8) };
         }
-        for i in 0..p.parts() {
-            assert_eq!(counters[i].load(Ordering::SeqCst), 1000 * (i + 1));
+        for (i, c) in counters.iter().enumerate().take(p.parts()) {
+            assert_eq!(c.load(Ordering::SeqCst), 1000 * (i + 1));
         }
     }
 }
