@@ -147,6 +147,20 @@ impl Driver {
         })
     }
 
+    /// Traces an expression written in the scope of `module` (and of algorithm `alg` of it,
+    /// with its lowered state, when given).
+    pub fn trace_expr(
+        &mut self,
+        module: ModuleId,
+        alg: Option<(usize, crate::ir::StateTable)>,
+        env: EnvSpec,
+        text: &str,
+    ) -> Result<crate::lower::Traced, Vec<Diagnostic>> {
+        let file = self.mods.sources.add("<expression>", None, text.to_string());
+        let expr = parse_expr(file, text).map_err(|d| vec![d])?;
+        crate::lower::trace_expression(&self.mods, module, alg, env, Vec::new(), &expr)
+    }
+
     /// Parses `name=value` overrides; values are constant expressions.
     fn parse_overrides(&mut self, raw: &[String]) -> Result<Vec<(String, Value, Span)>, Vec<Diagnostic>> {
         let mut out = Vec::new();
@@ -186,6 +200,16 @@ impl Driver {
             }
         }
         if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+}
+
+/// Placeholder environment for expressions that do not depend on one.
+pub fn no_env() -> EnvSpec {
+    EnvSpec {
+        id: "<none>".into(),
+        obs_dim: 1,
+        action: crate::env_spec::ActionSpace::Discrete { n: 1 },
+        max_episode_steps: 1,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod builtins;
 mod call;
 mod dists;
 mod entries;
+mod expr;
 mod nets;
 mod ops;
 mod optim;
@@ -17,6 +18,7 @@ mod tracer;
 mod value;
 
 pub use entries::{BatchMode, Compiled, Entry, EntryKind, TargetRule, TargetSpec, lower_algorithm};
+pub use expr::{Traced, trace_expression};
 pub use optim::{OptKind, OptSpec};
 pub use program::{LowerOptions, Lowerer};
 pub use schedule::{DataSpec, ENV_FIELDS, FieldSource, FieldSpec, Schedule};

@@ -378,6 +378,12 @@ impl Tracer<'_, '_> {
 
     pub(crate) fn index(&mut self, v: Value, vspan: Span, items: &[IndexItem], whole: Span) -> R<Value> {
         match v {
+            Value::List(xs) if !self.list_index_is_static(items)? => {
+                // A list of numbers indexed by a tensor (e.g. the loop variable of a scan):
+                // it is a tensor literal.
+                let t = self.tensor_of(Value::List(xs), vspan, None)?;
+                self.index_tensor(t, vspan, items, whole).map(Value::Tensor)
+            }
             Value::List(xs) | Value::Tuple(xs) => {
                 if items.len() != 1 {
                     return Err(err(Code::BadArgument, "lists take one index", whole, "here"));
@@ -414,6 +420,16 @@ impl Tracer<'_, '_> {
                 format!("this is {}", other.describe()),
             )),
         }
+    }
+
+    /// True if indexing a compile-time list with these items stays at compile time (one
+    /// integer index or a slice); false for tensor indices or several axes.
+    fn list_index_is_static(&mut self, items: &[IndexItem]) -> R<bool> {
+        Ok(match items {
+            [IndexItem::At(e)] => !matches!(self.eval(e)?, Value::Tensor(_)),
+            [IndexItem::Slice(..)] => true,
+            _ => false,
+        })
     }
 
     fn slice_bounds(

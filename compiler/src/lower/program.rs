@@ -119,6 +119,29 @@ impl<'m> Lowerer<'m> {
         })
     }
 
+    /// A lowerer for expressions outside any algorithm (library functions, the REPL).
+    pub fn for_module(mods: &'m Modules, module: ModuleId, env: EnvSpec) -> Lowerer<'m> {
+        static EMPTY: std::sync::LazyLock<Algorithm> = std::sync::LazyLock::new(|| Algorithm {
+            name: crate::syntax::ast::Ident { name: "<expression>".into(), span: Span::default() },
+            docs: Vec::new(),
+            decls: Vec::new(),
+            span: Span::default(),
+        });
+        Lowerer {
+            mods,
+            module,
+            alg_index: usize::MAX,
+            alg: &EMPTY,
+            decls: HashMap::new(),
+            env,
+            states: StateTable::new(),
+            params: HashMap::new(),
+            evaluating: Vec::new(),
+            instantiating: false,
+            options: LowerOptions::default(),
+        }
+    }
+
     /// The declaration with this name.
     pub fn decl(&self, name: &str) -> Option<&'m Decl> {
         self.decls.get(name).map(|i| &self.alg.decls[*i])

@@ -1,0 +1,178 @@
+//! Conformance of the trace operators in `stdlib/traces.rl` against vectors recorded from
+//! rlax (`../shared/conformance/traces`, or `RLC_CONFORMANCE_DIR`): on the interpreter in f64
+//! (tolerance 1e-9 * max(1, |e|)) and on the JIT in f32 (1e-4 * max(1, |e|)).
+
+mod common;
+
+use rlc_compiler::backend::{Backend, JitBackend, Out};
+use rlc_compiler::driver::{Driver, no_env};
+use rlc_compiler::interp::eval;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn conformance_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("RLC_CONFORMANCE_DIR")
+        && !d.is_empty()
+    {
+        return PathBuf::from(d);
+    }
+    common::root().join("../shared/conformance")
+}
+
+/// A JSON value as `.rl` literal text (f64 numbers in shortest round-trip form).
+fn literal(v: &Value) -> String {
+    match v {
+        Value::Array(items) => format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", ")),
+        Value::Number(n) if n.is_i64() => n.to_string(),
+        Value::Number(n) => {
+            let f = n.as_f64().expect("number");
+            let s = format!("{f:?}");
+            if s.contains('.') || s.contains('e') { s } else { format!("{s}.0") }
+        }
+        other => panic!("unexpected input {other}"),
+    }
+}
+
+/// The call of the operator for one case, with the argument order of `traces.rl`.
+fn call(op: &str, case: &Value) -> String {
+    let i = &case["inputs"];
+    let p = &case["params"];
+    let a = |k: &str| literal(&i[k]);
+    let q = |k: &str| literal(&p[k]);
+    match op {
+        "discounted_returns" => format!("discounted_returns({}, {}, {})", a("r"), a("discount"), a("bootstrap")),
+        "gae" => format!("gae({}, {}, {}, {})", a("r"), a("discount"), a("values"), q("lambda")),
+        "lambda_returns" => format!("lambda_returns({}, {}, {}, {})", a("r"), a("discount"), a("v"), q("lambda")),
+        "n_step_returns" => format!("n_step_returns({}, {}, {}, {})", a("r"), a("discount"), a("v"), q("n")),
+        "retrace" => format!(
+            "retrace({}, {}, {}, {}, {}, {}, {})",
+            a("q_tm1"),
+            a("q_t"),
+            a("v_t"),
+            a("r"),
+            a("discount"),
+            a("log_rhos"),
+            q("lambda")
+        ),
+        "retrace_discrete" => format!(
+            "retrace_discrete({}, {}, {}, {}, {}, {}, {}, {}, {}, eps = {})",
+            a("q_tm1"),
+            a("q_t"),
+            a("a_tm1"),
+            a("a_t"),
+            a("r"),
+            a("discount"),
+            a("pi_t"),
+            a("mu_t"),
+            q("lambda"),
+            q("eps")
+        ),
+        "vtrace" => format!(
+            "vtrace({}, {}, {}, {}, {}, {}, {}, {})",
+            a("v_tm1"),
+            a("v_t"),
+            a("r"),
+            a("discount"),
+            a("rho_tm1"),
+            q("lambda"),
+            q("clip_rho_threshold"),
+            q("clip_pg_rho_threshold")
+        ),
+        "importance_corrected_td_errors" => format!(
+            "importance_corrected_td_errors({}, {}, {}, {}, {})",
+            a("r"),
+            a("discount"),
+            a("rho_tm1"),
+            a("lambda"),
+            a("values")
+        ),
+        other => panic!("unknown operator {other}"),
+    }
+}
+
+/// Expected outputs in the order the operator returns them.
+fn expected(op: &str, case: &Value) -> Vec<Vec<f64>> {
+    let nums = |v: &Value| v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect::<Vec<_>>();
+    let o = &case["output"];
+    match op {
+        "retrace" => vec![nums(&o["targets"]), nums(&o["errors"])],
+        "vtrace" => vec![nums(&o["errors"]), nums(&o["pg_advantage"]), nums(&o["q_estimate"])],
+        _ => vec![nums(o)],
+    }
+}
+
+fn check(got: &[f64], want: &[f64], eps: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (k, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= eps * 1f64.max(w.abs()), "{what}[{k}]: got {g}, rlax {w}");
+    }
+}
+
+fn run_op(op: &str) {
+    let path = conformance_dir().join("traces").join(format!("{op}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let file: Value = serde_json::from_str(&text).expect("json");
+    let cases = file["cases"].as_array().expect("cases");
+    assert!(!cases.is_empty());
+    let mut d = Driver::new(Some(common::stdlib()));
+    let m = d.load_text("conformance.rl", Some(&common::stdlib()), &format!("import traces.{{{op}}}\n")).expect("load");
+    for (ci, case) in cases.iter().enumerate() {
+        let tags = &case["tags"];
+        let what = format!("{op} case {ci} {tags}");
+        let traced = d
+            .trace_expr(m, None, no_env(), &call(op, case))
+            .unwrap_or_else(|e| panic!("{what}: {}", rlc_compiler::diag::render_all(&e, &d.mods.sources, false)));
+        let g = &traced.graph;
+        let want = expected(op, case);
+        assert_eq!(g.outputs.len(), want.len(), "{what}: outputs");
+        // Interpreter, f64.
+        let r = eval::<f64>(g, &[], &[]).expect("eval");
+        for (k, w) in want.iter().enumerate() {
+            check(&r.outputs[k].to_f64(), w, 1e-9, &format!("{what} interp output {k}"));
+        }
+        // JIT, f32.
+        let mut jit = JitBackend::new();
+        jit.init_state(&traced.states, 0).expect("init");
+        let id = jit.compile(op, g).expect("compile");
+        let mut bufs: Vec<Vec<f32>> = g.outputs.iter().map(|(_, o)| vec![0.0; g.ty(*o).numel()]).collect();
+        let mut outs: Vec<Out<'_>> = bufs.iter_mut().map(|b| Out::F32(b)).collect();
+        jit.call(id, &[], &mut outs).expect("call");
+        for (k, w) in want.iter().enumerate() {
+            let got: Vec<f64> = bufs[k].iter().map(|x| f64::from(*x)).collect();
+            check(&got, w, 1e-4, &format!("{what} jit output {k}"));
+        }
+    }
+}
+
+#[test]
+fn conformance_discounted_returns() {
+    run_op("discounted_returns");
+}
+#[test]
+fn conformance_n_step_returns() {
+    run_op("n_step_returns");
+}
+#[test]
+fn conformance_lambda_returns() {
+    run_op("lambda_returns");
+}
+#[test]
+fn conformance_gae() {
+    run_op("gae");
+}
+#[test]
+fn conformance_retrace() {
+    run_op("retrace");
+}
+#[test]
+fn conformance_retrace_discrete() {
+    run_op("retrace_discrete");
+}
+#[test]
+fn conformance_vtrace() {
+    run_op("vtrace");
+}
+#[test]
+fn conformance_importance_corrected_td_errors() {
+    run_op("importance_corrected_td_errors");
+}
