@@ -3,6 +3,7 @@
 // limit truncates it) the return is bootstrapped from the learned value, so long episodes
 // need not be collected whole.
 import nets.{mlp}
+import traces.{bootstrapped_returns}
 
 algorithm reinforce {
   param gamma = 0.99
@@ -22,14 +23,7 @@ algorithm reinforce {
   policy sample(s) = categorical(pi(s))
   policy greedy(s) = argmax(pi(s))
 
-  /// G[t] = r[t] + gamma * (1 - done[t]) * (G[t+1] inside an episode, V(s2[t]) at a cut).
-  fn returns(b) = {
-    let v2 = stop(value(b.s2))
-    let cut = concat(b.end[:horizon - 1], ones_like(b.end[:1]), axis = 0)
-    scan reverse t in horizon with g = zeros_like(b.r[0]) {
-      b.r[t] + gamma * (1 - b.done[t]) * (cut[t] * v2[t] + (1 - cut[t]) * g)
-    }
-  }
+  fn returns(b) = bootstrapped_returns(b.r, b.done, b.end, stop(value(b.s2)), gamma)
 
   loss policy_loss(b ~ R) = {
     let d = categorical(pi(b.s))

@@ -99,3 +99,15 @@ fn importance_corrected_td_errors(r, discount, rho_tm1, lambda, values) = {
   }
   rho_tm1 * e
 }
+
+/// Returns of a rollout that may cut episodes anywhere (rlc's rollout layout, not an rlax
+/// operator): G[t] = r[t] + gamma * (1 - done[t]) * (V(s2[t]) if end[t] else G[t+1]), and
+/// the last step bootstraps from V(s2[T-1]). `done` marks terminations, `end` terminations
+/// and truncations, `v2` the values of the next observations.
+fn bootstrapped_returns(r, done, end, v2, gamma) = {
+  let T = len(r)
+  let cut = concat(end[:T - 1], ones_like(end[:1]), axis = 0)
+  scan reverse t in T with g = zeros_like(r[0]) {
+    r[t] + gamma * (1 - done[t]) * (cut[t] * v2[t] + (1 - cut[t]) * g)
+  }
+}

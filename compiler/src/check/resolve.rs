@@ -202,6 +202,14 @@ impl<'a> Resolver<'a> {
                     self.expr(e);
                 }
             }
+            Decl::Derive(dd) => {
+                if !self.globals.contains_key(&dd.data.name) {
+                    self.unknown(&dd.data.name, dd.data.span);
+                }
+                self.locals.push(vec![dd.param.name.clone()]);
+                self.expr(&dd.body);
+                self.locals.pop();
+            }
             Decl::Schedule(s) => {
                 for st in &s.stmts {
                     match st {

@@ -68,6 +68,7 @@ pub const BUILTINS: &[&str] = &[
     "range",
     "outer",
     "priority",
+    "step_count",
     "polyak",
     "copy",
     "sgd",
@@ -464,6 +465,12 @@ impl Tracer<'_, '_> {
                 }
                 self.priorities.push((d, p.clone(), whole));
                 Ok(Value::Tensor(p))
+            }
+            "step_count" => {
+                Args::bind(name, &[], args, whole)?;
+                let t = self.step_input();
+                let n = self.node(&t);
+                Ok(Value::Tensor(self.tv(n)))
             }
             "range" => {
                 let a = Args::bind(name, &["n"], args, whole)?;

@@ -39,8 +39,11 @@ pub enum OptKind {
 pub struct OptSpec {
     /// The algorithm.
     pub kind: OptKind,
-    /// Learning rate.
+    /// Learning rate (a constant).
     pub lr: f64,
+    /// A learning-rate schedule: a scalar f32 tensor computed each step (e.g. decaying with
+    /// `step_count()`); used instead of `lr` when present.
+    pub lr_tensor: Option<Tv>,
     /// Global-norm clipping threshold, if any.
     pub clip_norm: Option<f64>,
 }
@@ -92,6 +95,7 @@ impl Tracer<'_, '_> {
             }
         };
         let mut vals: Vec<Option<(f64, Span)>> = vec![None; params.len()];
+        let mut lr_tensor = None;
         for (i, a) in args.iter().enumerate() {
             let slot = match &a.name {
                 Some(n) => params.iter().position(|p| *p == n.name).ok_or_else(|| {
@@ -117,6 +121,11 @@ impl Tracer<'_, '_> {
             let v = match self.eval(&a.value)? {
                 Value::Int(i) => i as f64,
                 Value::Float(f) => f,
+                Value::Tensor(t) if slot == 0 && t.ty == TensorType::f32(vec![]) => {
+                    lr_tensor = Some(t);
+                    vals[0] = Some((1.0, a.value.span));
+                    continue;
+                }
                 other => {
                     return Err(err(
                         Code::NotConstant,
@@ -185,7 +194,18 @@ impl Tracer<'_, '_> {
                 eps: get("eps", 1e-8),
             },
         };
-        Ok(OptSpec { kind, lr, clip_norm })
+        Ok(OptSpec { kind, lr, lr_tensor, clip_norm })
+    }
+
+    /// The learning rate of this step: the schedule's value or the constant.
+    fn lr(&mut self, spec: &OptSpec) -> Tv {
+        match &spec.lr_tensor {
+            Some(t) => {
+                let n = self.node(t);
+                self.tv(n)
+            }
+            None => self.fill(spec.lr, TensorType::f32(vec![])),
+        }
     }
 
     /// A zero-initialised optimiser buffer for a parameter.
@@ -269,7 +289,7 @@ impl Tracer<'_, '_> {
                     } else {
                         g.clone()
                     };
-                    let lr = scalar(self, spec.lr);
+                    let lr = self.lr(spec);
                     let d = self.b(BinaryOp::Mul, &lr, &step, span)?;
                     let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
                     out.push((p.id, np));
@@ -292,7 +312,7 @@ impl Tracer<'_, '_> {
                 let c1 = corr(self, b1)?;
                 let c2 = corr(self, b2)?;
                 // Step size lr * sqrt(c2) / c1 and eps * sqrt(c2), as in the paper's efficient form.
-                let lr = scalar(self, spec.lr);
+                let lr = self.lr(spec);
                 let sc2 = self.u(UnaryOp::Sqrt, &c2, span)?;
                 let num = self.b(BinaryOp::Mul, &lr, &sc2, span)?;
                 let alpha = self.b(BinaryOp::Div, &num, &c1, span)?;
@@ -338,7 +358,7 @@ impl Tracer<'_, '_> {
                     let e = scalar(self, eps);
                     let den = self.b(BinaryOp::Add, &ss, &e, span)?;
                     let q = self.b(BinaryOp::Div, g, &den, span)?;
-                    let lr = scalar(self, spec.lr);
+                    let lr = self.lr(spec);
                     let d = self.b(BinaryOp::Mul, &lr, &q, span)?;
                     let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
                     out.push((sid, ns));

@@ -17,6 +17,8 @@ pub enum FieldSource {
     Env(String),
     /// An extra output of the acting policy (a record field).
     Policy(String),
+    /// Computed over the whole rollout by its `derive` declaration.
+    Derived,
 }
 
 /// One stored field.

@@ -175,6 +175,14 @@ impl<'m, 'l> Tracer<'m, 'l> {
         Ok(k)
     }
 
+    /// The `step` input of the entry point (environment steps so far, i32), created on first use.
+    pub(crate) fn step_input(&mut self) -> Tv {
+        if let Some(id) = self.levels[0].graph.find_input("step") {
+            return Tv { node: id, level: 0, ty: TensorType::scalar(DType::I32) };
+        }
+        self.input("step", TensorType::scalar(DType::I32))
+    }
+
     /// Reads a state variable (one read per entry point, imported into scan bodies).
     pub(crate) fn state(&mut self, id: StateId) -> Tv {
         let ty = self.lw.states.get(id).ty.clone();
@@ -302,7 +310,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
                 .also(l.name.span, "declared here")
                 .hint("move the shared computation into a `fn` and call it from both places"));
             }
-            Decl::Env(_) | Decl::Update(_) | Decl::Schedule(_) => return Ok(None),
+            Decl::Env(_) | Decl::Update(_) | Decl::Schedule(_) | Decl::Derive(_) => return Ok(None),
         }))
     }
 

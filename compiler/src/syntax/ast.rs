@@ -70,6 +70,8 @@ pub enum Decl {
     Update(UpdateDecl),
     /// `schedule { ... }`.
     Schedule(ScheduleDecl),
+    /// `derive R(b) = { field: ..., ... }`: fields computed over a whole rollout.
+    Derive(DeriveDecl),
     /// A local function.
     Fn(FnDecl),
 }
@@ -84,7 +86,7 @@ impl Decl {
             Decl::Learnable(d) => Some(&d.name),
             Decl::Data(d) => Some(&d.name),
             Decl::Loss(d) => Some(&d.name),
-            Decl::Env(_) | Decl::Update(_) | Decl::Schedule(_) => None,
+            Decl::Env(_) | Decl::Update(_) | Decl::Schedule(_) | Decl::Derive(_) => None,
         }
     }
 
@@ -101,6 +103,7 @@ impl Decl {
             Decl::Loss(_) => "loss",
             Decl::Update(_) => "update",
             Decl::Schedule(_) => "schedule",
+            Decl::Derive(_) => "derive",
             Decl::Fn(_) => "fn",
         }
     }
@@ -257,6 +260,20 @@ pub struct UpdateDecl {
     pub loss: Ident,
     /// Apply only every k-th training step.
     pub every: Option<Expr>,
+    /// Whole declaration.
+    pub span: Span,
+}
+
+/// `derive R(b) = EXPR`: after a rollout is collected, `EXPR` (a record of `[T, N, ..]`
+/// tensors, with `b` the whole rollout) adds fields to it, e.g. advantages for minibatches.
+#[derive(Clone, Debug)]
+pub struct DeriveDecl {
+    /// The rollout.
+    pub data: Ident,
+    /// The name the rollout is bound to.
+    pub param: Ident,
+    /// The record of new fields.
+    pub body: Expr,
     /// Whole declaration.
     pub span: Span,
 }

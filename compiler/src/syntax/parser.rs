@@ -242,6 +242,7 @@ fn is_keyword_token(rule: Rule) -> bool {
             | Rule::kw_by
             | Rule::kw_on
             | Rule::kw_schedule
+            | Rule::kw_derive
             | Rule::kw_replay
             | Rule::kw_prioritized
             | Rule::kw_rollout
@@ -438,6 +439,14 @@ impl Builder {
                     })
                 }
                 Rule::schedule_decl => Decl::Schedule(self.schedule(d)?),
+                Rule::derive_decl => {
+                    let span = self.span(&d);
+                    let mut it = inner(d);
+                    let data = self.ident(it.next().expect("grammar"));
+                    let param = self.ident(it.next().expect("grammar"));
+                    let body = self.expr(it.next().expect("grammar"))?;
+                    Decl::Derive(DeriveDecl { data, param, body, span })
+                }
                 r => unreachable!("unexpected rule {r:?} in algorithm"),
             };
             pending_docs.clear();

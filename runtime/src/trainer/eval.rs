@@ -29,6 +29,7 @@ pub fn evaluate(
     let mut act_i = vec![0i32; episodes];
     let mut done = vec![false; episodes];
     let mut returns = vec![0.0f64; episodes];
+    let step_in = [step as i32];
     // Every episode ends by the time limit; the bound only guards against a broken env.
     for calls in 0..=env.max_episode_steps as u64 + 1 {
         if done.iter().all(|d| *d) {
@@ -38,12 +39,10 @@ pub fn evaluate(
         let inputs: Vec<In<'_>> = graph
             .inputs
             .iter()
-            .map(|id| {
-                if graph.input_name(*id) == "key" {
-                    In::I32(&key)
-                } else {
-                    In::F32(&obs)
-                }
+            .map(|id| match graph.input_name(*id) {
+                "key" => In::I32(&key),
+                "step" => In::I32(&step_in),
+                _ => In::F32(&obs),
             })
             .collect();
         let mut out = [if discrete {

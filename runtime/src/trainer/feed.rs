@@ -46,6 +46,8 @@ pub struct Feed {
     pub sources: Vec<SourceFeed>,
     /// Input receiving the random key.
     pub key_input: Option<usize>,
+    /// Input receiving the environment step count.
+    pub step_input: Option<usize>,
     /// Element type and size of each input.
     pub inputs: Vec<(DType, usize)>,
     /// i32 conversion buffers, per input (empty for f32 inputs).
@@ -59,6 +61,7 @@ impl Feed {
     pub fn plan(c: &Compiled, train: &Graph, stores: &[Store]) -> Result<Feed, RunError> {
         let mut sources: Vec<SourceFeed> = Vec::new();
         let mut key_input = None;
+        let mut step_input = None;
         let mut inputs = Vec::new();
         for (i, id) in train.inputs.iter().enumerate() {
             let ty = train.ty(*id);
@@ -66,6 +69,10 @@ impl Feed {
             let name = train.input_name(*id);
             if name == "key" {
                 key_input = Some(i);
+                continue;
+            }
+            if name == "step" {
+                step_input = Some(i);
                 continue;
             }
             let (dname, field) = name
@@ -136,6 +143,7 @@ impl Feed {
         Ok(Feed {
             sources,
             key_input,
+            step_input,
             inputs,
             ints,
             perm: Vec::new(),
@@ -191,7 +199,7 @@ impl Feed {
     }
 
     /// The input slices for one call (integer fields converted in place).
-    pub fn inputs<'a>(&'a mut self, stores: &'a [Store], key: &'a [i32; 2]) -> Vec<In<'a>> {
+    pub fn inputs<'a>(&'a mut self, stores: &'a [Store], key: &'a [i32; 2], step: &'a [i32; 1]) -> Vec<In<'a>> {
         // Convert integer fields first (needs `&mut self.ints`).
         for s in &self.sources {
             for (input, field) in &s.fields {
@@ -209,6 +217,9 @@ impl Feed {
         let mut out: Vec<In<'a>> = vec![In::F32(&[]); self.inputs.len()];
         if let Some(k) = self.key_input {
             out[k] = In::I32(&key[..]);
+        }
+        if let Some(k) = self.step_input {
+            out[k] = In::I32(&step[..]);
         }
         for s in &self.sources {
             for (input, field) in &s.fields {

@@ -139,11 +139,15 @@ pub struct Trainer<'a> {
     fields: Vec<Vec<Vec<f32>>>,
     train_out: Vec<Vec<f32>>,
     loss_outputs: Vec<(String, usize)>,
+    /// Per rollout with derived fields: (store, entry, graph, output buffers).
+    derives: Vec<(usize, EntryId, &'a Graph, Vec<Vec<f32>>, Vec<Vec<i32>>)>,
     /// `(train output, feed source)` pairs carrying new priorities.
     priority_outputs: Vec<(usize, usize)>,
     // Counters.
     act_calls: u64,
     train_calls: u64,
+    /// Environment steps so far (fed to entry points that read `step_count()`).
+    steps: u64,
 }
 
 impl<'a> Trainer<'a> {
@@ -250,6 +254,24 @@ impl<'a> Trainer<'a> {
             .enumerate()
             .filter_map(|(i, (name, _))| name.strip_prefix("loss/").map(|l| (l.to_string(), i)))
             .collect();
+        let mut derives = Vec::new();
+        for e in &program.entries {
+            if let rlc_compiler::lower::EntryKind::Derive { data } = &e.kind {
+                let si = program.data.iter().position(|d| d.name == *data).expect("checked by the compiler");
+                let id = backend.compile(&e.name, &e.graph)?;
+                let outs = e.graph.outputs.iter().map(|(_, o)| vec![0.0; e.graph.ty(*o).numel()]).collect();
+                let ints = e
+                    .graph
+                    .inputs
+                    .iter()
+                    .map(|i| {
+                        let t = e.graph.ty(*i);
+                        if t.dtype == DType::I32 { vec![0; t.numel()] } else { Vec::new() }
+                    })
+                    .collect();
+                derives.push((si, id, &e.graph, outs, ints));
+            }
+        }
         let mut priority_outputs = Vec::new();
         for (i, (name, _)) in tg.outputs.iter().enumerate() {
             if let Some(d) = name.strip_prefix("priority/") {
@@ -289,8 +311,10 @@ impl<'a> Trainer<'a> {
             train_out,
             loss_outputs,
             priority_outputs,
+            derives,
             act_calls: 0,
             train_calls: 0,
+            steps: 0,
             cfg,
         })
     }
@@ -355,10 +379,12 @@ impl<'a> Trainer<'a> {
             )?;
             self.obs.copy_from_slice(&batch.obs);
             steps += n;
+            self.steps = steps;
             vector_steps += 1;
             // Train.
             if self.feed.on_policy(&self.stores) {
                 if self.feed.ready(&self.stores) {
+                    self.run_derives()?;
                     self.train_on_policy(sch.train_count.max(1) * sch.epochs, &mut interval)?;
                     for s in &mut self.stores {
                         if let Store::Rollout(r) = s {
@@ -495,12 +521,13 @@ impl<'a> Trainer<'a> {
         let key = keys::call_key(self.cfg.seed, keys::Purpose::Act, self.act_calls);
         self.act_calls += 1;
         let g = self.act_graph;
-        let mut inputs: Vec<In<'_>> = Vec::with_capacity(2);
+        let step = [self.steps as i32];
+        let mut inputs: Vec<In<'_>> = Vec::with_capacity(3);
         for id in &g.inputs {
-            inputs.push(if g.input_name(*id) == "key" {
-                In::I32(&key)
-            } else {
-                In::F32(&self.obs)
+            inputs.push(match g.input_name(*id) {
+                "key" => In::I32(&key),
+                "step" => In::I32(&step),
+                _ => In::F32(&self.obs),
             });
         }
         let discrete = self.program.env.action.is_discrete();
@@ -540,7 +567,8 @@ impl<'a> Trainer<'a> {
     fn call_train(&mut self, interval: &mut Interval) -> Result<(), RunError> {
         let key = feed::train_key(self.cfg.seed, self.train_calls);
         self.train_calls += 1;
-        let inputs = self.feed.inputs(&self.stores, &key);
+        let step = [self.steps as i32];
+        let inputs = self.feed.inputs(&self.stores, &key, &step);
         let mut outputs: Vec<Out<'_>> = self
             .train_out
             .iter_mut()
@@ -559,6 +587,40 @@ impl<'a> Trainer<'a> {
             interval.losses[k].1 += 1;
         }
         let _ = self.train_graph;
+        Ok(())
+    }
+
+    /// Computes the derived fields of full rollouts (e.g. advantages) before training.
+    fn run_derives(&mut self) -> Result<(), RunError> {
+        for (si, id, g, outs, ints) in &mut self.derives {
+            let Store::Rollout(r) = &mut self.stores[*si] else { continue };
+            let spec = &self.program.data[*si];
+            {
+                let mut cols = Vec::with_capacity(g.inputs.len());
+                for (k, i) in g.inputs.iter().enumerate() {
+                    let name = g.input_name(*i);
+                    let field = name.split_once('.').map_or(name, |(_, f)| f);
+                    let fi = spec.fields.iter().position(|f| f.name == field).ok_or_else(|| RunError::Setup(format!("derive input `{name}`")))?;
+                    // Integer fields (discrete actions) are stored as floats.
+                    for (d, x) in ints[k].iter_mut().zip(r.column(fi)) {
+                        *d = *x as i32;
+                    }
+                    cols.push(fi);
+                }
+                let ins: Vec<In<'_>> = cols
+                    .iter()
+                    .zip(ints.iter())
+                    .zip(&g.inputs)
+                    .map(|((fi, iv), i)| if g.ty(*i).dtype == DType::I32 { In::I32(iv) } else { In::F32(r.column(*fi)) })
+                    .collect();
+                let mut o: Vec<Out<'_>> = outs.iter_mut().map(|v| Out::F32(v.as_mut_slice())).collect();
+                self.backend.call(*id, &ins, &mut o)?;
+            }
+            for ((name, _), v) in g.outputs.iter().zip(outs.iter()) {
+                let fi = spec.fields.iter().position(|f| f.name == *name).ok_or_else(|| RunError::Setup(format!("derived field `{name}`")))?;
+                r.column_mut(fi).copy_from_slice(v);
+            }
+        }
         Ok(())
     }
 
@@ -607,6 +669,8 @@ enum Src {
     Truncated,
     End,
     Extra(usize),
+    /// Filled in later by the rollout's `derive` entry point.
+    Derived,
 }
 
 /// The source of every field of every storage the schedule writes to.
@@ -633,6 +697,7 @@ fn field_plan(program: &Compiled, into: &[usize], act_graph: &Graph) -> Result<V
                         "end" => Src::End,
                         other => return Err(RunError::Setup(format!("unknown environment field `{other}`"))),
                     }),
+                    FieldSource::Derived => Ok(Src::Derived),
                     FieldSource::Policy(name) => extras
                         .iter()
                         .position(|x| x == name)
@@ -670,6 +735,7 @@ fn store_transition(
                 Src::Truncated => flags(buf, &batch.truncated, None),
                 Src::End => flags(buf, &batch.terminated, Some(&batch.truncated)),
                 Src::Extra(i) => buf.copy_from_slice(&extras[*i]),
+                Src::Derived => {}
             }
         }
         let f = &fields[k];
