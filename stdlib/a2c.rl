@@ -3,7 +3,7 @@
 // together, each rollout of n steps gives bootstrapped n-step returns, and one update follows
 // the policy gradient with a learned baseline, a value loss and an entropy bonus.
 import nets.{mlp}
-import traces.{bootstrapped_returns}
+import rollouts.{bootstrapped_returns}
 
 algorithm a2c {
   param gamma = 0.99

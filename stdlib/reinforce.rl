@@ -3,7 +3,7 @@
 // limit truncates it) the return is bootstrapped from the learned value, so long episodes
 // need not be collected whole.
 import nets.{mlp}
-import traces.{bootstrapped_returns}
+import rollouts.{bootstrapped_returns}
 
 algorithm reinforce {
   param gamma = 0.99

@@ -75,22 +75,74 @@ fn reinforce_solves_cartpole_on_the_jit() {
     assert!(ret >= 475.0, "REINFORCE (jit) reached only {ret} on CartPole-v1");
 }
 
+/// Trains `file` on `env` for `steps` with seed 1 on the JIT and returns the final return.
+fn learn(file: &str, env: &str, steps: &str, tag: &str) -> f64 {
+    final_eval_return(&[
+        "run", file, "--env", env, "--seed", "1", "--steps", steps, "--backend", "jit", "--out", &out_dir(tag),
+    ])
+}
+
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn ddpg_solves_pendulum_within_20k_steps() {
-    let ret = final_eval_return(&[
-        "run",
-        "stdlib/ddpg.rl",
-        "--env",
-        "Pendulum-v1",
-        "--seed",
-        "1",
-        "--steps",
-        "20000",
-        "--backend",
-        "jit",
-        "--out",
-        &out_dir("ddpg"),
-    ]);
+    let ret = learn("stdlib/ddpg.rl", "Pendulum-v1", "20000", "ddpg");
     assert!(ret >= -200.0, "DDPG reached only {ret} on Pendulum-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn td3_solves_pendulum_within_20k_steps() {
+    let ret = learn("stdlib/td3.rl", "Pendulum-v1", "20000", "td3");
+    assert!(ret >= -200.0, "TD3 reached only {ret} on Pendulum-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn sac_solves_pendulum_within_20k_steps() {
+    let ret = learn("stdlib/sac.rl", "Pendulum-v1", "20000", "sac");
+    assert!(ret >= -200.0, "SAC reached only {ret} on Pendulum-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn a2c_solves_cartpole_within_500k_steps() {
+    let ret = learn("stdlib/a2c.rl", "CartPole-v1", "500000", "a2c");
+    assert!(ret >= 475.0, "A2C reached only {ret} on CartPole-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn ppo_solves_cartpole_within_100k_steps() {
+    let ret = learn("stdlib/ppo.rl", "CartPole-v1", "100000", "ppo");
+    assert!(ret >= 475.0, "PPO reached only {ret} on CartPole-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn dqn_solves_cartpole_within_100k_steps() {
+    let ret = learn("stdlib/dqn.rl", "CartPole-v1", "100000", "dqn-cartpole");
+    assert!(ret >= 475.0, "DQN reached only {ret} on CartPole-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn dqn_solves_acrobot_within_100k_steps() {
+    let ret = learn("stdlib/dqn.rl", "Acrobot-v1", "100000", "dqn-acrobot");
+    assert!(ret >= -100.0, "DQN reached only {ret} on Acrobot-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn acer_solves_cartpole_within_200k_steps() {
+    let ret = learn("stdlib/acer.rl", "CartPole-v1", "200000", "acer");
+    assert!(ret >= 475.0, "ACER reached only {ret} on CartPole-v1");
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn examples_learn_like_the_programs_they_vary() {
+    let td3 = learn("examples/td3_from_ddpg.rl", "Pendulum-v1", "20000", "td3-from-ddpg");
+    assert!(td3 >= -200.0, "examples/td3_from_ddpg.rl reached only {td3} on Pendulum-v1");
+    let sac = learn("examples/sac_fixed_alpha.rl", "Pendulum-v1", "20000", "sac-fixed-alpha");
+    assert!(sac >= -200.0, "examples/sac_fixed_alpha.rl reached only {sac} on Pendulum-v1");
 }

@@ -4,6 +4,7 @@ mod bench;
 mod check;
 mod common;
 mod graph;
+mod repl;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ pub struct CompileArgs {
 enum Command {
     /// Benchmark a program: compile time, µs per call, GFLOP/s, env steps/s.
     Bench(bench::BenchArgs),
+    /// Inspect, evaluate and time compiled graphs interactively (scriptable from stdin).
+    Repl(repl::ReplArgs),
     /// Train an algorithm: progress, periodic evaluation, metrics, learning curve, checkpoint.
     Run(run::RunArgs),
     /// Check programs: parse, resolve names, and lower every entry point with real shapes.
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Repl(args) => repl::run(&args),
         Command::Check { files, compile } => check::run(&files, &compile),
         Command::Graph {
             file,

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod traces;
+
 use rlc_compiler::driver::{Driver, EnvLookupError, Request};
 use rlc_compiler::env_spec::EnvSpec;
 use rlc_compiler::interp::{Real, Tensor};

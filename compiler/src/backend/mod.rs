@@ -97,6 +97,11 @@ pub trait Backend {
     fn read_state(&self, id: StateId) -> Result<HostData, BackendError>;
     /// Overwrites a state variable from the host.
     fn write_state(&mut self, id: StateId, data: &HostData) -> Result<(), BackendError>;
+    /// The generated code of a compiled entry (Cranelift IR, OpenCL C), for inspection;
+    /// `None` for backends that generate none.
+    fn code(&self, _entry: EntryId) -> Option<String> {
+        None
+    }
 }
 
 /// The names of the available backends.

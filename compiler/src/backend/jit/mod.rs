@@ -112,6 +112,10 @@ impl Backend for JitBackend {
         "jit"
     }
 
+    fn code(&self, e: EntryId) -> Option<String> {
+        JitBackend::code(self, e).map(str::to_string)
+    }
+
     fn init_state(&mut self, states: &StateTable, seed: u64) -> Result<(), BackendError> {
         let values = initial_state::<f32>(states, seed);
         if !self.states.is_empty() && self.states.len() != values.len() {
