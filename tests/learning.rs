@@ -78,7 +78,18 @@ fn reinforce_solves_cartpole_on_the_jit() {
 /// Trains `file` on `env` for `steps` with seed 1 on the JIT and returns the final return.
 fn learn(file: &str, env: &str, steps: &str, tag: &str) -> f64 {
     final_eval_return(&[
-        "run", file, "--env", env, "--seed", "1", "--steps", steps, "--backend", "jit", "--out", &out_dir(tag),
+        "run",
+        file,
+        "--env",
+        env,
+        "--seed",
+        "1",
+        "--steps",
+        steps,
+        "--backend",
+        "jit",
+        "--out",
+        &out_dir(tag),
     ])
 }
 
@@ -141,8 +152,24 @@ fn acer_solves_cartpole_within_200k_steps() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn examples_learn_like_the_programs_they_vary() {
-    let td3 = learn("examples/td3_from_ddpg.rl", "Pendulum-v1", "20000", "td3-from-ddpg");
-    assert!(td3 >= -200.0, "examples/td3_from_ddpg.rl reached only {td3} on Pendulum-v1");
-    let sac = learn("examples/sac_fixed_alpha.rl", "Pendulum-v1", "20000", "sac-fixed-alpha");
-    assert!(sac >= -200.0, "examples/sac_fixed_alpha.rl reached only {sac} on Pendulum-v1");
+    let td3 = learn(
+        "examples/td3_from_ddpg.rl",
+        "Pendulum-v1",
+        "20000",
+        "td3-from-ddpg",
+    );
+    assert!(
+        td3 >= -200.0,
+        "examples/td3_from_ddpg.rl reached only {td3} on Pendulum-v1"
+    );
+    let sac = learn(
+        "examples/sac_fixed_alpha.rl",
+        "Pendulum-v1",
+        "20000",
+        "sac-fixed-alpha",
+    );
+    assert!(
+        sac >= -200.0,
+        "examples/sac_fixed_alpha.rl reached only {sac} on Pendulum-v1"
+    );
 }

@@ -111,16 +111,30 @@ fn session_script(entry: &str, loss: &str, net_call: &str, param: &str) -> Strin
 
 #[test]
 fn ddpg_session() {
-    let script = session_script("act_greedy", "actor_loss", "critic(randn([2, 3]), randn([2, 1]))", "hidden=[32, 32]");
+    let script = session_script(
+        "act_greedy",
+        "actor_loss",
+        "critic(randn([2, 3]), randn([2, 1]))",
+        "hidden=[32, 32]",
+    );
     let (code, out, err) = repl(&["stdlib/ddpg.rl"], &script);
-    assert_eq!(code, Some(1), "failing commands make a scripted session exit 1\n{err}");
+    assert_eq!(
+        code,
+        Some(1),
+        "failing commands make a scripted session exit 1\n{err}"
+    );
     assert!(err.is_empty(), "{err}");
     insta::assert_snapshot!("repl_ddpg", normalise(&out));
 }
 
 #[test]
 fn sac_session() {
-    let script = session_script("act_explore", "alpha_loss", "pi(randn([2, 3])).sample()", "batch=64");
+    let script = session_script(
+        "act_explore",
+        "alpha_loss",
+        "pi(randn([2, 3])).sample()",
+        "batch=64",
+    );
     let (code, out, err) = repl(&["stdlib/sac.rl"], &script);
     assert_eq!(code, Some(1), "{err}");
     insta::assert_snapshot!("repl_sac", normalise(&out));
@@ -128,7 +142,12 @@ fn sac_session() {
 
 #[test]
 fn acer_session() {
-    let script = session_script("act_behave", "policy_loss", "softmax(pi(randn([2, 4])))", "lambda=0.9");
+    let script = session_script(
+        "act_behave",
+        "policy_loss",
+        "softmax(pi(randn([2, 4])))",
+        "lambda=0.9",
+    );
     let (code, out, err) = repl(&["stdlib/acer.rl"], &script);
     assert_eq!(code, Some(1), "{err}");
     insta::assert_snapshot!("repl_acer", normalise(&out));
@@ -147,7 +166,10 @@ fn a_clean_session_exits_zero_and_commands_do_their_work() {
     assert!(out.contains("train(%0 D.s: f32[256,3]"), "{out}");
     assert!(out.contains("matmul"), "{out}");
     // :time reports a positive time and a rate.
-    let timing = out.lines().find(|l| l.starts_with("net_critic on jit:")).expect("timing line");
+    let timing = out
+        .lines()
+        .find(|l| l.starts_with("net_critic on jit:"))
+        .expect("timing line");
     assert!(timing.contains("GFLOP/s"), "{timing}");
     // :code shows Cranelift IR with vector instructions.
     assert!(out.contains("function "), "no Cranelift function in\n{out}");
@@ -165,10 +187,16 @@ fn numbers(block: &str) -> Vec<Vec<f64>> {
     block
         .lines()
         .map(|l| {
-            let body = &l[l.find('[').and_then(|i| l[i + 1..].find('[').map(|j| i + 1 + j)).unwrap_or(0)..];
+            let body = &l[l
+                .find('[')
+                .and_then(|i| l[i + 1..].find('[').map(|j| i + 1 + j))
+                .unwrap_or(0)..];
             body.split(|c: char| c == '[' || c == ']' || c == ',' || c.is_whitespace())
                 .filter(|w| !w.is_empty())
-                .map(|w| w.parse::<f64>().unwrap_or_else(|_| panic!("not a number `{w}` in `{l}`")))
+                .map(|w| {
+                    w.parse::<f64>()
+                        .unwrap_or_else(|_| panic!("not a number `{w}` in `{l}`"))
+                })
                 .collect()
         })
         .collect()
@@ -208,7 +236,10 @@ fn eval_of_every_trace_operator_gives_the_rlax_conformance_output() {
                 assert_eq!(g.len(), w.len(), "{op} case {ci}: {block}");
                 for (a, b) in g.iter().zip(w) {
                     // Values print with 7 significant digits.
-                    assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "{op} case {ci}: got {a}, rlax {b}");
+                    assert!(
+                        (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+                        "{op} case {ci}: got {a}, rlax {b}"
+                    );
                 }
             }
         }
@@ -219,11 +250,54 @@ fn eval_of_every_trace_operator_gives_the_rlax_conformance_output() {
 fn fragment() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            ":load", ":reload", ":entries", ":show", ":passes", ":dot", ":params", ":grad", ":eval", ":code",
-            ":set", ":env", ":backend", ":help", ":", "::", ":time", "--after", "--backend", "train",
-            "act_explore", "eval", "policy_loss", "q_loss", "fold", "dce", "jit", "interp", "hidden=[",
-            "lambda=", "gamma=2", "CartPole-v1", "Pendulum-v1", "pi(", "q(", "randn([2,4])", "gae(", "[1,2]",
-            "scan", "stop(", ")", "]", "=", "1e999", "-", "x.dot", "stdlib/acer.rl", "\u{1F600}",
+            ":load",
+            ":reload",
+            ":entries",
+            ":show",
+            ":passes",
+            ":dot",
+            ":params",
+            ":grad",
+            ":eval",
+            ":code",
+            ":set",
+            ":env",
+            ":backend",
+            ":help",
+            ":",
+            "::",
+            ":time",
+            "--after",
+            "--backend",
+            "train",
+            "act_explore",
+            "eval",
+            "policy_loss",
+            "q_loss",
+            "fold",
+            "dce",
+            "jit",
+            "interp",
+            "hidden=[",
+            "lambda=",
+            "gamma=2",
+            "CartPole-v1",
+            "Pendulum-v1",
+            "pi(",
+            "q(",
+            "randn([2,4])",
+            "gae(",
+            "[1,2]",
+            "scan",
+            "stop(",
+            ")",
+            "]",
+            "=",
+            "1e999",
+            "-",
+            "x.dot",
+            "stdlib/acer.rl",
+            "\u{1F600}",
         ])
         .prop_map(String::from),
         "[ -~]{0,12}",
@@ -252,4 +326,40 @@ proptest! {
         prop_assert!(!err.contains("panicked"), "panic on\n{script}\n{err}");
         prop_assert!(matches!(code, Some(0 | 1)), "exit {code:?} on\n{script}\n{out}\n{err}");
     }
+}
+
+/// The README's debugging story: a DDPG variant whose TD target is neither stopped nor
+/// computed by the target nets. `:grad` shows the critic's loss going through the critic
+/// twice and reaching the actor.
+#[test]
+fn grad_explains_an_unstopped_td_target() {
+    let ddpg = std::fs::read_to_string(common::stdlib().join("ddpg.rl")).expect("ddpg.rl");
+    let stopped = "let y = stop(b.r + gamma * (1 - b.done) * critic_t(b.s2, actor_t(b.s2)))";
+    assert!(ddpg.contains(stopped), "ddpg.rl changed; update this test");
+    let variant = ddpg.replace(
+        stopped,
+        "let y = b.r + gamma * (1 - b.done) * critic(b.s2, actor(b.s2))",
+    );
+    let dir = std::env::temp_dir().join(format!("rlc-repl-variant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("my_ddpg.rl"), variant).expect("write");
+    let (code, out, err) = repl_in(&dir, &["my_ddpg.rl"], ":grad critic_loss\n");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert!(
+        out.contains("critic: 6 tensors, 67,329 values, differentiated through 2 applications"),
+        "{out}"
+    );
+    assert!(
+        out.contains("actor: 6 tensors, 67,073 values  (gradient flows through"),
+        "{out}"
+    );
+    assert!(out.contains("needs `stop(...)` or a target net"), "{out}");
+    // The stdlib's DDPG has neither problem.
+    let (_, out, _) = repl(&["stdlib/ddpg.rl"], ":grad critic_loss\n");
+    assert!(
+        out.contains(
+            "reaches 6 parameter tensors:\n  critic: 6 tensors, 67,329 values  (updated by this loss)"
+        ),
+        "{out}"
+    );
 }

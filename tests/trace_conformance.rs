@@ -4,16 +4,19 @@
 
 mod common;
 
+use common::traces::{call, conformance_dir, expected};
 use rlc_compiler::backend::{Backend, JitBackend, Out};
 use rlc_compiler::driver::{Driver, no_env};
 use rlc_compiler::interp::eval;
-use common::traces::{call, conformance_dir, expected};
 use serde_json::Value;
 
 fn check(got: &[f64], want: &[f64], eps: f64, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= eps * 1f64.max(w.abs()), "{what}[{k}]: got {g}, rlax {w}");
+        assert!(
+            (g - w).abs() <= eps * 1f64.max(w.abs()),
+            "{what}[{k}]: got {g}, rlax {w}"
+        );
     }
 }
 
@@ -24,26 +27,46 @@ fn run_op(op: &str) {
     let cases = file["cases"].as_array().expect("cases");
     assert!(!cases.is_empty());
     let mut d = Driver::new(Some(common::stdlib()));
-    let m = d.load_text("conformance.rl", Some(&common::stdlib()), &format!("import traces.{{{op}}}\n")).expect("load");
+    let m = d
+        .load_text(
+            "conformance.rl",
+            Some(&common::stdlib()),
+            &format!("import traces.{{{op}}}\n"),
+        )
+        .expect("load");
     for (ci, case) in cases.iter().enumerate() {
         let tags = &case["tags"];
         let what = format!("{op} case {ci} {tags}");
         let traced = d
             .trace_expr(m, None, no_env(), &call(op, case))
-            .unwrap_or_else(|e| panic!("{what}: {}", rlc_compiler::diag::render_all(&e, &d.mods.sources, false)));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{what}: {}",
+                    rlc_compiler::diag::render_all(&e, &d.mods.sources, false)
+                )
+            });
         let g = &traced.graph;
         let want = expected(op, case);
         assert_eq!(g.outputs.len(), want.len(), "{what}: outputs");
         // Interpreter, f64.
         let r = eval::<f64>(g, &[], &[]).expect("eval");
         for (k, w) in want.iter().enumerate() {
-            check(&r.outputs[k].to_f64(), w, 1e-9, &format!("{what} interp output {k}"));
+            check(
+                &r.outputs[k].to_f64(),
+                w,
+                1e-9,
+                &format!("{what} interp output {k}"),
+            );
         }
         // JIT, f32.
         let mut jit = JitBackend::new();
         jit.init_state(&traced.states, 0).expect("init");
         let id = jit.compile(op, g).expect("compile");
-        let mut bufs: Vec<Vec<f32>> = g.outputs.iter().map(|(_, o)| vec![0.0; g.ty(*o).numel()]).collect();
+        let mut bufs: Vec<Vec<f32>> = g
+            .outputs
+            .iter()
+            .map(|(_, o)| vec![0.0; g.ty(*o).numel()])
+            .collect();
         let mut outs: Vec<Out<'_>> = bufs.iter_mut().map(|b| Out::F32(b)).collect();
         jit.call(id, &[], &mut outs).expect("call");
         for (k, w) in want.iter().enumerate() {

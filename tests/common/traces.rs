@@ -22,7 +22,11 @@ pub fn literal(v: &Value) -> String {
         Value::Number(n) => {
             let f = n.as_f64().expect("number");
             let s = format!("{f:?}");
-            if s.contains('.') || s.contains('e') { s } else { format!("{s}.0") }
+            if s.contains('.') || s.contains('e') {
+                s
+            } else {
+                format!("{s}.0")
+            }
         }
         other => panic!("unexpected input {other}"),
     }
@@ -35,10 +39,33 @@ pub fn call(op: &str, case: &Value) -> String {
     let a = |k: &str| literal(&i[k]);
     let q = |k: &str| literal(&p[k]);
     match op {
-        "discounted_returns" => format!("discounted_returns({}, {}, {})", a("r"), a("discount"), a("bootstrap")),
-        "gae" => format!("gae({}, {}, {}, {})", a("r"), a("discount"), a("values"), q("lambda")),
-        "lambda_returns" => format!("lambda_returns({}, {}, {}, {})", a("r"), a("discount"), a("v"), q("lambda")),
-        "n_step_returns" => format!("n_step_returns({}, {}, {}, {})", a("r"), a("discount"), a("v"), q("n")),
+        "discounted_returns" => format!(
+            "discounted_returns({}, {}, {})",
+            a("r"),
+            a("discount"),
+            a("bootstrap")
+        ),
+        "gae" => format!(
+            "gae({}, {}, {}, {})",
+            a("r"),
+            a("discount"),
+            a("values"),
+            q("lambda")
+        ),
+        "lambda_returns" => format!(
+            "lambda_returns({}, {}, {}, {})",
+            a("r"),
+            a("discount"),
+            a("v"),
+            q("lambda")
+        ),
+        "n_step_returns" => format!(
+            "n_step_returns({}, {}, {}, {})",
+            a("r"),
+            a("discount"),
+            a("v"),
+            q("n")
+        ),
         "retrace" => format!(
             "retrace({}, {}, {}, {}, {}, {}, {})",
             a("q_tm1"),
@@ -87,12 +114,21 @@ pub fn call(op: &str, case: &Value) -> String {
 
 /// Expected outputs in the order the operator returns them.
 pub fn expected(op: &str, case: &Value) -> Vec<Vec<f64>> {
-    let nums = |v: &Value| v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect::<Vec<_>>();
+    let nums = |v: &Value| {
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|x| x.as_f64().expect("number"))
+            .collect::<Vec<_>>()
+    };
     let o = &case["output"];
     match op {
         "retrace" => vec![nums(&o["targets"]), nums(&o["errors"])],
-        "vtrace" => vec![nums(&o["errors"]), nums(&o["pg_advantage"]), nums(&o["q_estimate"])],
+        "vtrace" => vec![
+            nums(&o["errors"]),
+            nums(&o["pg_advantage"]),
+            nums(&o["q_estimate"]),
+        ],
         _ => vec![nums(o)],
     }
 }
-

@@ -228,7 +228,9 @@ pub fn lower_algorithm(
             match lower_derive(&mut lw, dd, &mut data, &schedule) {
                 Ok(graph) => entries.push(Entry {
                     name: format!("derive_{}", dd.data.name),
-                    kind: EntryKind::Derive { data: dd.data.name.clone() },
+                    kind: EntryKind::Derive {
+                        data: dd.data.name.clone(),
+                    },
                     graph,
                 }),
                 Err(e) => errors.push(e),
@@ -684,20 +686,39 @@ fn lower_policy(
 }
 
 /// The entry computing a rollout's derived fields; adds them to the rollout's description.
-fn lower_derive(lw: &mut Lowerer<'_>, dd: &crate::syntax::ast::DeriveDecl, data: &mut [DataSpec], sch: &Schedule) -> R<Graph> {
+fn lower_derive(
+    lw: &mut Lowerer<'_>,
+    dd: &crate::syntax::ast::DeriveDecl,
+    data: &mut [DataSpec],
+    sch: &Schedule,
+) -> R<Graph> {
     let Some(spec) = data.iter_mut().find(|d| d.name == dd.data.name) else {
-        return Err(err(Code::TypeMismatch, format!("`{}` is not a data source", dd.data.name), dd.data.span, "not data"));
+        return Err(err(
+            Code::TypeMismatch,
+            format!("`{}` is not a data source", dd.data.name),
+            dd.data.span,
+            "not data",
+        ));
     };
     if spec.kind != DataKind::Rollout {
         return Err(err(
             Code::TypeMismatch,
-            format!("only rollouts have derived fields; `{}` is a {}", dd.data.name, spec.kind.word()),
+            format!(
+                "only rollouts have derived fields; `{}` is a {}",
+                dd.data.name,
+                spec.kind.word()
+            ),
             dd.data.span,
             "not a rollout",
         ));
     }
     if spec.fields.iter().any(|f| f.source == FieldSource::Derived) {
-        return Err(err(Code::Duplicate, format!("`{}` is derived twice", dd.data.name), dd.span, "second derive"));
+        return Err(err(
+            Code::Duplicate,
+            format!("`{}` is derived twice", dd.data.name),
+            dd.span,
+            "second derive",
+        ));
     }
     let lead = vec![spec.steps, sch.envs];
     let mut t = Tracer::new(lw);
@@ -726,17 +747,29 @@ fn lower_derive(lw: &mut Lowerer<'_>, dd: &crate::syntax::ast::DeriveDecl, data:
         if tv.ty.dtype != DType::F32 || tv.ty.shape.len() < 2 || tv.ty.shape[..2] != lead[..] {
             return Err(err(
                 Code::ShapeMismatch,
-                format!("derived field `{name}` must be f32 with leading axes [{}, {}], found {}", lead[0], lead[1], tv.ty),
+                format!(
+                    "derived field `{name}` must be f32 with leading axes [{}, {}], found {}",
+                    lead[0], lead[1], tv.ty
+                ),
                 dd.body.span,
                 "returned here",
             ));
         }
         if spec.fields.iter().any(|f| f.name == name) {
-            return Err(err(Code::Duplicate, format!("`{name}` is already a field of `{}`", spec.name), dd.body.span, "derived here"));
+            return Err(err(
+                Code::Duplicate,
+                format!("`{name}` is already a field of `{}`", spec.name),
+                dd.body.span,
+                "derived here",
+            ));
         }
         let n = t.node(&tv);
         t.g().output(name.clone(), n);
-        derived.push(FieldSpec { name, ty: tv.ty.with_shape(tv.ty.shape[2..].to_vec()), source: FieldSource::Derived });
+        derived.push(FieldSpec {
+            name,
+            ty: tv.ty.with_shape(tv.ty.shape[2..].to_vec()),
+            source: FieldSource::Derived,
+        });
     }
     spec.fields.extend(derived);
     Ok(t.finish())

@@ -34,7 +34,16 @@ pub fn trace_expression(
 ) -> Result<Traced, Vec<Diagnostic>> {
     let mut lw = match alg {
         Some((a, states)) => {
-            let mut lw = Lowerer::new(mods, module, a, env, LowerOptions { overrides, ..LowerOptions::default() })?;
+            let mut lw = Lowerer::new(
+                mods,
+                module,
+                a,
+                env,
+                LowerOptions {
+                    overrides,
+                    ..LowerOptions::default()
+                },
+            )?;
             lw.states = states;
             lw
         }
@@ -46,7 +55,9 @@ pub fn trace_expression(
     let r: R<()> = (|| {
         let mut outs: Vec<(String, Value)> = Vec::new();
         match v {
-            Value::Tuple(items) => outs.extend(items.into_iter().enumerate().map(|(i, v)| (i.to_string(), v))),
+            Value::Tuple(items) => {
+                outs.extend(items.into_iter().enumerate().map(|(i, v)| (i.to_string(), v)))
+            }
             Value::Record(fields) => outs.extend(fields),
             other => outs.push(("value".into(), other)),
         }
@@ -57,9 +68,11 @@ pub fn trace_expression(
                     t.g().output(name, n);
                 }
                 Value::Dist(_) => {
-                    return Err(Diagnostic::new(Code::TypeMismatch, "the expression is a distribution")
-                        .at(expr.span, "a distribution")
-                        .hint("evaluate `d.sample()`, `d.mean` or `d.log_prob(x)` instead"));
+                    return Err(
+                        Diagnostic::new(Code::TypeMismatch, "the expression is a distribution")
+                            .at(expr.span, "a distribution")
+                            .hint("evaluate `d.sample()`, `d.mean` or `d.log_prob(x)` instead"),
+                    );
                 }
                 _ => {}
             }
@@ -68,5 +81,9 @@ pub fn trace_expression(
     })();
     r.map_err(|d| vec![d])?;
     let graph = t.finish();
-    Ok(Traced { graph, states: lw.states, constant })
+    Ok(Traced {
+        graph,
+        states: lw.states,
+        constant,
+    })
 }

@@ -194,7 +194,12 @@ impl Tracer<'_, '_> {
                 eps: get("eps", 1e-8),
             },
         };
-        Ok(OptSpec { kind, lr, lr_tensor, clip_norm })
+        Ok(OptSpec {
+            kind,
+            lr,
+            lr_tensor,
+            clip_norm,
+        })
     }
 
     /// The learning rate of this step: the schedule's value or the constant.

@@ -122,7 +122,10 @@ impl<'m> Lowerer<'m> {
     /// A lowerer for expressions outside any algorithm (library functions, the REPL).
     pub fn for_module(mods: &'m Modules, module: ModuleId, env: EnvSpec) -> Lowerer<'m> {
         static EMPTY: std::sync::LazyLock<Algorithm> = std::sync::LazyLock::new(|| Algorithm {
-            name: crate::syntax::ast::Ident { name: "<expression>".into(), span: Span::default() },
+            name: crate::syntax::ast::Ident {
+                name: "<expression>".into(),
+                span: Span::default(),
+            },
             docs: Vec::new(),
             decls: Vec::new(),
             span: Span::default(),

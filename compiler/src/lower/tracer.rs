@@ -178,7 +178,11 @@ impl<'m, 'l> Tracer<'m, 'l> {
     /// The `step` input of the entry point (environment steps so far, i32), created on first use.
     pub(crate) fn step_input(&mut self) -> Tv {
         if let Some(id) = self.levels[0].graph.find_input("step") {
-            return Tv { node: id, level: 0, ty: TensorType::scalar(DType::I32) };
+            return Tv {
+                node: id,
+                level: 0,
+                ty: TensorType::scalar(DType::I32),
+            };
         }
         self.input("step", TensorType::scalar(DType::I32))
     }

@@ -445,7 +445,12 @@ impl Builder {
                     let data = self.ident(it.next().expect("grammar"));
                     let param = self.ident(it.next().expect("grammar"));
                     let body = self.expr(it.next().expect("grammar"))?;
-                    Decl::Derive(DeriveDecl { data, param, body, span })
+                    Decl::Derive(DeriveDecl {
+                        data,
+                        param,
+                        body,
+                        span,
+                    })
                 }
                 r => unreachable!("unexpected rule {r:?} in algorithm"),
             };

@@ -199,7 +199,12 @@ impl Feed {
     }
 
     /// The input slices for one call (integer fields converted in place).
-    pub fn inputs<'a>(&'a mut self, stores: &'a [Store], key: &'a [i32; 2], step: &'a [i32; 1]) -> Vec<In<'a>> {
+    pub fn inputs<'a>(
+        &'a mut self,
+        stores: &'a [Store],
+        key: &'a [i32; 2],
+        step: &'a [i32; 1],
+    ) -> Vec<In<'a>> {
         // Convert integer fields first (needs `&mut self.ints`).
         for s in &self.sources {
             for (input, field) in &s.fields {

@@ -113,6 +113,9 @@ pub struct Summary {
     pub train_phase_steps_per_s: f64,
 }
 
+/// A rollout's derive entry: (store index, entry, graph, f32 and i32 output buffers).
+type Derive<'a> = (usize, EntryId, &'a Graph, Vec<Vec<f32>>, Vec<Vec<i32>>);
+
 /// Runs one training job.
 pub struct Trainer<'a> {
     program: &'a Compiled,
@@ -140,7 +143,7 @@ pub struct Trainer<'a> {
     train_out: Vec<Vec<f32>>,
     loss_outputs: Vec<(String, usize)>,
     /// Per rollout with derived fields: (store, entry, graph, output buffers).
-    derives: Vec<(usize, EntryId, &'a Graph, Vec<Vec<f32>>, Vec<Vec<i32>>)>,
+    derives: Vec<Derive<'a>>,
     /// `(train output, feed source)` pairs carrying new priorities.
     priority_outputs: Vec<(usize, usize)>,
     // Counters.
@@ -257,16 +260,29 @@ impl<'a> Trainer<'a> {
         let mut derives = Vec::new();
         for e in &program.entries {
             if let rlc_compiler::lower::EntryKind::Derive { data } = &e.kind {
-                let si = program.data.iter().position(|d| d.name == *data).expect("checked by the compiler");
+                let si = program
+                    .data
+                    .iter()
+                    .position(|d| d.name == *data)
+                    .expect("checked by the compiler");
                 let id = backend.compile(&e.name, &e.graph)?;
-                let outs = e.graph.outputs.iter().map(|(_, o)| vec![0.0; e.graph.ty(*o).numel()]).collect();
+                let outs = e
+                    .graph
+                    .outputs
+                    .iter()
+                    .map(|(_, o)| vec![0.0; e.graph.ty(*o).numel()])
+                    .collect();
                 let ints = e
                     .graph
                     .inputs
                     .iter()
                     .map(|i| {
                         let t = e.graph.ty(*i);
-                        if t.dtype == DType::I32 { vec![0; t.numel()] } else { Vec::new() }
+                        if t.dtype == DType::I32 {
+                            vec![0; t.numel()]
+                        } else {
+                            Vec::new()
+                        }
                     })
                     .collect();
                 derives.push((si, id, &e.graph, outs, ints));
@@ -593,14 +609,20 @@ impl<'a> Trainer<'a> {
     /// Computes the derived fields of full rollouts (e.g. advantages) before training.
     fn run_derives(&mut self) -> Result<(), RunError> {
         for (si, id, g, outs, ints) in &mut self.derives {
-            let Store::Rollout(r) = &mut self.stores[*si] else { continue };
+            let Store::Rollout(r) = &mut self.stores[*si] else {
+                continue;
+            };
             let spec = &self.program.data[*si];
             {
                 let mut cols = Vec::with_capacity(g.inputs.len());
                 for (k, i) in g.inputs.iter().enumerate() {
                     let name = g.input_name(*i);
                     let field = name.split_once('.').map_or(name, |(_, f)| f);
-                    let fi = spec.fields.iter().position(|f| f.name == field).ok_or_else(|| RunError::Setup(format!("derive input `{name}`")))?;
+                    let fi = spec
+                        .fields
+                        .iter()
+                        .position(|f| f.name == field)
+                        .ok_or_else(|| RunError::Setup(format!("derive input `{name}`")))?;
                     // Integer fields (discrete actions) are stored as floats.
                     for (d, x) in ints[k].iter_mut().zip(r.column(fi)) {
                         *d = *x as i32;
@@ -611,13 +633,23 @@ impl<'a> Trainer<'a> {
                     .iter()
                     .zip(ints.iter())
                     .zip(&g.inputs)
-                    .map(|((fi, iv), i)| if g.ty(*i).dtype == DType::I32 { In::I32(iv) } else { In::F32(r.column(*fi)) })
+                    .map(|((fi, iv), i)| {
+                        if g.ty(*i).dtype == DType::I32 {
+                            In::I32(iv)
+                        } else {
+                            In::F32(r.column(*fi))
+                        }
+                    })
                     .collect();
                 let mut o: Vec<Out<'_>> = outs.iter_mut().map(|v| Out::F32(v.as_mut_slice())).collect();
                 self.backend.call(*id, &ins, &mut o)?;
             }
             for ((name, _), v) in g.outputs.iter().zip(outs.iter()) {
-                let fi = spec.fields.iter().position(|f| f.name == *name).ok_or_else(|| RunError::Setup(format!("derived field `{name}`")))?;
+                let fi = spec
+                    .fields
+                    .iter()
+                    .position(|f| f.name == *name)
+                    .ok_or_else(|| RunError::Setup(format!("derived field `{name}`")))?;
                 r.column_mut(fi).copy_from_slice(v);
             }
         }

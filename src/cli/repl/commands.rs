@@ -25,22 +25,86 @@ pub struct Command {
 
 /// Every command, in `:help` order.
 pub const COMMANDS: &[Command] = &[
-    Command { name: ":load", usage: "FILE", help: "load and compile a program (the session's --env and :set apply)" },
-    Command { name: ":reload", usage: "", help: "re-read the loaded file after editing it, keeping the settings" },
-    Command { name: ":entries", usage: "", help: "every entry point with its inputs, outputs and state, shapes included" },
-    Command { name: ":show", usage: "ENTRY [--after PASS]", help: "the IR of an entry point, optionally after a pass (fold, cse, dce, all)" },
-    Command { name: ":passes", usage: "ENTRY", help: "the pass pipeline with node counts before and after each pass" },
-    Command { name: ":dot", usage: "ENTRY PATH", help: "write the graph of an entry point as Graphviz DOT" },
-    Command { name: ":params", usage: "", help: "parameters, optimiser moments, target copies and learnables, by net" },
-    Command { name: ":grad", usage: "LOSS", help: "which parameters a loss reaches, and its gradient graph" },
-    Command { name: ":eval", usage: "EXPR", help: "evaluate an expression (a line without a colon does the same)" },
-    Command { name: ":time", usage: "ENTRY [--backend NAME]", help: "median µs per call and GFLOP/s of an entry point" },
-    Command { name: ":code", usage: "ENTRY [--backend NAME]", help: "the code a backend generated for an entry point" },
-    Command { name: ":set", usage: "[NAME=VALUE]", help: "change a hyperparameter and recompile; alone, list them" },
-    Command { name: ":env", usage: "ID", help: "compile for another environment" },
-    Command { name: ":backend", usage: "[NAME]", help: "the backend :time and :code use (jit, interp)" },
-    Command { name: ":help", usage: "[COMMAND]", help: "this list, or one command's help" },
-    Command { name: ":quit", usage: "", help: "leave (also :q or end of input)" },
+    Command {
+        name: ":load",
+        usage: "FILE",
+        help: "load and compile a program (the session's --env and :set apply)",
+    },
+    Command {
+        name: ":reload",
+        usage: "",
+        help: "re-read the loaded file after editing it, keeping the settings",
+    },
+    Command {
+        name: ":entries",
+        usage: "",
+        help: "every entry point with its inputs, outputs and state, shapes included",
+    },
+    Command {
+        name: ":show",
+        usage: "ENTRY [--after PASS]",
+        help: "the IR of an entry point, optionally after a pass (fold, cse, dce, all)",
+    },
+    Command {
+        name: ":passes",
+        usage: "ENTRY",
+        help: "the pass pipeline with node counts before and after each pass",
+    },
+    Command {
+        name: ":dot",
+        usage: "ENTRY PATH",
+        help: "write the graph of an entry point as Graphviz DOT",
+    },
+    Command {
+        name: ":params",
+        usage: "",
+        help: "parameters, optimiser moments, target copies and learnables, by net",
+    },
+    Command {
+        name: ":grad",
+        usage: "LOSS",
+        help: "which parameters a loss reaches, and its gradient graph",
+    },
+    Command {
+        name: ":eval",
+        usage: "EXPR",
+        help: "evaluate an expression (a line without a colon does the same)",
+    },
+    Command {
+        name: ":time",
+        usage: "ENTRY [--backend NAME]",
+        help: "median µs per call and GFLOP/s of an entry point",
+    },
+    Command {
+        name: ":code",
+        usage: "ENTRY [--backend NAME]",
+        help: "the code a backend generated for an entry point",
+    },
+    Command {
+        name: ":set",
+        usage: "[NAME=VALUE]",
+        help: "change a hyperparameter and recompile; alone, list them",
+    },
+    Command {
+        name: ":env",
+        usage: "ID",
+        help: "compile for another environment",
+    },
+    Command {
+        name: ":backend",
+        usage: "[NAME]",
+        help: "the backend :time and :code use (jit, interp)",
+    },
+    Command {
+        name: ":help",
+        usage: "[COMMAND]",
+        help: "this list, or one command's help",
+    },
+    Command {
+        name: ":quit",
+        usage: "",
+        help: "leave (also :q or end of input)",
+    },
 ];
 
 /// Runs one non-empty line.
@@ -112,7 +176,10 @@ fn help(rest: &str) -> Reply {
 }
 
 /// Splits `ARGS --flag VALUE` into positional words and flag values.
-fn split_flags<'a>(rest: &'a str, flags: &[&str]) -> Result<(Vec<&'a str>, BTreeMap<String, &'a str>), Reply> {
+fn split_flags<'a>(
+    rest: &'a str,
+    flags: &[&str],
+) -> Result<(Vec<&'a str>, BTreeMap<String, &'a str>), Reply> {
     let mut pos = Vec::new();
     let mut vals = BTreeMap::new();
     let mut words = rest.split_whitespace();
@@ -161,7 +228,9 @@ fn load(s: &mut Session, rest: &str) -> Res {
 
 fn reload(s: &mut Session) -> Res {
     let Some(file) = s.loaded.as_ref().map(|l| l.file.clone()) else {
-        return Err(Reply::err("error: nothing to reload\n  help: `:load FILE` loads a program"));
+        return Err(Reply::err(
+            "error: nothing to reload\n  help: `:load FILE` loads a program",
+        ));
     };
     let r = s.load(&file);
     if r.failed { Err(r) } else { Ok(r) }
@@ -202,7 +271,11 @@ fn state_list(p: &Compiled, ids: &[StateId]) -> String {
             StateKind::Counter => ctr += 1,
         }
     }
-    for (n, what) in [(tgt, "target tensors"), (opt, "optimiser tensors"), (ctr, "counters")] {
+    for (n, what) in [
+        (tgt, "target tensors"),
+        (opt, "optimiser tensors"),
+        (ctr, "counters"),
+    ] {
         if n > 0 {
             items.push(format!("{n} {what}"));
         }
@@ -226,10 +299,34 @@ fn entries(s: &mut Session) -> Res {
     for e in &p.entries {
         let g = &e.graph;
         let _ = writeln!(t, "{} — {}", e.name, kind_text(&e.kind));
-        let ins: Vec<String> = g.inputs.iter().map(|i| format!("{}: {}", g.input_name(*i), g.ty(*i))).collect();
-        let outs: Vec<String> = g.outputs.iter().map(|(n, o)| format!("{n}: {}", g.ty(*o))).collect();
-        let _ = writeln!(t, "  inputs   {}", if ins.is_empty() { "(none)".into() } else { ins.join(", ") });
-        let _ = writeln!(t, "  outputs  {}", if outs.is_empty() { "(none)".into() } else { outs.join(", ") });
+        let ins: Vec<String> = g
+            .inputs
+            .iter()
+            .map(|i| format!("{}: {}", g.input_name(*i), g.ty(*i)))
+            .collect();
+        let outs: Vec<String> = g
+            .outputs
+            .iter()
+            .map(|(n, o)| format!("{n}: {}", g.ty(*o)))
+            .collect();
+        let _ = writeln!(
+            t,
+            "  inputs   {}",
+            if ins.is_empty() {
+                "(none)".into()
+            } else {
+                ins.join(", ")
+            }
+        );
+        let _ = writeln!(
+            t,
+            "  outputs  {}",
+            if outs.is_empty() {
+                "(none)".into()
+            } else {
+                outs.join(", ")
+            }
+        );
         let (reads, writes) = state_use(g);
         let _ = writeln!(t, "  reads    {}", state_list(p, &reads));
         let _ = writeln!(t, "  writes   {}", state_list(p, &writes));
@@ -266,7 +363,9 @@ fn pass_index(name: &str) -> Result<usize, Reply> {
 
 fn show(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["after"])?;
-    let [name] = pos[..] else { return Err(usage(":show")) };
+    let [name] = pos[..] else {
+        return Err(usage(":show"));
+    };
     let p = s.program()?;
     let e = find_entry(p, name)?;
     let upto = match flags.get("after") {
@@ -287,11 +386,23 @@ fn passes(s: &mut Session, rest: &str) -> Res {
     let steps = rlc_compiler::passes::run_pipeline(&e.graph, &pipeline)
         .map_err(|err| Reply::err(format!("error: {err}")))?;
     let live = |g: &Graph| g.live().iter().filter(|x| **x).count();
-    let mut t = format!("{}: {} nodes ({} needed) before the passes\n", e.name, e.graph.len(), live(&e.graph));
+    let mut t = format!(
+        "{}: {} nodes ({} needed) before the passes\n",
+        e.name,
+        e.graph.len(),
+        live(&e.graph)
+    );
     let _ = writeln!(t, "  {:<6} {:>7} {:>7}  what", "pass", "before", "after");
     let mut before = e.graph.len();
     for (pass, (_, g)) in pipeline.iter().zip(&steps) {
-        let _ = writeln!(t, "  {:<6} {:>7} {:>7}  {}", pass.name, before, g.len(), pass.about);
+        let _ = writeln!(
+            t,
+            "  {:<6} {:>7} {:>7}  {}",
+            pass.name,
+            before,
+            g.len(),
+            pass.about
+        );
         before = g.len();
     }
     if let Some((_, last)) = steps.last() {
@@ -373,7 +484,14 @@ fn params(s: &mut Session) -> Res {
                 "target" => target += k,
                 _ => {}
             }
-            let _ = writeln!(t, "  {:<28} {:<14} {:>9}  {}", v.name, v.ty.to_string(), count(k), role(*id));
+            let _ = writeln!(
+                t,
+                "  {:<28} {:<14} {:>9}  {}",
+                v.name,
+                v.ty.to_string(),
+                count(k),
+                role(*id)
+            );
         }
     }
     let _ = writeln!(
@@ -387,8 +505,9 @@ fn params(s: &mut Session) -> Res {
 }
 
 /// Parameters (net parameters and learnables) `root` depends on through differentiable
-/// operations: a backwards walk that does not cross `stop`.
-fn reached_params(g: &Graph, p: &Compiled, root: NodeId) -> Vec<NodeId> {
+/// operations: a backwards walk that does not cross `stop`. Also returns the nodes the walk
+/// visited (those on differentiable paths).
+fn reached_params(g: &Graph, p: &Compiled, root: NodeId) -> (Vec<NodeId>, Vec<bool>) {
     let mut seen = vec![false; g.len()];
     let mut stack = vec![root];
     let mut out = Vec::new();
@@ -398,7 +517,12 @@ fn reached_params(g: &Graph, p: &Compiled, root: NodeId) -> Vec<NodeId> {
         }
         match &g.node(n).op {
             Op::StopGrad => continue,
-            Op::State(s) if matches!(p.states.get(*s).kind, StateKind::Param { .. } | StateKind::Learnable) => {
+            Op::State(s)
+                if matches!(
+                    p.states.get(*s).kind,
+                    StateKind::Param { .. } | StateKind::Learnable
+                ) =>
+            {
                 out.push(n)
             }
             _ => {}
@@ -411,14 +535,29 @@ fn reached_params(g: &Graph, p: &Compiled, root: NodeId) -> Vec<NodeId> {
         Op::State(s) => s,
         _ => StateId(u32::MAX),
     });
-    out
+    (out, seen)
+}
+
+/// How many distinct operations use `param` on differentiable paths to the loss: each
+/// application of a net reads its weights once, so 2 means the loss goes through the net twice.
+fn applications(g: &Graph, param: NodeId, on_path: &[bool]) -> usize {
+    let mut users: Vec<NodeId> = g
+        .users(param)
+        .map(|(u, _)| u)
+        .filter(|u| on_path[u.index()] && !matches!(g.node(*u).op, Op::StopGrad))
+        .collect();
+    users.sort();
+    users.dedup();
+    users.len()
 }
 
 /// Nets and learnables that `update ... on LOSS` declarations change.
 fn updated_by(s: &Session, loss: &str) -> Vec<String> {
     let Some(l) = &s.loaded else { return Vec::new() };
     let ast = &l.driver.mods.get(l.module).ast;
-    let Some(alg) = ast.algorithms.first() else { return Vec::new() };
+    let Some(alg) = ast.algorithms.first() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for d in &alg.decls {
         if let rlc_compiler::syntax::ast::Decl::Update(u) = d
@@ -446,11 +585,14 @@ fn grad(s: &mut Session, rest: &str) -> Res {
         let _ = writeln!(t, "  note: losses: {}", p.losses.join(", "));
         return Err(Reply::err(t));
     }
-    let mut g = rlc_compiler::passes::optimize(&train.graph).map_err(|e| Reply::err(format!("error: {e}")))?;
+    let mut g =
+        rlc_compiler::passes::optimize(&train.graph).map_err(|e| Reply::err(format!("error: {e}")))?;
     let Some(loss) = g.find_output(&format!("loss/{name}")) else {
-        return Err(Reply::err(format!("error: the training step does not compute `{name}`")));
+        return Err(Reply::err(format!(
+            "error: the training step does not compute `{name}`"
+        )));
     };
-    let wrt = reached_params(&g, p, loss);
+    let (wrt, on_path) = reached_params(&g, p, loss);
     let mut t = String::new();
     if wrt.is_empty() {
         let _ = writeln!(
@@ -463,35 +605,57 @@ fn grad(s: &mut Session, rest: &str) -> Res {
         Op::State(s) => s,
         _ => unreachable!("reached_params returns state reads"),
     };
-    let mut by_net: Vec<(String, usize, usize)> = Vec::new();
+    // (net, tensors, values, applications on differentiable paths)
+    let mut by_net: Vec<(String, usize, usize, usize)> = Vec::new();
     for n in &wrt {
         let v = p.states.get(state_of(&g, *n));
         let net = match &v.kind {
             StateKind::Param { net } => net.clone(),
             _ => v.name.clone(),
         };
-        match by_net.iter_mut().find(|(k, _, _)| *k == net) {
-            Some((_, c, e)) => {
+        let apps = applications(&g, *n, &on_path);
+        match by_net.iter_mut().find(|(k, _, _, _)| *k == net) {
+            Some((_, c, e, a)) => {
                 *c += 1;
                 *e += v.ty.numel();
+                *a = (*a).max(apps);
             }
-            None => by_net.push((net, 1, v.ty.numel())),
+            None => by_net.push((net, 1, v.ty.numel(), apps)),
         }
     }
     let updated = updated_by(s, name);
     let _ = writeln!(t, "`{name}` reaches {} parameter tensors:", wrt.len());
-    for (net, c, e) in &by_net {
+    for (net, c, e, a) in &by_net {
         let how = if updated.contains(net) {
             "updated by this loss"
         } else {
             "gradient flows through, but no `update ... on` this loss changes it"
         };
-        let _ = writeln!(t, "  {net}: {c} tensors, {} values  ({how})", count(*e));
+        let times = if *a > 1 {
+            format!(", differentiated through {a} applications")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(t, "  {net}: {c} tensors, {} values{times}  ({how})", count(*e));
     }
-    for net in updated.iter().filter(|u| !by_net.iter().any(|(n, _, _)| n == *u)) {
-        let _ = writeln!(t, "  {net}: updated by this loss, but the loss does not reach it (its gradient is zero)");
+    if by_net
+        .iter()
+        .any(|(net, _, _, a)| *a > 1 && updated.contains(net))
+    {
+        t.push_str("  note: a net updated by this loss is differentiated through more than once; if one\n");
+        t.push_str("        application is a bootstrap target, it needs `stop(...)` or a target net\n");
     }
-    let grads = rlc_compiler::autodiff::grad(&mut g, loss, &wrt).map_err(|e| Reply::err(format!("error: {e}")))?;
+    for net in updated
+        .iter()
+        .filter(|u| !by_net.iter().any(|(n, _, _, _)| n == *u))
+    {
+        let _ = writeln!(
+            t,
+            "  {net}: updated by this loss, but the loss does not reach it (its gradient is zero)"
+        );
+    }
+    let grads =
+        rlc_compiler::autodiff::grad(&mut g, loss, &wrt).map_err(|e| Reply::err(format!("error: {e}")))?;
     // Keep only what the gradients need: drop the other outputs and every assignment.
     g.outputs = wrt
         .iter()
@@ -511,7 +675,11 @@ fn grad(s: &mut Session, rest: &str) -> Res {
     let (pruned, _) = g.rebuild(|id| needed[id.index()], |_, _, _, _| None);
     let pruned = rlc_compiler::passes::optimize(&pruned).map_err(|e| Reply::err(format!("error: {e}")))?;
     let _ = writeln!(t, "gradient graph ({} nodes):", pruned.len());
-    t.push_str(&print_graph_with_states(&pruned, &format!("grad_{name}"), &p.states));
+    t.push_str(&print_graph_with_states(
+        &pruned,
+        &format!("grad_{name}"),
+        &p.states,
+    ));
     Ok(Reply::ok(t))
 }
 
@@ -526,8 +694,15 @@ fn eval(s: &mut Session, text: &str) -> Res {
     let seed = s.evals;
     let color = s.color;
     let traced = match &mut s.loaded {
-        Some(Loaded { driver, module, program, .. }) => {
-            let env = program.as_ref().map_or_else(rlc_compiler::driver::no_env, |p| p.env.clone());
+        Some(Loaded {
+            driver,
+            module,
+            program,
+            ..
+        }) => {
+            let env = program
+                .as_ref()
+                .map_or_else(rlc_compiler::driver::no_env, |p| p.env.clone());
             let alg = program.as_ref().map(|p| (0, p.states.clone()));
             match driver.trace_expr(*module, alg, env, text) {
                 Ok(t) => t,
@@ -546,7 +721,11 @@ fn eval(s: &mut Session, text: &str) -> Res {
     show_values(&traced, seed).map(Reply::ok).map_err(Reply::err)
 }
 
-fn render(driver: &rlc_compiler::driver::Driver, d: &[rlc_compiler::diag::Diagnostic], color: bool) -> String {
+fn render(
+    driver: &rlc_compiler::driver::Driver,
+    d: &[rlc_compiler::diag::Diagnostic],
+    color: bool,
+) -> String {
     let mut t = rlc_compiler::diag::render_all(d, &driver.mods.sources, color);
     let n = d.len();
     let _ = writeln!(t, "error: {n} problem{} found", if n == 1 { "" } else { "s" });
@@ -593,9 +772,16 @@ fn show_values(t: &Traced, seed: u64) -> Result<String, String> {
     let mut inputs = Vec::new();
     for i in &g.inputs {
         match g.input_name(*i) {
-            "key" => inputs.push(Tensor::<f64>::i(vec![2], rlc_compiler::random::key_from_seed(seed).to_vec())),
+            "key" => inputs.push(Tensor::<f64>::i(
+                vec![2],
+                rlc_compiler::random::key_from_seed(seed).to_vec(),
+            )),
             "step" => inputs.push(Tensor::<f64>::i(Vec::<usize>::new(), vec![0])),
-            other => return Err(format!("error: the expression reads the input `{other}`, which :eval cannot supply\n")),
+            other => {
+                return Err(format!(
+                    "error: the expression reads the input `{other}`, which :eval cannot supply\n"
+                ));
+            }
         }
     }
     let state = initial_state::<f64>(&t.states, 0);
@@ -632,17 +818,26 @@ fn unknown_backend(b: &str) -> Reply {
     Reply::err(t)
 }
 
-fn compile_on(p: &Compiled, e: &Entry, backend_name: &str) -> Result<(Box<dyn backend::Backend>, backend::EntryId, f64), Reply> {
+fn compile_on(
+    p: &Compiled,
+    e: &Entry,
+    backend_name: &str,
+) -> Result<(Box<dyn backend::Backend>, backend::EntryId, f64), Reply> {
     let mut b = backend::create(backend_name).map_err(|e| Reply::err(format!("error: {e}")))?;
-    b.init_state(&p.states, 0).map_err(|e| Reply::err(format!("error: {e}")))?;
+    b.init_state(&p.states, 0)
+        .map_err(|e| Reply::err(format!("error: {e}")))?;
     let t0 = std::time::Instant::now();
-    let id = b.compile(&e.name, &e.graph).map_err(|e| Reply::err(format!("error: {e}")))?;
+    let id = b
+        .compile(&e.name, &e.graph)
+        .map_err(|e| Reply::err(format!("error: {e}")))?;
     Ok((b, id, t0.elapsed().as_secs_f64() * 1e3))
 }
 
 fn time(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["backend"])?;
-    let [name] = pos[..] else { return Err(usage(":time")) };
+    let [name] = pos[..] else {
+        return Err(usage(":time"));
+    };
     let bname = backend_flag(s, &flags)?;
     let p = s.program()?;
     let e = find_entry(p, name)?;
@@ -677,7 +872,9 @@ fn sig3(v: f64) -> f64 {
 
 fn code(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["backend"])?;
-    let [name] = pos[..] else { return Err(usage(":code")) };
+    let [name] = pos[..] else {
+        return Err(usage(":code"));
+    };
     let bname = backend_flag(s, &flags)?;
     let p = s.program()?;
     let e = find_entry(p, name)?;
@@ -700,11 +897,14 @@ fn set(s: &mut Session, rest: &str) -> Res {
         return Ok(Reply::ok(t));
     }
     let Some((name, _)) = rest.split_once('=') else {
-        return Err(Reply::err(format!("error: `:set {rest}` is not of the form NAME=VALUE")));
+        return Err(Reply::err(format!(
+            "error: `:set {rest}` is not of the form NAME=VALUE"
+        )));
     };
     let name = name.trim();
     let mut args: CompileArgs = s.compile.clone();
-    args.set.retain(|o| o.split_once('=').map(|(n, _)| n.trim()) != Some(name));
+    args.set
+        .retain(|o| o.split_once('=').map(|(n, _)| n.trim()) != Some(name));
     args.set.push(rest.to_string());
     let r = s.recompile_with(args);
     if r.failed { Err(r) } else { Ok(r) }
@@ -722,7 +922,11 @@ fn env(s: &mut Session, rest: &str) -> Res {
 
 fn set_backend(s: &mut Session, rest: &str) -> Res {
     if rest.is_empty() {
-        return Ok(Reply::ok(format!("backend: {} (known: {})", s.backend, BACKENDS.join(", "))));
+        return Ok(Reply::ok(format!(
+            "backend: {} (known: {})",
+            s.backend,
+            BACKENDS.join(", ")
+        )));
     }
     if !BACKENDS.contains(&rest) {
         return Err(unknown_backend(rest));

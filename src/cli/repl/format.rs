@@ -61,7 +61,11 @@ fn nested(shape: &[usize], values: &[f64], summarise: bool, item: &dyn Fn(f64) -
     let n = shape[0];
     let inner: usize = shape[1..].iter().product();
     let shown: Vec<Option<usize>> = if summarise && n > 2 * EDGE {
-        (0..EDGE).map(Some).chain([None]).chain((n - EDGE..n).map(Some)).collect()
+        (0..EDGE)
+            .map(Some)
+            .chain([None])
+            .chain((n - EDGE..n).map(Some))
+            .collect()
     } else {
         (0..n).map(Some).collect()
     };
@@ -73,7 +77,13 @@ fn nested(shape: &[usize], values: &[f64], summarise: bool, item: &dyn Fn(f64) -
         match i {
             None => out.push_str("..."),
             Some(i) if shape.len() == 1 => out.push_str(&item(values[*i])),
-            Some(i) => nested(&shape[1..], &values[i * inner..(i + 1) * inner], summarise, item, out),
+            Some(i) => nested(
+                &shape[1..],
+                &values[i * inner..(i + 1) * inner],
+                summarise,
+                item,
+                out,
+            ),
         }
     }
     out.push(']');
@@ -84,7 +94,7 @@ pub fn count(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -101,7 +101,9 @@ impl Session {
                 "error: `{}` defines no algorithm, so it has no entry points",
                 l.file.display()
             ))),
-            None => Err(Reply::err("error: no program loaded\n  help: `:load FILE` loads one")),
+            None => Err(Reply::err(
+                "error: no program loaded\n  help: `:load FILE` loads one",
+            )),
         }
     }
 
@@ -109,7 +111,10 @@ impl Session {
     pub fn render(&self, driver: &Driver, diags: &[Diagnostic]) -> String {
         let mut s = render_all(diags, &driver.mods.sources, self.color);
         let n = diags.len();
-        s.push_str(&format!("error: {n} problem{} found\n", if n == 1 { "" } else { "s" }));
+        s.push_str(&format!(
+            "error: {n} problem{} found\n",
+            if n == 1 { "" } else { "s" }
+        ));
         s
     }
 
@@ -175,8 +180,15 @@ impl Session {
     }
 
     fn refresh_words(&self) {
-        let mut w: Vec<String> = super::commands::COMMANDS.iter().map(|c| c.name.to_string()).collect();
-        w.extend(rlc_compiler::passes::pipeline().iter().map(|p| p.name.to_string()));
+        let mut w: Vec<String> = super::commands::COMMANDS
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        w.extend(
+            rlc_compiler::passes::pipeline()
+                .iter()
+                .map(|p| p.name.to_string()),
+        );
         w.extend(rlc_compiler::backend::BACKENDS.iter().map(|b| b.to_string()));
         if let Some(Loaded { program: Some(p), .. }) = &self.loaded {
             w.extend(p.entries.iter().map(|e| e.name.clone()));
