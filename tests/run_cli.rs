@@ -230,6 +230,11 @@ fn usage_errors_exit_with_status_2() {
             vec!["run", "stdlib/reinforce.rl", "--steps", "0", "--out", o],
             "at least 1",
         ),
+        #[cfg(not(feature = "opencl"))]
+        (
+            vec!["run", "stdlib/reinforce.rl", "--backend", "opencl", "--out", o],
+            "built without the OpenCL backend",
+        ),
         (
             vec![
                 "run",

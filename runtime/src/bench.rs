@@ -21,6 +21,8 @@ pub struct EntryTiming {
     pub median_us: f64,
     /// FLOPs per call.
     pub flops: u64,
+    /// Kernels, launches and bytes moved per call (kernel-launching backends).
+    pub stats: Option<backend::EntryStats>,
 }
 
 /// Everything `rlc bench` reports for one backend.
@@ -36,6 +38,9 @@ pub struct BackendReport {
     pub env_steps_per_s: f64,
     /// Steps of that run.
     pub run_steps: u64,
+    /// Bytes copied between host and device per environment step in that run (acting and
+    /// training calls' inputs and outputs), for kernel-launching backends.
+    pub bytes_per_env_step: Option<f64>,
 }
 
 /// The GEMM kernel alone at the training step's shapes.
@@ -178,6 +183,7 @@ pub fn bench_backend(
             compile_ms,
             median_us: us,
             flops,
+            stats: b.stats(id),
         });
     }
     let warm = program.schedule.warmup.max(program.schedule.train_after) as u64;
@@ -197,12 +203,26 @@ pub fn bench_backend(
     };
     let mut trainer = Trainer::new(program, backend::create(backend_name)?, cfg)?;
     let s = trainer.run(&mut Progress::Quiet)?;
+    let moved = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| e.stats.as_ref())
+            .map(|st| (st.bytes_in + st.bytes_out) as f64)
+    };
+    // One act call steps every env copy; after warm-up, training calls happen `updates`
+    // times in `run_steps`.
+    let bytes_per_env_step = moved(&format!("act_{}", program.schedule.act)).map(|act| {
+        act / program.schedule.envs.max(1) as f64
+            + moved("train").unwrap_or(0.0) * s.updates as f64 / run_steps.max(1) as f64
+    });
     Ok(BackendReport {
         backend: backend_name.to_string(),
         entries,
         train_gflops,
         env_steps_per_s: s.train_phase_steps_per_s,
         run_steps,
+        bytes_per_env_step,
     })
 }
 

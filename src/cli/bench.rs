@@ -37,6 +37,13 @@ pub fn run(args: &BenchArgs) -> u8 {
         );
         return EXIT_USAGE;
     };
+    // Unknown backends and missing devices are usage errors (exit 2), found before any work.
+    for b in &args.backends {
+        if let Err(e) = rlc_compiler::backend::create(b) {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    }
     let mm = bench_matmuls(program);
     let mut reports = Vec::new();
     for b in &args.backends {
@@ -80,7 +87,8 @@ fn to_json(
             "train_fraction_of_kernel": if mm.gflops > 0.0 { r.train_gflops / mm.gflops } else { 0.0 },
             "env_steps_per_s": r.env_steps_per_s,
             "run_steps": r.run_steps,
-            "entries": r.entries.iter().map(|e| json!({"name": e.name, "compile_ms": e.compile_ms, "median_us": e.median_us, "flops": e.flops})).collect::<Vec<_>>(),
+            "entries": r.entries.iter().map(|e| json!({"name": e.name, "compile_ms": e.compile_ms, "median_us": e.median_us, "flops": e.flops, "kernels": e.stats.as_ref().map(|s| s.kernels), "launches_per_call": e.stats.as_ref().map(|s| s.launches_per_call), "bytes_in": e.stats.as_ref().map(|s| s.bytes_in), "bytes_out": e.stats.as_ref().map(|s| s.bytes_out)})).collect::<Vec<_>>(),
+            "bytes_per_env_step": r.bytes_per_env_step,
         })).collect::<Vec<_>>(),
     })
 }
@@ -102,13 +110,22 @@ fn print_table(p: &rlc_compiler::lower::Compiled, mm: &MatmulReport, reports: &[
             "entry", "compile ms", "us/call", "MFLOP/call"
         );
         for e in &r.entries {
+            let launches = e.stats.as_ref().map_or_else(String::new, |s| {
+                format!(
+                    "  {} kernels, {} launches/call, {} B in, {} B out",
+                    s.kernels, s.launches_per_call, s.bytes_in, s.bytes_out
+                )
+            });
             println!(
-                "  {:<16} {:>11.1} {:>12.2} {:>12.3}",
+                "  {:<16} {:>11.1} {:>12.2} {:>12.3}{launches}",
                 e.name,
                 e.compile_ms,
                 e.median_us,
                 e.flops as f64 / 1e6
             );
+        }
+        if let Some(b) = r.bytes_per_env_step {
+            println!("  host<->device: {b:.0} bytes per env step (inputs and outputs of act and train calls)");
         }
         let frac = if mm.gflops > 0.0 {
             100.0 * r.train_gflops / mm.gflops

@@ -26,7 +26,8 @@ pub struct RunArgs {
     /// Seed of every random number of the run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Backend that runs the compiled graphs (`jit` or `interp`).
+    /// Backend that runs the compiled graphs: `jit`, `interp`, or `opencl` (in builds with
+    /// `--features opencl`).
     #[arg(long, default_value = "jit")]
     pub backend: String,
     /// Metrics file (JSON lines) [default: OUT/metrics.jsonl].

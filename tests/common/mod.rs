@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod differential;
+pub mod random_graphs;
 pub mod traces;
 
 use rlc_compiler::driver::{Driver, EnvLookupError, Request};

@@ -5,9 +5,13 @@
 pub mod cost;
 mod interp;
 pub mod jit;
+#[cfg(feature = "opencl")]
+pub mod opencl;
 
 pub use interp::InterpBackend;
 pub use jit::JitBackend;
+#[cfg(feature = "opencl")]
+pub use opencl::OpenClBackend;
 
 use crate::ir::{DType, Graph, StateId, StateTable};
 use std::fmt;
@@ -102,16 +106,46 @@ pub trait Backend {
     fn code(&self, _entry: EntryId) -> Option<String> {
         None
     }
+    /// Launch and transfer counts of a compiled entry, for backends that launch kernels.
+    fn stats(&self, _entry: EntryId) -> Option<EntryStats> {
+        None
+    }
+}
+
+/// What one call of an entry costs a kernel-launching backend.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryStats {
+    /// Distinct kernels compiled.
+    pub kernels: usize,
+    /// Kernel launches per call (scan bodies count once per step).
+    pub launches_per_call: usize,
+    /// Bytes copied host to device per call (the inputs).
+    pub bytes_in: usize,
+    /// Bytes copied device to host per call (the outputs).
+    pub bytes_out: usize,
+    /// Compile time, milliseconds (including the device compiler).
+    pub compile_ms: f64,
 }
 
 /// The names of the available backends.
-pub const BACKENDS: &[&str] = &["jit", "interp"];
+pub const BACKENDS: &[&str] = &[
+    "jit",
+    "interp",
+    #[cfg(feature = "opencl")]
+    "opencl",
+];
 
 /// Creates a backend by name.
 pub fn create(name: &str) -> Result<Box<dyn Backend>, BackendError> {
     match name {
         "interp" => Ok(Box::new(InterpBackend::new())),
         "jit" => Ok(Box::new(JitBackend::new())),
+        #[cfg(feature = "opencl")]
+        "opencl" => Ok(Box::new(OpenClBackend::new()?)),
+        #[cfg(not(feature = "opencl"))]
+        "opencl" => Err(BackendError(
+            "this rlc was built without the OpenCL backend (build with `--features opencl`)".into(),
+        )),
         other => Err(BackendError(format!(
             "unknown backend `{other}`{}; available: {}",
             crate::diag::did_you_mean(other, BACKENDS.iter().copied())

@@ -16,7 +16,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use std::time::Instant;
 
-pub use plan::{Kernel, Plan, plan};
+pub use plan::{ENode, Expr, Kernel, Plan, ScanKernel, Storage, View, plan};
 
 /// Loops writing at least this many elements are split across cores.
 const SPLIT_ELEMS: usize = 16_384;
