@@ -57,27 +57,52 @@ proptest! {
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn reinforce_solves_cartpole_on_opencl() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(["run", "stdlib/reinforce.rl", "--env", "CartPole-v1", "--seed", "1", "--steps", "300000"])
+        .args([
+            "run",
+            "stdlib/reinforce.rl",
+            "--env",
+            "CartPole-v1",
+            "--seed",
+            "1",
+            "--steps",
+            "300000",
+        ])
         .args(["--backend", "opencl", "--quiet", "--eval-episodes", "10", "--out"])
         .arg(std::env::temp_dir().join(format!("rlc-learn-{}-reinforce-opencl", std::process::id())))
         .current_dir(root())
         .output()
         .expect("run rlc");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ret: f64 = stdout
         .lines()
         .last()
         .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("eval_return=")))
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no final line in {stdout}"));
-    assert!(ret >= 475.0, "REINFORCE (opencl) reached only {ret} on CartPole-v1");
+    assert!(
+        ret >= 475.0,
+        "REINFORCE (opencl) reached only {ret} on CartPole-v1"
+    );
 }
 
 #[test]
 fn a_device_that_does_not_exist_is_a_clear_error_with_exit_2() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(["run", "stdlib/reinforce.rl", "--steps", "10", "--backend", "opencl", "--quiet", "--out"])
+        .args([
+            "run",
+            "stdlib/reinforce.rl",
+            "--steps",
+            "10",
+            "--backend",
+            "opencl",
+            "--quiet",
+            "--out",
+        ])
         .arg(std::env::temp_dir().join(format!("rlc-ocl-nodev-{}", std::process::id())))
         .env("RLC_OPENCL_DEVICE", "no-such-device-anywhere")
         .current_dir(root())
@@ -85,7 +110,10 @@ fn a_device_that_does_not_exist_is_a_clear_error_with_exit_2() {
         .expect("run rlc");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("RLC_OPENCL_DEVICE=no-such-device-anywhere matches no OpenCL device"), "{err}");
+    assert!(
+        err.contains("RLC_OPENCL_DEVICE=no-such-device-anywhere matches no OpenCL device"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -108,6 +136,9 @@ fn the_repl_shows_the_opencl_kernels() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("__kernel void k0("), "{text}");
-    assert!(text.contains("__local float As[16][16]"), "the product should use the tiled kernel\n{text}");
+    assert!(
+        text.contains("__local float As[16][16]"),
+        "the product should use the tiled kernel\n{text}"
+    );
     assert!(text.contains("act_greedy on opencl:"), "{text}");
 }

@@ -125,7 +125,9 @@ fn print_table(p: &rlc_compiler::lower::Compiled, mm: &MatmulReport, reports: &[
             );
         }
         if let Some(b) = r.bytes_per_env_step {
-            println!("  host<->device: {b:.0} bytes per env step (inputs and outputs of act and train calls)");
+            println!(
+                "  host<->device: {b:.0} bytes per env step (inputs and outputs of act and train calls)"
+            );
         }
         let frac = if mm.gflops > 0.0 {
             100.0 * r.train_gflops / mm.gflops

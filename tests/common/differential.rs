@@ -108,4 +108,3 @@ pub fn check_program(make: Make, path: &std::path::Path, overrides: &[&str]) {
         }
     }
 }
-

@@ -202,4 +202,3 @@ pub fn check(make: super::differential::Make, seed: u64) {
         }
     }
 }
-

@@ -105,11 +105,15 @@ impl OclDevice {
                 by_index
                     .or_else(|| {
                         devices.iter().position(|(p, _, d)| {
-                            p.to_lowercase().contains(&lw) || d.name().unwrap_or_default().to_lowercase().contains(&lw)
+                            p.to_lowercase().contains(&lw)
+                                || d.name().unwrap_or_default().to_lowercase().contains(&lw)
                         })
                     })
                     .ok_or_else(|| {
-                        BackendError(format!("RLC_OPENCL_DEVICE={want} matches no OpenCL device (devices: {})", listing()))
+                        BackendError(format!(
+                            "RLC_OPENCL_DEVICE={want} matches no OpenCL device (devices: {})",
+                            listing()
+                        ))
                     })?
             }
             _ => 0,

@@ -67,7 +67,9 @@ impl OpenClBackend {
             match s {
                 Step::Launch(k) => {
                     let (kern, ck) = &self.entries[e].kernels[*k];
-                    let int_arg = ck.takes_t.then(|| ((ck.bufs.len() + 2 * usize::from(ck.arena)) as u32, t));
+                    let int_arg = ck
+                        .takes_t
+                        .then(|| ((ck.bufs.len() + 2 * usize::from(ck.arena)) as u32, t));
                     self.dev.launch(*kern, ck.global, ck.local, int_arg)?;
                 }
                 Step::Scan {
@@ -125,17 +127,29 @@ impl Backend for OpenClBackend {
     fn init_state(&mut self, states: &StateTable, seed: u64) -> Result<(), BackendError> {
         let values = initial_state::<f32>(states, seed);
         if !self.states.is_empty() && self.states.len() != values.len() {
-            return Err(BackendError("state layout changed after compiling entry points".into()));
+            return Err(BackendError(
+                "state layout changed after compiling entry points".into(),
+            ));
         }
         for (i, v) in values.iter().enumerate() {
             let data = words(v);
-            let dtype = if v.ty.dtype == DType::F32 { DType::F32 } else { DType::I32 };
+            let dtype = if v.ty.dtype == DType::F32 {
+                DType::F32
+            } else {
+                DType::I32
+            };
             if i == self.states.len() {
                 let mem = self.dev.alloc(data.len())?;
-                self.states.push(StateBuf { mem, len: data.len(), dtype });
+                self.states.push(StateBuf {
+                    mem,
+                    len: data.len(),
+                    dtype,
+                });
             }
             if self.states[i].len != data.len() {
-                return Err(BackendError("state sizes changed after compiling entry points".into()));
+                return Err(BackendError(
+                    "state sizes changed after compiling entry points".into(),
+                ));
             }
             self.dev.write(self.states[i].mem, 0, &data)?;
         }
@@ -167,7 +181,13 @@ impl Backend for OpenClBackend {
                     let data: Vec<u32> = b
                         .data
                         .iter()
-                        .map(|v| if b.dtype == DType::F32 { (*v as f32).to_bits() } else { *v as i32 as u32 })
+                        .map(|v| {
+                            if b.dtype == DType::F32 {
+                                (*v as f32).to_bits()
+                            } else {
+                                *v as i32 as u32
+                            }
+                        })
                         .collect();
                     // Constants are planned never to be overwritten: write them once.
                     self.dev.write(arena, b.offset / 4, &data)?;
@@ -187,8 +207,15 @@ impl Backend for OpenClBackend {
             };
             mems.push(m);
         }
-        let Rendered { source, kernels, steps } = render::render(&plan);
-        let prog = self.dev.build(&source).map_err(|e| BackendError(format!("{name}: {}", e.0)))?;
+        let Rendered {
+            source,
+            kernels,
+            steps,
+        } = render::render(&plan);
+        let prog = self
+            .dev
+            .build(&source)
+            .map_err(|e| BackendError(format!("{name}: {}", e.0)))?;
         let mut ks = Vec::with_capacity(kernels.len());
         for ck in kernels {
             let mut args = Vec::new();
@@ -218,7 +245,12 @@ impl Backend for OpenClBackend {
         Ok(EntryId(self.entries.len() - 1))
     }
 
-    fn call(&mut self, entry: EntryId, inputs: &[In<'_>], outputs: &mut [Out<'_>]) -> Result<(), BackendError> {
+    fn call(
+        &mut self,
+        entry: EntryId,
+        inputs: &[In<'_>],
+        outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError> {
         let e = entry.0;
         let Some(en) = self.entries.get_mut(e) else {
             return Err(BackendError(format!("no entry #{e}")));
@@ -235,7 +267,9 @@ impl Backend for OpenClBackend {
         for (k, (x, (mem, dt, n))) in inputs.iter().zip(&en.inputs).enumerate() {
             let data: Vec<u32> = match (x, dt) {
                 (In::F32(v), DType::F32) if v.len() == *n => v.iter().map(|f| f.to_bits()).collect(),
-                (In::I32(v), DType::I32 | DType::Bool) if v.len() == *n => v.iter().map(|i| *i as u32).collect(),
+                (In::I32(v), DType::I32 | DType::Bool) if v.len() == *n => {
+                    v.iter().map(|i| *i as u32).collect()
+                }
                 _ => return Err(BackendError(format!("input {k} must be {n} values of {dt}"))),
             };
             if let Some(m) = mem {
@@ -254,9 +288,10 @@ impl Backend for OpenClBackend {
                 None => buf.fill(0),
             }
             match (o, dt) {
-                (Out::F32(v), DType::F32) if v.len() == *n => {
-                    v.iter_mut().zip(buf.iter()).for_each(|(d, s)| *d = f32::from_bits(*s))
-                }
+                (Out::F32(v), DType::F32) if v.len() == *n => v
+                    .iter_mut()
+                    .zip(buf.iter())
+                    .for_each(|(d, s)| *d = f32::from_bits(*s)),
                 (Out::I32(v), DType::I32 | DType::Bool) if v.len() == *n => {
                     v.iter_mut().zip(buf.iter()).for_each(|(d, s)| *d = *s as i32)
                 }
@@ -285,7 +320,12 @@ impl Backend for OpenClBackend {
             .get(id.0 as usize)
             .ok_or_else(|| BackendError(format!("no state #{}", id.0)))?;
         if data.len() != s.len {
-            return Err(BackendError(format!("state #{} has {} values, got {}", id.0, s.len, data.len())));
+            return Err(BackendError(format!(
+                "state #{} has {} values, got {}",
+                id.0,
+                s.len,
+                data.len()
+            )));
         }
         let words: Vec<u32> = match data {
             HostData::F32(v) => v.iter().map(|f| f.to_bits()).collect(),

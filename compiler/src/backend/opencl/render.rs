@@ -2,8 +2,8 @@
 //! per planned kernel (a tiled local-memory kernel for matrix products), and a list of launch
 //! steps (scans become host loops over their body's launches).
 
-use crate::backend::jit::{Kernel, Plan, ScanKernel, Storage};
 use crate::backend::jit::{ENode, Expr, View};
+use crate::backend::jit::{Kernel, Plan, ScanKernel, Storage};
 use crate::ir::{BinaryOp, DType, RandomDist, ReduceOp, UnaryOp};
 use std::fmt::Write;
 
@@ -102,7 +102,11 @@ fn float_lit(v: f64) -> String {
     if f.is_nan() {
         "NAN".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "INFINITY".into() } else { "(-INFINITY)".into() }
+        if f > 0.0 {
+            "INFINITY".into()
+        } else {
+            "(-INFINITY)".into()
+        }
     } else {
         format!("({f:?}f)")
     }
@@ -110,7 +114,11 @@ fn float_lit(v: f64) -> String {
 
 fn int_lit(v: f64) -> String {
     let i = v as i32;
-    if i == i32::MIN { "(-2147483647-1)".into() } else { format!("({i})") }
+    if i == i32::MIN {
+        "(-2147483647-1)".into()
+    } else {
+        format!("({i})")
+    }
 }
 
 /// Index decomposition of a flat id `g` over `shape` into variables `i0..`.
@@ -120,7 +128,11 @@ fn decompose(out: &mut String, g: &str, shape: &[usize], names: &[String]) {
         if d == 0 {
             let _ = writeln!(out, "  const int {} = r_;", names[d]);
         } else {
-            let _ = writeln!(out, "  const int {} = r_ % {}; r_ /= {};", names[d], shape[d], shape[d]);
+            let _ = writeln!(
+                out,
+                "  const int {} = r_ % {}; r_ /= {};",
+                names[d], shape[d], shape[d]
+            );
         }
     }
 }
@@ -193,7 +205,11 @@ impl Renderer<'_> {
     fn ptr(&self, buf: usize) -> String {
         let b = &self.plan.buffers[buf];
         if self.in_arena(buf) {
-            if b.dtype == DType::F32 { "A".into() } else { "AI".into() }
+            if b.dtype == DType::F32 {
+                "A".into()
+            } else {
+                "AI".into()
+            }
         } else {
             format!("B{buf}")
         }
@@ -211,10 +227,20 @@ impl Renderer<'_> {
     }
 
     /// Starts a kernel function over `views` (the buffers it touches) and registers it.
-    fn begin(&mut self, views: &[&View], global: [usize; 2], local: Option<[usize; 2]>, takes_t: bool) -> String {
+    fn begin(
+        &mut self,
+        views: &[&View],
+        global: [usize; 2],
+        local: Option<[usize; 2]>,
+        takes_t: bool,
+    ) -> String {
         let name = format!("k{}", self.kernels.len());
         let arena = views.iter().any(|v| self.in_arena(v.buf));
-        let mut bufs: Vec<usize> = views.iter().map(|v| v.buf).filter(|b| !self.in_arena(*b)).collect();
+        let mut bufs: Vec<usize> = views
+            .iter()
+            .map(|v| v.buf)
+            .filter(|b| !self.in_arena(*b))
+            .collect();
         bufs.sort();
         bufs.dedup();
         let mut params = Vec::new();
@@ -243,11 +269,18 @@ impl Renderer<'_> {
     fn kernel(&mut self, k: &Kernel) -> Step {
         match k {
             Kernel::Map { out, expr } => self.map(out, expr, None),
-            Kernel::Reduce { op, acc, expr, init, .. } => self.reduce(*op, acc, expr, *init),
+            Kernel::Reduce {
+                op, acc, expr, init, ..
+            } => self.reduce(*op, acc, expr, *init),
             Kernel::MatMul { a, b, c } => self.matmul(a, b, c),
             Kernel::Take { x, idx, out, axis } => self.take(x, idx, out, *axis),
             Kernel::ScatterAdd { idx, upd, out, axis } => self.scatter(idx, upd, out, *axis),
-            Kernel::Random { key, dist, stream, out } => self.random(key, *dist, *stream, out),
+            Kernel::Random {
+                key,
+                dist,
+                stream,
+                out,
+            } => self.random(key, *dist, *stream, out),
             Kernel::MatMulPair { .. } | Kernel::Scan(_) => unreachable!("handled in steps"),
         }
     }
@@ -310,7 +343,9 @@ impl Renderer<'_> {
 
     fn reduce(&mut self, op: ReduceOp, acc: &View, expr: &Expr, init: f64) -> Step {
         let shape = &acc.shape;
-        let reduced: Vec<usize> = (0..shape.len()).filter(|d| acc.strides[*d] == 0 && shape[*d] > 1).collect();
+        let reduced: Vec<usize> = (0..shape.len())
+            .filter(|d| acc.strides[*d] == 0 && shape[*d] > 1)
+            .collect();
         let kept: Vec<usize> = (0..shape.len()).filter(|d| !reduced.contains(d)).collect();
         let n_kept: usize = kept.iter().map(|d| shape[*d]).product();
         let n_red: usize = reduced.iter().map(|d| shape[*d]).product();
@@ -325,7 +360,11 @@ impl Renderer<'_> {
         let kept_shape: Vec<usize> = kept.iter().map(|d| shape[*d]).collect();
         let kept_vars: Vec<String> = kept.iter().map(|d| vars[*d].clone()).collect();
         decompose(&mut body, "g_", &kept_shape, &kept_vars);
-        let init_lit = if dt == DType::F32 { float_lit(init) } else { int_lit(init) };
+        let init_lit = if dt == DType::F32 {
+            float_lit(init)
+        } else {
+            int_lit(init)
+        };
         let _ = writeln!(body, "  {t} acc_ = {init_lit};");
         let _ = writeln!(body, "  for (int q_ = 0; q_ < {n_red}; q_++) {{");
         let red_shape: Vec<usize> = reduced.iter().map(|d| shape[*d]).collect();
