@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::differential::check_program;
-use common::*;
+use common::differential::{check_examples, check_stdlib};
 use rlc_compiler::backend::{Backend, JitBackend};
 
 fn jit() -> Box<dyn Backend> {
@@ -15,29 +14,15 @@ fn jit() -> Box<dyn Backend> {
 
 #[test]
 fn every_stdlib_entry_point_matches_the_interpreter() {
-    for f in stdlib_algorithms() {
-        check_program(jit, &f, &["hidden=[16, 16]"]);
-    }
+    check_stdlib(jit, &["hidden=[16, 16]"]);
 }
 
 #[test]
 fn odd_sizes_match_the_interpreter() {
-    for f in stdlib_algorithms() {
-        for h in ["hidden=[1]", "hidden=[7, 3]", "hidden=[257]"] {
-            check_program(jit, &f, &[h]);
-        }
-    }
+    check_stdlib(jit, &["hidden=[1]", "hidden=[7, 3]", "hidden=[257]"]);
 }
 
 #[test]
 fn examples_match_the_interpreter() {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("examples"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for f in files {
-        check_program(jit, &f, &["hidden=[16, 16]"]);
-    }
+    check_examples(jit);
 }

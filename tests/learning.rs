@@ -4,36 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-/// Runs `rlc run` and returns the final evaluation return (mean of 10 greedy episodes).
-fn final_eval_return(args: &[&str]) -> f64 {
-    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(args)
-        .args(["--quiet", "--eval-episodes", "10"])
-        .current_dir(common::root())
-        .output()
-        .expect("run rlc");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        stdout,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = stdout.lines().last().unwrap_or_default();
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix("eval_return="))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no final line in {stdout}"))
-}
-
-fn out_dir(name: &str) -> String {
-    std::env::temp_dir()
-        .join(format!("rlc-learn-{}-{name}", std::process::id()))
-        .display()
-        .to_string()
-}
+use common::learn::{final_eval_return, out_dir};
 
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::differential::check_program;
-use common::*;
+use common::differential::{check_examples, check_stdlib};
+use common::root;
 use proptest::prelude::*;
 use rlc_compiler::backend::{Backend, OpenClBackend};
 
@@ -17,32 +17,18 @@ fn opencl() -> Box<dyn Backend> {
 
 #[test]
 fn every_stdlib_entry_point_matches_the_interpreter_on_opencl() {
-    for f in stdlib_algorithms() {
-        check_program(opencl, &f, &["hidden=[16, 16]"]);
-    }
+    check_stdlib(opencl, &["hidden=[16, 16]"]);
 }
 
 #[test]
 fn odd_sizes_match_the_interpreter_on_opencl() {
-    for f in stdlib_algorithms() {
-        // (257 wide is covered on the JIT; PoCL's compiler makes it slow here.)
-        for h in ["hidden=[1]", "hidden=[7, 3]"] {
-            check_program(opencl, &f, &[h]);
-        }
-    }
+    // (257 wide is covered on the JIT; PoCL's compiler makes it slow here.)
+    check_stdlib(opencl, &["hidden=[1]", "hidden=[7, 3]"]);
 }
 
 #[test]
 fn examples_match_the_interpreter_on_opencl() {
-    let mut files: Vec<_> = std::fs::read_dir(root().join("examples"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for f in files {
-        check_program(opencl, &f, &["hidden=[16, 16]"]);
-    }
+    check_examples(opencl);
 }
 
 proptest! {
@@ -56,34 +42,20 @@ proptest! {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn reinforce_solves_cartpole_on_opencl() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args([
-            "run",
-            "stdlib/reinforce.rl",
-            "--env",
-            "CartPole-v1",
-            "--seed",
-            "1",
-            "--steps",
-            "300000",
-        ])
-        .args(["--backend", "opencl", "--quiet", "--eval-episodes", "10", "--out"])
-        .arg(std::env::temp_dir().join(format!("rlc-learn-{}-reinforce-opencl", std::process::id())))
-        .current_dir(root())
-        .output()
-        .expect("run rlc");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ret: f64 = stdout
-        .lines()
-        .last()
-        .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("eval_return=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no final line in {stdout}"));
+    let ret = common::learn::final_eval_return(&[
+        "run",
+        "stdlib/reinforce.rl",
+        "--env",
+        "CartPole-v1",
+        "--seed",
+        "1",
+        "--steps",
+        "300000",
+        "--backend",
+        "opencl",
+        "--out",
+        &common::learn::out_dir("reinforce-opencl"),
+    ]);
     assert!(
         ret >= 475.0,
         "REINFORCE (opencl) reached only {ret} on CartPole-v1"

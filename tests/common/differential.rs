@@ -108,3 +108,25 @@ pub fn check_program(make: Make, path: &std::path::Path, overrides: &[&str]) {
         }
     }
 }
+
+/// Every entry point of every stdlib algorithm, with the given net sizes.
+pub fn check_stdlib(make: Make, sizes: &[&str]) {
+    for f in stdlib_algorithms() {
+        for h in sizes {
+            check_program(make, &f, &[h]);
+        }
+    }
+}
+
+/// Every entry point of every example program (small nets).
+pub fn check_examples(make: Make) {
+    let mut files: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for f in files {
+        check_program(make, &f, &["hidden=[16, 16]"]);
+    }
+}

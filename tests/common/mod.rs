@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod differential;
+pub mod learn;
 pub mod random_graphs;
 pub mod traces;
 

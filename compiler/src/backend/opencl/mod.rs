@@ -264,16 +264,20 @@ impl Backend for OpenClBackend {
                 outputs.len()
             )));
         }
+        // Inputs go through the entry's scratch buffer: nothing is allocated per call.
         for (k, (x, (mem, dt, n))) in inputs.iter().zip(&en.inputs).enumerate() {
-            let data: Vec<u32> = match (x, dt) {
-                (In::F32(v), DType::F32) if v.len() == *n => v.iter().map(|f| f.to_bits()).collect(),
+            let buf = &mut en.scratch[..*n];
+            match (x, dt) {
+                (In::F32(v), DType::F32) if v.len() == *n => {
+                    buf.iter_mut().zip(v.iter()).for_each(|(d, s)| *d = s.to_bits())
+                }
                 (In::I32(v), DType::I32 | DType::Bool) if v.len() == *n => {
-                    v.iter().map(|i| *i as u32).collect()
+                    buf.iter_mut().zip(v.iter()).for_each(|(d, s)| *d = *s as u32)
                 }
                 _ => return Err(BackendError(format!("input {k} must be {n} values of {dt}"))),
-            };
+            }
             if let Some(m) = mem {
-                self.dev.write(*m, 0, &data)?;
+                self.dev.write(*m, 0, buf)?;
             }
         }
         let steps = std::mem::take(&mut self.entries[e].steps);
