@@ -4,6 +4,14 @@
 //! which on a 2-core machine costs as much as a 256x256x256 product itself. Here each
 //! worker spins briefly for the next job before parking, the caller always does a share of
 //! the work itself, and a job is a plain function pointer with a context pointer.
+//!
+//! The caller never waits for a worker that has not started: a part is claimed with a
+//! compare-and-swap, and once the caller has finished its own share it takes back every
+//! part no worker has claimed yet. So when the cores are oversubscribed (several `rlc`
+//! processes, parallel tests) a descheduled worker costs nothing but its part's share of
+//! parallelism, instead of stalling every product until the scheduler runs it again.
+//! `RLC_THREADS` sets the number of threads (the caller included); the default is one per
+//! core.
 
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -12,12 +20,19 @@ use std::thread::{self, Thread};
 /// A job: `run(ctx, part)` computes part `part` of the work.
 type JobFn = unsafe fn(*const u8, usize);
 
+/// No job posted.
 const IDLE: u32 = 0;
-const WORK: u32 = 1;
-const DONE: u32 = 2;
+/// A job is posted and not yet claimed.
+const POSTED: u32 = 1;
+/// The worker claimed the job and is running it.
+const RUNNING: u32 = 2;
+/// The worker finished the job.
+const DONE: u32 = 3;
 
-/// Iterations a worker spins waiting for work before it parks.
-const SPIN: u32 = 200_000;
+/// Iterations a worker spins waiting for work before it yields the core once.
+const SPIN: u32 = 2_000;
+/// Rounds of spinning (each followed by a yield) before a worker parks.
+const ROUNDS: u32 = 50;
 
 struct Slot {
     state: AtomicU32,
@@ -37,12 +52,24 @@ pub struct Pool {
 
 static POOL: OnceLock<Pool> = OnceLock::new();
 
-/// The process-wide pool, with one worker per extra core (none on a single core).
+/// Threads to use: `RLC_THREADS` when it is a positive integer, else one per core.
+pub fn configured_threads() -> usize {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    threads_from(std::env::var("RLC_THREADS").ok().as_deref(), cores)
+}
+
+/// The thread count `RLC_THREADS=value` asks for, or `cores` when unset or not a positive
+/// integer.
+fn threads_from(value: Option<&str>, cores: usize) -> usize {
+    value
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(cores)
+}
+
+/// The process-wide pool, with one worker per thread beyond the caller's.
 pub fn pool() -> &'static Pool {
-    POOL.get_or_init(|| {
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        Pool::new(cores.saturating_sub(1))
-    })
+    POOL.get_or_init(|| Pool::new(configured_threads().saturating_sub(1)))
 }
 
 impl Pool {
@@ -100,8 +127,10 @@ impl Pool {
             s.job.store(job as *mut (), Ordering::Relaxed);
             s.ctx.store(ctx as *mut u8, Ordering::Relaxed);
             s.part.store(i as u32 + 1, Ordering::Relaxed);
-            s.state.store(WORK, Ordering::Release);
-            if s.sleeping.load(Ordering::Acquire)
+            // SeqCst pairs with the worker's announcement of sleep (a store then a load on
+            // each side), so at least one of the two sees the other.
+            s.state.store(POSTED, Ordering::SeqCst);
+            if s.sleeping.load(Ordering::SeqCst)
                 && let Some(t) = s.thread.get()
             {
                 t.unpark();
@@ -109,31 +138,40 @@ impl Pool {
         }
         // SAFETY: forwarded from the caller.
         unsafe { job(ctx, 0) };
-        for s in &self.slots {
-            while s.state.load(Ordering::Acquire) != DONE {
-                std::hint::spin_loop();
+        for (i, s) in self.slots.iter().enumerate() {
+            // Take back a part its worker has not claimed yet and run it here.
+            if s.state
+                .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                // SAFETY: forwarded from the caller; the worker will not run this part.
+                unsafe { job(ctx, i + 1) };
+                continue;
             }
-            s.state.store(IDLE, Ordering::Relaxed);
+            let mut spins = 0u32;
+            while s.state.load(Ordering::Acquire) != DONE {
+                spins += 1;
+                if spins.is_multiple_of(SPIN) {
+                    // The worker was preempted mid-part: let it have the core.
+                    thread::yield_now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            s.state.store(IDLE, Ordering::Release);
         }
     }
 }
 
 fn worker(s: &Slot) {
     loop {
-        let mut spins = 0u32;
-        while s.state.load(Ordering::Acquire) != WORK {
-            if spins < SPIN {
-                spins += 1;
-                std::hint::spin_loop();
-            } else {
-                s.sleeping.store(true, Ordering::SeqCst);
-                // Re-check after announcing sleep, so a job posted meanwhile is not missed.
-                if s.state.load(Ordering::SeqCst) != WORK {
-                    thread::park();
-                }
-                s.sleeping.store(false, Ordering::SeqCst);
-                spins = 0;
-            }
+        wait_for_post(s);
+        // Claim the job; the caller may have taken it back meanwhile.
+        if s.state
+            .compare_exchange(POSTED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue;
         }
         let job = s.job.load(Ordering::Relaxed);
         let ctx = s.ctx.load(Ordering::Relaxed);
@@ -144,6 +182,32 @@ fn worker(s: &Slot) {
             f(ctx, part);
         }
         s.state.store(DONE, Ordering::Release);
+    }
+}
+
+/// Spins (yielding now and then, so other processes' threads get the core), then parks,
+/// until a job is posted.
+fn wait_for_post(s: &Slot) {
+    let mut spins = 0u32;
+    let mut rounds = 0u32;
+    while s.state.load(Ordering::Acquire) != POSTED {
+        if spins < SPIN {
+            spins += 1;
+            std::hint::spin_loop();
+        } else if rounds < ROUNDS {
+            spins = 0;
+            rounds += 1;
+            thread::yield_now();
+        } else {
+            s.sleeping.store(true, Ordering::SeqCst);
+            // Re-check after announcing sleep, so a job posted meanwhile is not missed.
+            if s.state.load(Ordering::SeqCst) != POSTED {
+                thread::park();
+            }
+            s.sleeping.store(false, Ordering::SeqCst);
+            spins = 0;
+            rounds = 0;
+        }
     }
 }
 
@@ -158,16 +222,57 @@ mod tests {
         counters[part].fetch_add(part + 1, Ordering::SeqCst);
     }
 
-    #[test]
-    fn every_part_runs_once_per_call() {
-        let p = pool();
+    fn runs_every_part_once(p: &Pool, calls: usize) {
         let counters: [AtomicUsize; 8] = Default::default();
-        for _ in 0..1000 {
+        for _ in 0..calls {
             // SAFETY: parts touch distinct counters; `counters` outlives the call.
             unsafe { p.run(add_part, &counters as *const _ as *const u8) };
         }
-        for (i, c) in counters.iter().enumerate().take(p.parts()) {
-            assert_eq!(c.load(Ordering::SeqCst), 1000 * (i + 1));
+        for (i, c) in counters.iter().enumerate() {
+            let want = if i < p.parts() { calls * (i + 1) } else { 0 };
+            assert_eq!(c.load(Ordering::SeqCst), want, "part {i}");
         }
+    }
+
+    #[test]
+    fn every_part_runs_once_per_call() {
+        runs_every_part_once(pool(), 1000);
+    }
+
+    #[test]
+    fn more_workers_than_cores_still_run_every_part_once() {
+        runs_every_part_once(&Pool::new(7), 2000);
+    }
+
+    #[test]
+    fn a_worker_that_never_runs_does_not_stall_the_caller() {
+        // Slots whose threads never start stand for workers the scheduler keeps off the
+        // cores: the caller must take their parts back.
+        let absent = (0..3)
+            .map(|_| {
+                Arc::new(Slot {
+                    state: AtomicU32::new(IDLE),
+                    job: AtomicPtr::new(std::ptr::null_mut()),
+                    ctx: AtomicPtr::new(std::ptr::null_mut()),
+                    part: AtomicU32::new(0),
+                    sleeping: AtomicBool::new(false),
+                    thread: OnceLock::new(),
+                })
+            })
+            .collect();
+        let p = Pool {
+            slots: absent,
+            busy: std::sync::Mutex::new(()),
+        };
+        runs_every_part_once(&p, 100);
+    }
+
+    #[test]
+    fn rlc_threads_is_used_when_it_is_a_positive_integer() {
+        assert_eq!(threads_from(Some("1"), 8), 1);
+        assert_eq!(threads_from(Some(" 3 "), 8), 3);
+        assert_eq!(threads_from(None, 8), 8);
+        assert_eq!(threads_from(Some("0"), 8), 8);
+        assert_eq!(threads_from(Some("many"), 8), 8);
     }
 }
