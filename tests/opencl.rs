@@ -114,3 +114,151 @@ fn the_repl_shows_the_opencl_kernels() {
     );
     assert!(text.contains("act_greedy on opencl:"), "{text}");
 }
+
+/// A graph that returns its three inputs negated: a batch of observations (f32[B,3]), a batch
+/// of discrete actions (i32[B,1]) and a host scalar (f32[2]).
+fn negate_graph(batch: usize) -> rlc_compiler::ir::Graph {
+    use rlc_compiler::ir::{DType, Graph, TensorType, UnaryOp};
+    let mut g = Graph::new();
+    let o = g.input("D.obs", TensorType::f32(vec![batch, 3]));
+    let a = g.input("D.action", TensorType::new(DType::I32, vec![batch, 1]));
+    let x = g.input("x", TensorType::f32(vec![2]));
+    for (name, v) in [("obs", o), ("action", a), ("x", x)] {
+        let n = g.unary(UnaryOp::Neg, v).unwrap();
+        g.output(name, n);
+    }
+    g
+}
+
+#[test]
+fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
+    use rlc_compiler::backend::{Draw, In, Out};
+    use rlc_compiler::random::uniform_slot;
+    use rlc_runtime::data::{Field, ReplayBuffer};
+    const B: usize = 64;
+    let mut dev = opencl();
+    let id = dev
+        .replay_create(&[3, 1], 5)
+        .unwrap()
+        .expect("OpenCL keeps replay on the device");
+    let entry = dev.compile("negate", &negate_graph(B)).unwrap();
+    let mut host = ReplayBuffer::new(&[Field::new("obs", [3]), Field::new("action", [1])], 5).unwrap();
+    let mut draw = Draw {
+        replay: id,
+        batch: B,
+        key: [0, 0],
+        fields: vec![(0, 0), (1, 1)],
+    };
+    let (mut obs, mut act, mut x) = (vec![0f32; 3 * B], vec![0i32; B], vec![0f32; 2]);
+    let empty = dev.call_drawn(
+        entry,
+        &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],
+        std::slice::from_ref(&draw),
+        &mut [Out::F32(&mut obs), Out::I32(&mut act), Out::F32(&mut x)],
+    );
+    assert!(empty.unwrap_err().0.contains("empty replay"));
+    // Malformed pushes write nothing.
+    assert!(dev.replay_push(id, 2, &[&[0.0; 6]]).is_err());
+    assert!(dev.replay_push(id, 2, &[&[0.0; 5], &[0.0; 2]]).is_err());
+    let mut item = 0;
+    // 3 items, then 4 (wrapping the ring of 5), then 12 at once (more than it holds).
+    for (round, n) in [3usize, 4, 12].into_iter().enumerate() {
+        let o: Vec<f32> = (0..3 * n).map(|i| (item * 3 + i) as f32 + 0.5).collect();
+        let a: Vec<f32> = (0..n).map(|i| (item + i) as f32).collect();
+        item += n;
+        dev.replay_push(id, n, &[&o, &a]).unwrap();
+        host.push_many(n, &[&o, &a]).unwrap();
+        draw.key = [round as u32 + 7, 99];
+        dev.call_drawn(
+            entry,
+            &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],
+            std::slice::from_ref(&draw),
+            &mut [Out::F32(&mut obs), Out::I32(&mut act), Out::F32(&mut x)],
+        )
+        .unwrap();
+        assert_eq!(x, [-1.0, -2.0]);
+        let mut slots_seen = std::collections::BTreeSet::new();
+        for b in 0..B {
+            let slot = uniform_slot(draw.key, b as u32, host.len() as u32) as usize;
+            slots_seen.insert(slot);
+            let want_o: Vec<f32> = host.column(0)[3 * slot..3 * slot + 3]
+                .iter()
+                .map(|v| -v)
+                .collect();
+            assert_eq!(&obs[3 * b..3 * b + 3], &want_o[..], "round {round} item {b}");
+            assert_eq!(act[b], -(host.column(1)[slot] as i32), "round {round} item {b}");
+        }
+        assert_eq!(
+            slots_seen.len(),
+            host.len(),
+            "64 draws should reach every stored slot"
+        );
+    }
+    // The batch was drawn on the device: only the host scalar went in.
+    assert_eq!(dev.stats(entry).unwrap().bytes_in, 8);
+}
+
+#[test]
+fn ddpg_on_opencl_samples_replay_on_the_device() {
+    let small = [
+        "--backend",
+        "opencl",
+        "--set",
+        "hidden=[8, 8]",
+        "--set",
+        "batch=32",
+        "--set",
+        "learning_starts=100",
+    ];
+    let rlc = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .args(args)
+            .args(small)
+            .current_dir(root())
+            .output()
+            .expect("run rlc");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    // Per env step only the observation, the action and the transition cross the bus: a
+    // host-sampled batch of 32 transitions alone would be 1,152 bytes per training call.
+    let text = rlc(&["bench", "stdlib/ddpg.rl", "--run-steps", "300", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
+    let bytes = v["backends"][0]["bytes_per_env_step"]
+        .as_f64()
+        .expect("bytes per env step");
+    // obs in (12) + action out (4) + transition pushed (9 floats, 36) + the train call's key,
+    // step and loss outputs (~20): well under one sampled batch.
+    assert!(
+        bytes > 40.0 && bytes < 200.0,
+        "{bytes} bytes per env step\n{text}"
+    );
+    // Sampling on the device draws from the run's seed: the same seed gives the same run.
+    let dir = common::learn::out_dir("ddpg-opencl-replay");
+    let run = || {
+        let text = rlc(&[
+            "run",
+            "stdlib/ddpg.rl",
+            "--steps",
+            "400",
+            "--seed",
+            "3",
+            "--quiet",
+            "--eval-episodes",
+            "2",
+            "--out",
+            &dir,
+        ]);
+        let last = text.lines().last().unwrap_or_default().to_string();
+        last.split_whitespace()
+            .find(|w| w.starts_with("eval_return="))
+            .map(str::to_string)
+    };
+    let first = run().expect("final line");
+    assert_eq!(Some(first), run());
+}

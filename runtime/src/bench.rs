@@ -38,8 +38,9 @@ pub struct BackendReport {
     pub env_steps_per_s: f64,
     /// Steps of that run.
     pub run_steps: u64,
-    /// Bytes copied between host and device per environment step in that run (acting and
-    /// training calls' inputs and outputs), for kernel-launching backends.
+    /// Bytes copied between host and device per environment step in that run's training
+    /// phase (acting and training calls' inputs and outputs, replay pushes), as the backend
+    /// counted them; for backends with separate memory.
     pub bytes_per_env_step: Option<f64>,
 }
 
@@ -203,19 +204,8 @@ pub fn bench_backend(
     };
     let mut trainer = Trainer::new(program, backend::create(backend_name)?, cfg)?;
     let s = trainer.run(&mut Progress::Quiet)?;
-    let moved = |name: &str| {
-        entries
-            .iter()
-            .find(|e| e.name == name)
-            .and_then(|e| e.stats.as_ref())
-            .map(|st| (st.bytes_in + st.bytes_out) as f64)
-    };
-    // One act call steps every env copy; after warm-up, training calls happen `updates`
-    // times in `run_steps`.
-    let bytes_per_env_step = moved(&format!("act_{}", program.schedule.act)).map(|act| {
-        act / program.schedule.envs.max(1) as f64
-            + moved("train").unwrap_or(0.0) * s.updates as f64 / run_steps.max(1) as f64
-    });
+    // Measured by the backend over the training phase: inputs, outputs and replay pushes.
+    let bytes_per_env_step = s.train_phase_bytes_per_step;
     Ok(BackendReport {
         backend: backend_name.to_string(),
         entries,

@@ -126,7 +126,7 @@ fn print_table(p: &rlc_compiler::lower::Compiled, mm: &MatmulReport, reports: &[
         }
         if let Some(b) = r.bytes_per_env_step {
             println!(
-                "  host<->device: {b:.0} bytes per env step (inputs and outputs of act and train calls)"
+                "  host<->device: {b:.0} bytes per env step, measured over the training run (act and train inputs and outputs, replay pushes)"
             );
         }
         let frac = if mm.gflops > 0.0 {

@@ -110,6 +110,78 @@ pub trait Backend {
     fn stats(&self, _entry: EntryId) -> Option<EntryStats> {
         None
     }
+    /// Bytes moved between host and device so far, for backends with separate memory.
+    fn transfers(&self) -> Option<Transfers> {
+        None
+    }
+    /// Creates a uniform replay buffer kept by the backend itself (on a GPU: in device
+    /// memory), of `capacity` items whose fields have `numels` values each; `None` when the
+    /// backend prefers the runtime's host buffers (the CPU backends, which share memory).
+    fn replay_create(
+        &mut self,
+        _numels: &[usize],
+        _capacity: usize,
+    ) -> Result<Option<ReplayId>, BackendError> {
+        Ok(None)
+    }
+    /// Appends `n` items to a backend replay buffer (`values[f]`: field `f`'s `n` items back
+    /// to back), overwriting the oldest once full, exactly like the runtime's ring buffer.
+    fn replay_push(&mut self, _replay: ReplayId, _n: usize, _values: &[&[f32]]) -> Result<(), BackendError> {
+        Err(BackendError(format!(
+            "the {} backend keeps no replay buffers",
+            self.name()
+        )))
+    }
+    /// Like [`Backend::call`], but the inputs named in `draws` are filled on the backend by
+    /// sampling its replay buffers (their entries in `inputs` are ignored).
+    fn call_drawn(
+        &mut self,
+        _entry: EntryId,
+        _inputs: &[In<'_>],
+        _draws: &[Draw],
+        _outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError> {
+        Err(BackendError(format!(
+            "the {} backend keeps no replay buffers",
+            self.name()
+        )))
+    }
+}
+
+/// Bytes a backend has moved between host and device memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transfers {
+    /// Host to device.
+    pub to_device: u64,
+    /// Device to host.
+    pub to_host: u64,
+}
+
+impl Transfers {
+    /// Both directions together.
+    pub fn total(&self) -> u64 {
+        self.to_device + self.to_host
+    }
+}
+
+/// Handle of a replay buffer kept by a backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayId(pub usize);
+
+/// A batch a backend draws from one of its replay buffers for one call: item `b` of the batch
+/// is the stored item in slot [`crate::random::uniform_slot`]`(key, b, len)`, the same for
+/// every field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draw {
+    /// The buffer.
+    pub replay: ReplayId,
+    /// Items drawn.
+    pub batch: usize,
+    /// The Philox key of this draw.
+    pub key: [u32; 2],
+    /// `(entry input, field)` pairs: the input receives the field's `batch` items (converted
+    /// to integers when the input is i32).
+    pub fields: Vec<(usize, usize)>,
 }
 
 /// What one call of an entry costs a kernel-launching backend.
@@ -119,7 +191,8 @@ pub struct EntryStats {
     pub kernels: usize,
     /// Kernel launches per call (scan bodies count once per step).
     pub launches_per_call: usize,
-    /// Bytes copied host to device per call (the inputs).
+    /// Bytes copied host to device per call (the inputs; those the last call drew from
+    /// device replay excluded).
     pub bytes_in: usize,
     /// Bytes copied device to host per call (the outputs).
     pub bytes_out: usize,

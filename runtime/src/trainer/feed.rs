@@ -4,7 +4,7 @@ use super::store::Store;
 use super::{RunError, keys};
 use crate::data::DataError;
 use rand_chacha::ChaCha8Rng;
-use rlc_compiler::backend::In;
+use rlc_compiler::backend::{Draw, In, ReplayId};
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::{BatchMode, Compiled, DataSpec};
 use rlc_compiler::syntax::ast::DataKind;
@@ -160,9 +160,18 @@ impl Feed {
         self.sources.iter().all(|s| stores[s.store].ready())
     }
 
-    /// Draws the batches of all replay sources for one call.
-    pub fn sample(&mut self, stores: &mut [Store], rng: &mut ChaCha8Rng) -> Result<(), DataError> {
+    /// Draws the batches of all replay sources for one call, except those of stores the
+    /// backend samples itself (`on_device[store]`).
+    pub fn sample(
+        &mut self,
+        stores: &mut [Store],
+        on_device: &[Option<ReplayId>],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(), DataError> {
         for s in &mut self.sources {
+            if on_device[s.store].is_some() {
+                continue;
+            }
             match (s.mode, &mut stores[s.store]) {
                 (Mode::Sample(n), Store::Replay(r)) => r.sample(rng, n, &mut s.scratch)?,
                 (Mode::Sample(n), Store::Prioritized(r)) => {
@@ -242,6 +251,31 @@ impl Feed {
             }
         }
         out
+    }
+}
+
+/// The draws of one training call for the sources whose store the backend keeps
+/// (`on_device[store]`), with placeholder keys (set per call by [`set_draw_keys`]).
+pub fn device_draws(feed: &Feed, on_device: &[Option<ReplayId>]) -> Vec<Draw> {
+    feed.sources
+        .iter()
+        .filter_map(|s| match (s.mode, on_device[s.store]) {
+            (Mode::Sample(n), Some(replay)) => Some(Draw {
+                replay,
+                batch: n,
+                key: [0, 0],
+                fields: s.fields.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Gives the draws of training call `n` their keys (one independent stream per draw).
+pub fn set_draw_keys(draws: &mut [Draw], seed: u64, n: u64) {
+    for (i, d) in draws.iter_mut().enumerate() {
+        let k = keys::call_key(seed ^ keys::mix(i as u64), keys::Purpose::DeviceSample, n);
+        d.key = [k[0] as u32, k[1] as u32];
     }
 }
 

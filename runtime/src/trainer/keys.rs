@@ -26,6 +26,8 @@ pub enum Purpose {
     Env = 6,
     /// Evaluation environments.
     EvalEnv = 7,
+    /// Sampling from replay kept on the backend's device.
+    DeviceSample = 8,
 }
 
 /// A 64-bit seed for `purpose`, derived from the run's seed.

@@ -18,7 +18,7 @@ use crate::progress::Progress;
 use feed::Feed;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rlc_compiler::backend::{Backend, BackendError, EntryId, In, Out};
+use rlc_compiler::backend::{Backend, BackendError, Draw, EntryId, In, Out, ReplayId};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::{Compiled, FieldSource};
@@ -111,6 +111,9 @@ pub struct Summary {
     /// Transitions per second from the first training call to the end (evaluation
     /// excluded): the throughput once learning runs, without the warm-up.
     pub train_phase_steps_per_s: f64,
+    /// Bytes moved between host and device per transition over the same span (backends
+    /// with separate memory only; periodic evaluations included).
+    pub train_phase_bytes_per_step: Option<f64>,
 }
 
 /// A rollout's derive entry: (store index, entry, graph, f32 and i32 output buffers).
@@ -132,6 +135,10 @@ pub struct Trainer<'a> {
     into: Vec<usize>,
     plan: Vec<Vec<Src>>,
     feed: Feed,
+    /// Per store: the backend's own replay buffer mirroring it, sampled on the device.
+    on_device: Vec<Option<ReplayId>>,
+    /// The draws from those buffers each training call makes.
+    draws: Vec<Draw>,
     rng: ChaCha8Rng,
     // Per-step scratch, allocated once.
     obs: Vec<f32>,
@@ -213,6 +220,16 @@ impl<'a> Trainer<'a> {
             ));
         }
         let feed = Feed::plan(program, &train_entry.graph, &stores)?;
+        // Uniform replay that training samples goes to the backend when it keeps its own
+        // (OpenCL: device memory), so batches are drawn there instead of copied in.
+        let mut on_device = vec![None; stores.len()];
+        for src in &feed.sources {
+            if let (feed::Mode::Sample(_), Store::Replay(r)) = (src.mode, &stores[src.store]) {
+                let numels: Vec<usize> = (0..r.fields().len()).map(|f| r.columns().numel(f)).collect();
+                on_device[src.store] = backend.replay_create(&numels, r.capacity())?;
+            }
+        }
+        let draws = feed::device_draws(&feed, &on_device);
         let plan = field_plan(program, &into, &act_entry.graph)?;
         let o = program.env.obs_dim;
         let a = program.env.action.flat_dim();
@@ -317,6 +334,8 @@ impl<'a> Trainer<'a> {
             into,
             plan,
             feed,
+            on_device,
+            draws,
             rng: ChaCha8Rng::seed_from_u64(keys::derive(cfg.seed, keys::Purpose::Host)),
             obs: vec![0.0; n * o],
             act_f32: vec![0.0; n * a],
@@ -369,6 +388,8 @@ impl<'a> Trainer<'a> {
         let mut history: Vec<Record> = Vec::new();
         // (time, steps, evaluation time) when training first ran.
         let mut train_start: Option<(Instant, u64, f64)> = None;
+        // Bytes moved host<->device before the first training call's inputs.
+        let mut moved_at_start: Option<u64> = None;
         self.obs.copy_from_slice(self.env.reset());
         while steps < self.cfg.steps {
             let random = steps < sch.warmup as u64;
@@ -392,6 +413,8 @@ impl<'a> Trainer<'a> {
                 batch,
                 &self.extras,
                 &mut self.stores,
+                &self.on_device,
+                self.backend.as_mut(),
             )?;
             self.obs.copy_from_slice(&batch.obs);
             steps += n;
@@ -418,6 +441,7 @@ impl<'a> Trainer<'a> {
             }
             if train_start.is_none() && self.train_calls > 0 {
                 train_start = Some((Instant::now(), steps, eval_time));
+                moved_at_start = self.backend.transfers().map(|t| t.total());
             }
             progress.step(steps);
             if steps >= next_eval && steps < self.cfg.steps {
@@ -459,6 +483,12 @@ impl<'a> Trainer<'a> {
                 if dt > 0.0 { (steps - s0) as f64 / dt } else { 0.0 }
             }
             None => 0.0,
+        };
+        let train_phase_bytes_per_step = match (train_start, moved_at_start, self.backend.transfers()) {
+            (Some((_, s0, _)), Some(b0), Some(now)) if steps > s0 => {
+                Some((now.total() - b0) as f64 / (steps - s0) as f64)
+            }
+            _ => None,
         };
         let t = Instant::now();
         let final_eval = evaluate(
@@ -512,6 +542,7 @@ impl<'a> Trainer<'a> {
             episodes,
             updates: self.train_calls,
             train_phase_steps_per_s,
+            train_phase_bytes_per_step,
         })
     }
 
@@ -590,7 +621,13 @@ impl<'a> Trainer<'a> {
             .iter_mut()
             .map(|v| Out::F32(v.as_mut_slice()))
             .collect();
-        self.backend.call(self.train, &inputs, &mut outputs)?;
+        if self.draws.is_empty() {
+            self.backend.call(self.train, &inputs, &mut outputs)?;
+        } else {
+            feed::set_draw_keys(&mut self.draws, self.cfg.seed, self.train_calls - 1);
+            self.backend
+                .call_drawn(self.train, &inputs, &self.draws, &mut outputs)?;
+        }
         for (oi, src) in &self.priority_outputs {
             let s = &self.feed.sources[*src];
             if let Store::Prioritized(r) = &mut self.stores[s.store] {
@@ -657,7 +694,8 @@ impl<'a> Trainer<'a> {
     }
 
     fn train_off_policy(&mut self, interval: &mut Interval) -> Result<(), RunError> {
-        self.feed.sample(&mut self.stores, &mut self.rng)?;
+        self.feed
+            .sample(&mut self.stores, &self.on_device, &mut self.rng)?;
         self.call_train(interval)
     }
 
@@ -666,7 +704,8 @@ impl<'a> Trainer<'a> {
             let batches = self.feed.shuffle(&self.stores, &mut self.rng)?;
             for k in 0..batches {
                 self.feed.gather_minibatch(&self.stores, k)?;
-                self.feed.sample(&mut self.stores, &mut self.rng)?;
+                self.feed
+                    .sample(&mut self.stores, &self.on_device, &mut self.rng)?;
                 self.call_train(interval)?;
             }
         }
@@ -754,6 +793,8 @@ fn store_transition(
     batch: &crate::envs::StepBatch,
     extras: &[Vec<f32>],
     stores: &mut [Store],
+    on_device: &[Option<ReplayId>],
+    backend: &mut dyn Backend,
 ) -> Result<(), RunError> {
     let n = batch.reward.len();
     for (k, si) in into.iter().enumerate() {
@@ -780,6 +821,9 @@ fn store_transition(
             *d = v.as_slice();
         }
         stores[*si].push(n, &slices[..f.len()])?;
+        if let Some(id) = on_device[*si] {
+            backend.replay_push(id, n, &slices[..f.len()])?;
+        }
     }
     Ok(())
 }

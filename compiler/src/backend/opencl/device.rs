@@ -2,7 +2,8 @@
 //! write, read, build, make a kernel, launch), all blocking or in-order. Nothing else in rlc
 //! touches `ocl`, so replacing it means reimplementing [`Device`] only.
 
-use crate::backend::BackendError;
+use crate::backend::{BackendError, Transfers};
+use std::cell::Cell;
 
 /// A device buffer handle (of 4-byte words).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub struct Kern(pub usize);
 pub enum Arg {
     /// A buffer.
     Mem(Mem),
-    /// An `int` (updated before launches with [`Device::launch`]'s `int_arg`).
+    /// An `int` (updated before launches with [`Device::launch`]'s `ints`).
     Int(i32),
 }
 
@@ -37,13 +38,15 @@ pub trait Device {
     fn build(&mut self, source: &str) -> Result<Prog, BackendError>;
     /// Creates kernel `name` of `p` with its arguments.
     fn kernel(&mut self, p: Prog, name: &str, args: &[Arg]) -> Result<Kern, BackendError>;
-    /// Enqueues a launch (in order); `int_arg` sets an `int` argument first.
+    /// Bytes written to and read from the device so far.
+    fn moved(&self) -> Transfers;
+    /// Enqueues a launch (in order); `ints` sets `int` arguments (by index) first.
     fn launch(
         &mut self,
         k: Kern,
         global: [usize; 2],
         local: Option<[usize; 2]>,
-        int_arg: Option<(u32, i32)>,
+        ints: &[(u32, i32)],
     ) -> Result<(), BackendError>;
 }
 
@@ -60,6 +63,8 @@ pub struct OclDevice {
     mems: Vec<ocl::Buffer<u32>>,
     progs: Vec<ocl::Program>,
     kerns: Vec<ocl::Kernel>,
+    written: u64,
+    read: Cell<u64>,
 }
 
 /// Every device of every non-empty platform, as `(platform name, device)`.
@@ -133,6 +138,8 @@ impl OclDevice {
             mems: Vec::new(),
             progs: Vec::new(),
             kerns: Vec::new(),
+            written: 0,
+            read: Cell::new(0),
         })
     }
 }
@@ -157,6 +164,7 @@ impl Device for OclDevice {
         if data.is_empty() {
             return Ok(());
         }
+        self.written += 4 * data.len() as u64;
         self.mems[m.0]
             .write(data)
             .offset(offset)
@@ -168,6 +176,7 @@ impl Device for OclDevice {
         if out.is_empty() {
             return Ok(());
         }
+        self.read.set(self.read.get() + 4 * out.len() as u64);
         self.mems[m.0]
             .read(out)
             .offset(offset)
@@ -208,15 +217,22 @@ impl Device for OclDevice {
         Ok(Kern(self.kerns.len() - 1))
     }
 
+    fn moved(&self) -> Transfers {
+        Transfers {
+            to_device: self.written,
+            to_host: self.read.get(),
+        }
+    }
+
     fn launch(
         &mut self,
         k: Kern,
         global: [usize; 2],
         local: Option<[usize; 2]>,
-        int_arg: Option<(u32, i32)>,
+        ints: &[(u32, i32)],
     ) -> Result<(), BackendError> {
         let kern = &self.kerns[k.0];
-        if let Some((i, v)) = int_arg {
+        for &(i, v) in ints {
             kern.set_arg(i, v).map_err(|e| cl_err("argument", e))?;
         }
         let mut cmd = kern.cmd().global_work_size(global);

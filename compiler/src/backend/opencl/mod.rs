@@ -1,14 +1,16 @@
 //! The OpenCL backend: each entry point is planned exactly as for the JIT (fusion groups,
 //! views, one arena by liveness), rendered as OpenCL C ([`render`]), built once, and run as an
-//! in-order sequence of kernel launches. Parameters, optimiser moments and target copies stay
-//! in device memory; a call writes its inputs and reads its outputs, nothing else.
+//! in-order sequence of kernel launches. Parameters, optimiser moments, target copies and
+//! replay buffers stay in device memory, and replay is sampled there ([`replay`]); a call
+//! writes its inputs and reads its outputs, nothing else.
 
 mod device;
 mod render;
+mod replay;
 
 pub use device::{Device, OclDevice};
 
-use super::{Backend, BackendError, EntryId, EntryStats, HostData, In, Out};
+use super::{Backend, BackendError, Draw, EntryId, EntryStats, HostData, In, Out, ReplayId};
 use crate::backend::jit::{Storage, plan};
 use crate::interp::{Buf, initial_state};
 use crate::ir::{DType, Graph, StateId, StateTable};
@@ -29,6 +31,8 @@ struct ClEntry {
     /// Per graph input: device buffer (none if the plan never reads it), type, length.
     inputs: Vec<(Option<Mem>, DType, usize)>,
     outputs: Vec<(Option<Mem>, DType, usize)>,
+    /// Inputs the last call drew from device replay (not copied from the host).
+    drawn: Vec<bool>,
     source: String,
     launches: usize,
     scratch: Vec<u32>,
@@ -40,6 +44,7 @@ pub struct OpenClBackend {
     dev: Box<dyn Device>,
     states: Vec<StateBuf>,
     entries: Vec<ClEntry>,
+    replays: replay::Replays,
 }
 
 impl OpenClBackend {
@@ -54,6 +59,7 @@ impl OpenClBackend {
             dev,
             states: Vec::new(),
             entries: Vec::new(),
+            replays: replay::Replays::default(),
         }
     }
 
@@ -70,7 +76,7 @@ impl OpenClBackend {
                     let int_arg = ck
                         .takes_t
                         .then(|| ((ck.bufs.len() + 2 * usize::from(ck.arena)) as u32, t));
-                    self.dev.launch(*kern, ck.global, ck.local, int_arg)?;
+                    self.dev.launch(*kern, ck.global, ck.local, int_arg.as_slice())?;
                 }
                 Step::Scan {
                     length,
@@ -89,6 +95,85 @@ impl OpenClBackend {
                         self.run_steps(e, copy, tt)?;
                     }
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs an entry: host inputs are written, inputs named by `draws` are sampled from
+    /// device replay, and outputs are read back.
+    fn call_with(
+        &mut self,
+        entry: EntryId,
+        inputs: &[In<'_>],
+        draws: &[Draw],
+        outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError> {
+        let e = entry.0;
+        let Some(en) = self.entries.get_mut(e) else {
+            return Err(BackendError(format!("no entry #{e}")));
+        };
+        if inputs.len() != en.inputs.len() || outputs.len() != en.outputs.len() {
+            return Err(BackendError(format!(
+                "expected {} inputs and {} outputs, got {} and {}",
+                en.inputs.len(),
+                en.outputs.len(),
+                inputs.len(),
+                outputs.len()
+            )));
+        }
+        en.drawn.fill(false);
+        for d in draws {
+            for &(k, _) in &d.fields {
+                match en.drawn.get_mut(k) {
+                    Some(x) => *x = true,
+                    None => return Err(BackendError(format!("no input {k} to draw into"))),
+                }
+            }
+        }
+        // Inputs go through the entry's scratch buffer: nothing is allocated per call.
+        for (k, (x, (mem, dt, n))) in inputs.iter().zip(&en.inputs).enumerate() {
+            if en.drawn[k] {
+                continue;
+            }
+            let buf = &mut en.scratch[..*n];
+            match (x, dt) {
+                (In::F32(v), DType::F32) if v.len() == *n => {
+                    buf.iter_mut().zip(v.iter()).for_each(|(d, s)| *d = s.to_bits())
+                }
+                (In::I32(v), DType::I32 | DType::Bool) if v.len() == *n => {
+                    buf.iter_mut().zip(v.iter()).for_each(|(d, s)| *d = *s as u32)
+                }
+                _ => return Err(BackendError(format!("input {k} must be {n} values of {dt}"))),
+            }
+            if let Some(m) = mem {
+                self.dev.write(*m, 0, buf)?;
+            }
+        }
+        for d in draws {
+            self.replays
+                .gather(self.dev.as_mut(), d, &self.entries[e].inputs)?;
+        }
+        let steps = std::mem::take(&mut self.entries[e].steps);
+        let r = self.run_steps(e, &steps, 0);
+        self.entries[e].steps = steps;
+        r?;
+        let en = &mut self.entries[e];
+        for (k, (o, (mem, dt, n))) in outputs.iter_mut().zip(&en.outputs).enumerate() {
+            let buf = &mut en.scratch[..*n];
+            match mem {
+                Some(m) => self.dev.read(*m, 0, buf)?,
+                None => buf.fill(0),
+            }
+            match (o, dt) {
+                (Out::F32(v), DType::F32) if v.len() == *n => v
+                    .iter_mut()
+                    .zip(buf.iter())
+                    .for_each(|(d, s)| *d = f32::from_bits(*s)),
+                (Out::I32(v), DType::I32 | DType::Bool) if v.len() == *n => {
+                    v.iter_mut().zip(buf.iter()).for_each(|(d, s)| *d = *s as i32)
+                }
+                _ => return Err(BackendError(format!("output {k} must hold {n} values of {dt}"))),
             }
         }
         Ok(())
@@ -239,6 +324,7 @@ impl Backend for OpenClBackend {
             outputs,
             source,
             launches,
+            drawn: vec![false; g.inputs.len()],
             scratch: vec![0; scratch_len],
             compile_ms: start.elapsed().as_secs_f64() * 1e3,
         });
@@ -251,58 +337,25 @@ impl Backend for OpenClBackend {
         inputs: &[In<'_>],
         outputs: &mut [Out<'_>],
     ) -> Result<(), BackendError> {
-        let e = entry.0;
-        let Some(en) = self.entries.get_mut(e) else {
-            return Err(BackendError(format!("no entry #{e}")));
-        };
-        if inputs.len() != en.inputs.len() || outputs.len() != en.outputs.len() {
-            return Err(BackendError(format!(
-                "expected {} inputs and {} outputs, got {} and {}",
-                en.inputs.len(),
-                en.outputs.len(),
-                inputs.len(),
-                outputs.len()
-            )));
-        }
-        // Inputs go through the entry's scratch buffer: nothing is allocated per call.
-        for (k, (x, (mem, dt, n))) in inputs.iter().zip(&en.inputs).enumerate() {
-            let buf = &mut en.scratch[..*n];
-            match (x, dt) {
-                (In::F32(v), DType::F32) if v.len() == *n => {
-                    buf.iter_mut().zip(v.iter()).for_each(|(d, s)| *d = s.to_bits())
-                }
-                (In::I32(v), DType::I32 | DType::Bool) if v.len() == *n => {
-                    buf.iter_mut().zip(v.iter()).for_each(|(d, s)| *d = *s as u32)
-                }
-                _ => return Err(BackendError(format!("input {k} must be {n} values of {dt}"))),
-            }
-            if let Some(m) = mem {
-                self.dev.write(*m, 0, buf)?;
-            }
-        }
-        let steps = std::mem::take(&mut self.entries[e].steps);
-        let r = self.run_steps(e, &steps, 0);
-        self.entries[e].steps = steps;
-        r?;
-        let en = &mut self.entries[e];
-        for (k, (o, (mem, dt, n))) in outputs.iter_mut().zip(&en.outputs).enumerate() {
-            let buf = &mut en.scratch[..*n];
-            match mem {
-                Some(m) => self.dev.read(*m, 0, buf)?,
-                None => buf.fill(0),
-            }
-            match (o, dt) {
-                (Out::F32(v), DType::F32) if v.len() == *n => v
-                    .iter_mut()
-                    .zip(buf.iter())
-                    .for_each(|(d, s)| *d = f32::from_bits(*s)),
-                (Out::I32(v), DType::I32 | DType::Bool) if v.len() == *n => {
-                    v.iter_mut().zip(buf.iter()).for_each(|(d, s)| *d = *s as i32)
-                }
-                _ => return Err(BackendError(format!("output {k} must hold {n} values of {dt}"))),
-            }
-        }
-        Ok(())
+        self.call_with(entry, inputs, &[], outputs)
+    }
+
+    fn replay_create(&mut self, numels: &[usize], capacity: usize) -> Result<Option<ReplayId>, BackendError> {
+        self.replays.create(self.dev.as_mut(), numels, capacity).map(Some)
+    }
+
+    fn replay_push(&mut self, replay: ReplayId, n: usize, values: &[&[f32]]) -> Result<(), BackendError> {
+        self.replays.push(self.dev.as_mut(), replay, n, values)
+    }
+
+    fn call_drawn(
+        &mut self,
+        entry: EntryId,
+        inputs: &[In<'_>],
+        draws: &[Draw],
+        outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError> {
+        self.call_with(entry, inputs, draws, outputs)
     }
 
     fn read_state(&self, id: StateId) -> Result<HostData, BackendError> {
@@ -342,11 +395,21 @@ impl Backend for OpenClBackend {
         self.entries.get(e.0).map(|x| x.source.clone())
     }
 
+    fn transfers(&self) -> Option<super::Transfers> {
+        Some(self.dev.moved())
+    }
+
     fn stats(&self, e: EntryId) -> Option<EntryStats> {
         self.entries.get(e.0).map(|x| EntryStats {
             kernels: x.kernels.len(),
             launches_per_call: x.launches,
-            bytes_in: x.inputs.iter().filter(|i| i.0.is_some()).map(|i| 4 * i.2).sum(),
+            bytes_in: x
+                .inputs
+                .iter()
+                .zip(&x.drawn)
+                .filter(|(i, drawn)| i.0.is_some() && !**drawn)
+                .map(|(i, _)| 4 * i.2)
+                .sum(),
             bytes_out: x.outputs.iter().map(|o| 4 * o.2).sum(),
             compile_ms: x.compile_ms,
         })

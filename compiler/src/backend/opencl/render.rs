@@ -60,7 +60,7 @@ pub struct Rendered {
 }
 
 /// Philox-4x32-10 and the samplers, exactly as `crate::random` computes them in f32.
-const PRELUDE: &str = r#"
+pub(super) const PRELUDE: &str = r#"
 uint4 rlc_philox(uint4 c, uint2 k) {
   for (int r = 0; r < 10; r++) {
     if (r > 0) { k.x += 0x9E3779B9u; k.y += 0xBB67AE85u; }

@@ -1,0 +1,188 @@
+//! Replay buffers in device memory, filled once per environment step and sampled on the
+//! device: a training call moves its key and a few scalars in, never a batch.
+//!
+//! The ring follows the runtime's `ReplayBuffer` exactly (slots fill in order, the oldest is
+//! overwritten once full), and item `b` of a draw reads slot
+//! [`crate::random::uniform_slot`]`(key, b, len)`, computed by the same Philox on the device.
+
+use super::device::{Arg, Device, Kern, Mem, Prog};
+use super::render::PRELUDE;
+use crate::backend::{BackendError, Draw, ReplayId};
+use crate::ir::DType;
+
+/// Gathers one field of a batch into an entry's input: work-item `i` copies value `i % numel`
+/// of item `i / numel`.
+const GATHER: &str = r#"
+__kernel void rlc_replay_gather(__global const uint* src, __global uint* dst,
+                                int numel, int len, int k0, int k1, int to_int) {
+  const uint i = get_global_id(0);
+  const uint b = i / (uint)numel, j = i % (uint)numel;
+  const uint word = rlc_philox((uint4)(b, 0u, 0u, 0u), (uint2)((uint)k0, (uint)k1)).x;
+  const uint slot = mul_hi(word, (uint)len);
+  const uint v = src[(ulong)slot * (uint)numel + j];
+  dst[i] = to_int ? (uint)(int)as_float(v) : v;
+}
+"#;
+
+/// Index of the first `int` argument of the gather kernel.
+const FIRST_INT: u32 = 2;
+
+/// One buffer: a device array per field, `capacity` items each.
+struct Ring {
+    fields: Vec<(Mem, usize)>,
+    capacity: usize,
+    len: usize,
+    next: usize,
+}
+
+/// Every replay buffer of one backend, and the gather kernels bound to them.
+#[derive(Default)]
+pub struct Replays {
+    prog: Option<Prog>,
+    rings: Vec<Ring>,
+    /// Gather kernels bound to `(source field buffer, destination)`, made on first use.
+    kernels: Vec<((Mem, Mem), Kern)>,
+    scratch: Vec<u32>,
+}
+
+impl Replays {
+    /// Allocates a buffer of `capacity` items with fields of `numels` values each.
+    pub fn create(
+        &mut self,
+        dev: &mut dyn Device,
+        numels: &[usize],
+        capacity: usize,
+    ) -> Result<ReplayId, BackendError> {
+        if capacity == 0 || numels.is_empty() || numels.contains(&0) {
+            return Err(BackendError(
+                "a replay buffer needs a capacity and fields of at least one value".into(),
+            ));
+        }
+        if capacity > u32::MAX as usize {
+            return Err(BackendError(format!(
+                "replay capacity {capacity} exceeds the device sampler's 2^32 slots"
+            )));
+        }
+        if self.prog.is_none() {
+            self.prog = Some(dev.build(&format!("{PRELUDE}{GATHER}"))?);
+        }
+        let mut fields = Vec::with_capacity(numels.len());
+        for &n in numels {
+            let words = n
+                .checked_mul(capacity)
+                .ok_or_else(|| BackendError(format!("replay of {capacity} items of {n} values overflows")))?;
+            fields.push((dev.alloc(words)?, n));
+        }
+        self.rings.push(Ring {
+            fields,
+            capacity,
+            len: 0,
+            next: 0,
+        });
+        Ok(ReplayId(self.rings.len() - 1))
+    }
+
+    /// Appends `n` items; on a malformed call nothing is written.
+    pub fn push(
+        &mut self,
+        dev: &mut dyn Device,
+        id: ReplayId,
+        n: usize,
+        values: &[&[f32]],
+    ) -> Result<(), BackendError> {
+        let ring = self
+            .rings
+            .get_mut(id.0)
+            .ok_or_else(|| BackendError(format!("no replay buffer #{}", id.0)))?;
+        if values.len() != ring.fields.len() {
+            return Err(BackendError(format!(
+                "replay push of {} fields into a buffer of {}",
+                values.len(),
+                ring.fields.len()
+            )));
+        }
+        for (f, (v, (_, numel))) in values.iter().zip(&ring.fields).enumerate() {
+            if v.len() != n * numel {
+                return Err(BackendError(format!(
+                    "replay push: field {f} needs {} values for {n} items, got {}",
+                    n * numel,
+                    v.len()
+                )));
+            }
+        }
+        let cap = ring.capacity;
+        // Items a later item of this call would overwrite are never written.
+        let skip = n.saturating_sub(cap);
+        for (v, (mem, numel)) in values.iter().zip(&ring.fields) {
+            let mut cursor = (ring.next + skip % cap) % cap;
+            let mut src = skip;
+            while src < n {
+                // At most two contiguous runs: to the end of the ring, then from its start.
+                let run = (n - src).min(cap - cursor);
+                let words = &v[src * numel..(src + run) * numel];
+                self.scratch.clear();
+                self.scratch.extend(words.iter().map(|x| x.to_bits()));
+                dev.write(*mem, cursor * numel, &self.scratch)?;
+                cursor = (cursor + run) % cap;
+                src += run;
+            }
+        }
+        ring.next = (ring.next + n) % cap;
+        ring.len = (ring.len + n).min(cap);
+        Ok(())
+    }
+
+    /// Launches the gathers of `draw` into the entry's input buffers; `inputs[k]` is input
+    /// `k`'s device buffer (none when the entry never reads it), type and length.
+    pub fn gather(
+        &mut self,
+        dev: &mut dyn Device,
+        draw: &Draw,
+        inputs: &[(Option<Mem>, DType, usize)],
+    ) -> Result<(), BackendError> {
+        let ring = self
+            .rings
+            .get(draw.replay.0)
+            .ok_or_else(|| BackendError(format!("no replay buffer #{}", draw.replay.0)))?;
+        if ring.len == 0 {
+            return Err(BackendError("cannot sample an empty replay buffer".into()));
+        }
+        for &(k, f) in &draw.fields {
+            let (src, numel) = *ring
+                .fields
+                .get(f)
+                .ok_or_else(|| BackendError(format!("replay buffer #{} has no field {f}", draw.replay.0)))?;
+            let (dst, dtype, n) = *inputs
+                .get(k)
+                .ok_or_else(|| BackendError(format!("no input {k} to draw into")))?;
+            if n != draw.batch * numel {
+                return Err(BackendError(format!(
+                    "input {k} holds {n} values, but {} items of field {f} are {}",
+                    draw.batch,
+                    draw.batch * numel
+                )));
+            }
+            let Some(dst) = dst else { continue };
+            let kern = match self.kernels.iter().find(|(b, _)| *b == (src, dst)) {
+                Some((_, k)) => *k,
+                None => {
+                    let prog = self.prog.expect("built with the first buffer");
+                    let mut args = vec![Arg::Mem(src), Arg::Mem(dst)];
+                    args.extend([Arg::Int(0); 5]);
+                    let k = dev.kernel(prog, "rlc_replay_gather", &args)?;
+                    self.kernels.push(((src, dst), k));
+                    k
+                }
+            };
+            let ints = [
+                (FIRST_INT, numel as i32),
+                (FIRST_INT + 1, ring.len as i32),
+                (FIRST_INT + 2, draw.key[0] as i32),
+                (FIRST_INT + 3, draw.key[1] as i32),
+                (FIRST_INT + 4, i32::from(dtype != DType::F32)),
+            ];
+            dev.launch(kern, [n, 1], None, &ints)?;
+        }
+        Ok(())
+    }
+}
