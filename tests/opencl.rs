@@ -1,7 +1,8 @@
 //! The OpenCL backend (built with `--features opencl`; CI runs it on PoCL, the CPU OpenCL):
 //! every entry point of every stdlib program and example against the interpreter, odd sizes,
 //! random graphs of primitives (tolerance |opencl - interp| <= 2e-4 * max(1, |interp|), f32),
-//! and REINFORCE learning CartPole-v1 on it.
+//! replay kept and sampled on the device against the host buffers and sampler, and REINFORCE
+//! (CartPole-v1) and DDPG (Pendulum-v1, replay on the device) learning on it.
 #![cfg(feature = "opencl")]
 
 mod common;
@@ -60,6 +61,30 @@ fn reinforce_solves_cartpole_on_opencl() {
         ret >= 475.0,
         "REINFORCE (opencl) reached only {ret} on CartPole-v1"
     );
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn ddpg_solves_pendulum_on_opencl_with_replay_on_the_device() {
+    // 2x64 nets keep PoCL's run to about four minutes; the batch of 256 is drawn on the
+    // device every step (seed 1 reached -177 at 20k steps).
+    let ret = common::learn::final_eval_return(&[
+        "run",
+        "stdlib/ddpg.rl",
+        "--env",
+        "Pendulum-v1",
+        "--set",
+        "hidden=[64, 64]",
+        "--seed",
+        "1",
+        "--steps",
+        "20000",
+        "--backend",
+        "opencl",
+        "--out",
+        &common::learn::out_dir("ddpg-opencl"),
+    ]);
+    assert!(ret >= -200.0, "DDPG (opencl) reached only {ret} on Pendulum-v1");
 }
 
 #[test]
@@ -138,7 +163,7 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
     const B: usize = 64;
     let mut dev = opencl();
     let id = dev
-        .replay_create(&[3, 1], 5)
+        .replay_create(&[3, 1], 5, 1)
         .unwrap()
         .expect("OpenCL keeps replay on the device");
     let entry = dev.compile("negate", &negate_graph(B)).unwrap();
@@ -196,6 +221,72 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
     }
     // The batch was drawn on the device: only the host scalar went in.
     assert_eq!(dev.stats(entry).unwrap().bytes_in, 8);
+}
+
+#[test]
+fn sequence_replay_on_the_device_gathers_time_major_like_the_host() {
+    use rlc_compiler::backend::{Draw, In, Out};
+    use rlc_compiler::ir::{Graph, TensorType, UnaryOp};
+    use rlc_compiler::random::uniform_slot;
+    use rlc_runtime::data::{Field, RolloutStorage, SequenceReplay};
+    // Sequences of T = 3 steps from 2 environments, a ring of 3 sequences, batches of 8.
+    const T: usize = 3;
+    const N: usize = 2;
+    const B: usize = 8;
+    let fields = [Field::new("obs", [2]), Field::scalar("r")];
+    let mut g = Graph::new();
+    let o = g.input("D.obs", TensorType::f32(vec![T, B, 2]));
+    let r = g.input("D.r", TensorType::f32(vec![T, B]));
+    for (name, v) in [("obs", o), ("r", r)] {
+        let n = g.unary(UnaryOp::Neg, v).unwrap();
+        g.output(name, n);
+    }
+    let mut dev = opencl();
+    let entry = dev.compile("negate", &g).unwrap();
+    let id = dev.replay_create(&[2, 1], 3, T).unwrap().expect("device replay");
+    let mut host = SequenceReplay::new(&fields, 3, T).unwrap();
+    let mut rollout = RolloutStorage::new(&fields, T, N).unwrap();
+    let draw = |round: u32| Draw {
+        replay: id,
+        batch: B,
+        key: [round, 5],
+        fields: vec![(0, 0), (1, 1)],
+    };
+    let (mut obs, mut rew) = (vec![0f32; T * B * 2], vec![0f32; T * B]);
+    let mut step = 0;
+    for round in 0..3u32 {
+        rollout.clear();
+        for _ in 0..T {
+            let o: Vec<f32> = (0..2 * N).map(|i| (step * 10 + i) as f32).collect();
+            let r: Vec<f32> = (0..N).map(|i| (step * 10 + i) as f32 + 0.25).collect();
+            rollout.push_step(&[&o, &r]).unwrap();
+            step += 1;
+        }
+        host.push_rollout(&rollout).unwrap();
+        // Push what the host ring just stored, oldest first, as the trainer does.
+        for age in host.len() - N.min(host.capacity())..host.len() {
+            let slot = host.slot(age).unwrap();
+            dev.replay_push(id, 1, &[host.sequence(0, slot), host.sequence(1, slot)])
+                .unwrap();
+        }
+        dev.call_drawn(
+            entry,
+            &[In::F32(&[]), In::F32(&[])],
+            &[draw(round)],
+            &mut [Out::F32(&mut obs), Out::F32(&mut rew)],
+        )
+        .unwrap();
+        let key = draw(round).key;
+        for b in 0..B {
+            let slot = uniform_slot(key, b as u32, host.len() as u32) as usize;
+            for t in 0..T {
+                let want = &host.sequence(0, slot)[2 * t..2 * t + 2];
+                let got = &obs[(t * B + b) * 2..(t * B + b) * 2 + 2];
+                assert_eq!(got, [-want[0], -want[1]], "round {round} item {b} step {t}");
+                assert_eq!(rew[t * B + b], -host.sequence(1, slot)[t]);
+            }
+        }
+    }
 }
 
 #[test]

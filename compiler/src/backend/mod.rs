@@ -115,17 +115,20 @@ pub trait Backend {
         None
     }
     /// Creates a uniform replay buffer kept by the backend itself (on a GPU: in device
-    /// memory), of `capacity` items whose fields have `numels` values each; `None` when the
-    /// backend prefers the runtime's host buffers (the CPU backends, which share memory).
+    /// memory) of `capacity` items, each `steps` rows (1 for transitions, T for sequences)
+    /// whose fields have `numels` values per row; `None` when the backend prefers the
+    /// runtime's host buffers (the CPU backends, which share memory).
     fn replay_create(
         &mut self,
         _numels: &[usize],
         _capacity: usize,
+        _steps: usize,
     ) -> Result<Option<ReplayId>, BackendError> {
         Ok(None)
     }
     /// Appends `n` items to a backend replay buffer (`values[f]`: field `f`'s `n` items back
-    /// to back), overwriting the oldest once full, exactly like the runtime's ring buffer.
+    /// to back, each `steps` rows), overwriting the oldest once full, exactly like the
+    /// runtime's ring buffers.
     fn replay_push(&mut self, _replay: ReplayId, _n: usize, _values: &[&[f32]]) -> Result<(), BackendError> {
         Err(BackendError(format!(
             "the {} backend keeps no replay buffers",
@@ -170,7 +173,7 @@ pub struct ReplayId(pub usize);
 
 /// A batch a backend draws from one of its replay buffers for one call: item `b` of the batch
 /// is the stored item in slot [`crate::random::uniform_slot`]`(key, b, len)`, the same for
-/// every field.
+/// every field. Items of several steps (sequences) arrive time-major, `[steps, batch, ..]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Draw {
     /// The buffer.

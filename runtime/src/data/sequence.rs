@@ -84,6 +84,15 @@ impl SequenceReplay {
         self.len == self.capacity
     }
 
+    /// The `T * numel` values of field `field` of the sequence in `slot`, step by step.
+    ///
+    /// # Panics
+    /// If `field` or `slot` is out of range.
+    pub fn sequence(&self, field: usize, slot: usize) -> &[f32] {
+        let n = self.cols.numel(field) * self.length;
+        &self.cols.column(field)[slot * n..(slot + 1) * n]
+    }
+
     /// Forgets every sequence (the storage is kept).
     pub fn clear(&mut self) {
         self.len = 0;

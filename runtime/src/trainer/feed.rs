@@ -260,7 +260,7 @@ pub fn device_draws(feed: &Feed, on_device: &[Option<ReplayId>]) -> Vec<Draw> {
     feed.sources
         .iter()
         .filter_map(|s| match (s.mode, on_device[s.store]) {
-            (Mode::Sample(n), Some(replay)) => Some(Draw {
+            (Mode::Sample(n) | Mode::Sequences(n), Some(replay)) => Some(Draw {
                 replay,
                 batch: n,
                 key: [0, 0],

@@ -11,7 +11,7 @@ pub use eval::evaluate;
 pub use store::Store;
 
 use crate::checkpoint;
-use crate::data::DataError;
+use crate::data::{DataError, SequenceReplay};
 use crate::envs::{EnvError, VecEnv};
 use crate::metrics::{MetricsWriter, Record};
 use crate::progress::Progress;
@@ -220,13 +220,21 @@ impl<'a> Trainer<'a> {
             ));
         }
         let feed = Feed::plan(program, &train_entry.graph, &stores)?;
-        // Uniform replay that training samples goes to the backend when it keeps its own
-        // (OpenCL: device memory), so batches are drawn there instead of copied in.
+        // Uniform and sequence replay that training samples go to the backend when it keeps
+        // its own (OpenCL: device memory), so batches are drawn there instead of copied in.
         let mut on_device = vec![None; stores.len()];
         for src in &feed.sources {
-            if let (feed::Mode::Sample(_), Store::Replay(r)) = (src.mode, &stores[src.store]) {
-                let numels: Vec<usize> = (0..r.fields().len()).map(|f| r.columns().numel(f)).collect();
-                on_device[src.store] = backend.replay_create(&numels, r.capacity())?;
+            match (src.mode, &stores[src.store]) {
+                (feed::Mode::Sample(_), Store::Replay(r)) => {
+                    let numels: Vec<usize> = (0..r.fields().len()).map(|f| r.columns().numel(f)).collect();
+                    on_device[src.store] = backend.replay_create(&numels, r.capacity(), 1)?;
+                }
+                (feed::Mode::Sequences(_), Store::Sequence { replay, .. }) if replay.fields().len() <= 16 => {
+                    let numels: Vec<usize> = replay.fields().iter().map(|f| f.numel().unwrap_or(1)).collect();
+                    on_device[src.store] =
+                        backend.replay_create(&numels, replay.capacity(), replay.length())?;
+                }
+                _ => {}
             }
         }
         let draws = feed::device_draws(&feed, &on_device);
@@ -820,10 +828,34 @@ fn store_transition(
         for (d, v) in slices.iter_mut().zip(f) {
             *d = v.as_slice();
         }
-        stores[*si].push(n, &slices[..f.len()])?;
+        let added = stores[*si].push(n, &slices[..f.len()])?;
         if let Some(id) = on_device[*si] {
-            backend.replay_push(id, n, &slices[..f.len()])?;
+            match &stores[*si] {
+                Store::Sequence { replay, .. } => push_sequences(backend, id, replay, added)?,
+                _ => backend.replay_push(id, n, &slices[..f.len()])?,
+            }
         }
+    }
+    Ok(())
+}
+
+/// Copies the `added` newest sequences of the host ring to the backend's ring, oldest first,
+/// so both hold the same sequences in the same slots.
+fn push_sequences(
+    backend: &mut dyn Backend,
+    id: ReplayId,
+    replay: &SequenceReplay,
+    added: usize,
+) -> Result<(), RunError> {
+    let fields = replay.fields().len();
+    let kept = added.min(replay.capacity());
+    for age in replay.len() - kept..replay.len() {
+        let slot = replay.slot(age).expect("age < len");
+        let mut slices: [&[f32]; 16] = [&[]; 16];
+        for (f, d) in slices.iter_mut().enumerate().take(fields) {
+            *d = replay.sequence(f, slot);
+        }
+        backend.replay_push(id, 1, &slices[..fields])?;
     }
     Ok(())
 }

@@ -52,19 +52,22 @@ impl Store {
         })
     }
 
-    /// Adds one vector step (`n` transitions; one slice per field, in field order).
-    pub fn push(&mut self, n: usize, values: &[&[f32]]) -> Result<(), DataError> {
+    /// Adds one vector step (`n` transitions; one slice per field, in field order). Returns
+    /// how many items entered a replay ring: `n` transitions, or the `n` sequences of a
+    /// rollout that this step completed (0 for on-policy storage).
+    pub fn push(&mut self, n: usize, values: &[&[f32]]) -> Result<usize, DataError> {
         match self {
-            Store::Replay(r) => r.push_many(n, values),
-            Store::Prioritized(r) => r.push_many(n, values),
-            Store::Rollout(r) => r.push_step(values),
+            Store::Replay(r) => r.push_many(n, values).map(|_| n),
+            Store::Prioritized(r) => r.push_many(n, values).map(|_| n),
+            Store::Rollout(r) => r.push_step(values).map(|_| 0),
             Store::Sequence { collect, replay } => {
                 collect.push_step(values)?;
                 if collect.is_full() {
                     replay.push_rollout(collect)?;
                     collect.clear();
+                    return Ok(n);
                 }
-                Ok(())
+                Ok(0)
             }
         }
     }

@@ -340,8 +340,15 @@ impl Backend for OpenClBackend {
         self.call_with(entry, inputs, &[], outputs)
     }
 
-    fn replay_create(&mut self, numels: &[usize], capacity: usize) -> Result<Option<ReplayId>, BackendError> {
-        self.replays.create(self.dev.as_mut(), numels, capacity).map(Some)
+    fn replay_create(
+        &mut self,
+        numels: &[usize],
+        capacity: usize,
+        steps: usize,
+    ) -> Result<Option<ReplayId>, BackendError> {
+        self.replays
+            .create(self.dev.as_mut(), numels, capacity, steps)
+            .map(Some)
     }
 
     fn replay_push(&mut self, replay: ReplayId, n: usize, values: &[&[f32]]) -> Result<(), BackendError> {

@@ -1,25 +1,30 @@
 //! Replay buffers in device memory, filled once per environment step and sampled on the
 //! device: a training call moves its key and a few scalars in, never a batch.
 //!
-//! The ring follows the runtime's `ReplayBuffer` exactly (slots fill in order, the oldest is
-//! overwritten once full), and item `b` of a draw reads slot
+//! The ring follows the runtime's `ReplayBuffer` and `SequenceReplay` exactly (slots fill in
+//! order, the oldest is overwritten once full; an item is one transition or a sequence of
+//! `length` steps), and item `b` of a draw reads slot
 //! [`crate::random::uniform_slot`]`(key, b, len)`, computed by the same Philox on the device.
+//! Sequences are gathered time-major (`[T, batch, ..]`), as the runtime's sampler lays them.
 
 use super::device::{Arg, Device, Kern, Mem, Prog};
 use super::render::PRELUDE;
 use crate::backend::{BackendError, Draw, ReplayId};
 use crate::ir::DType;
 
-/// Gathers one field of a batch into an entry's input: work-item `i` copies value `i % numel`
-/// of item `i / numel`.
+/// Gathers one field of a batch into an entry's input, time-major: work-item `i` writes
+/// value `j` of step `t` of item `b`, where `i = (t * batch + b) * numel + j`; an item's steps
+/// are contiguous in the ring.
 const GATHER: &str = r#"
 __kernel void rlc_replay_gather(__global const uint* src, __global uint* dst,
-                                int numel, int len, int k0, int k1, int to_int) {
+                                int numel, int len, int k0, int k1, int to_int,
+                                int batch, int steps) {
   const uint i = get_global_id(0);
-  const uint b = i / (uint)numel, j = i % (uint)numel;
+  const uint j = i % (uint)numel, row = i / (uint)numel;
+  const uint b = row % (uint)batch, t = row / (uint)batch;
   const uint word = rlc_philox((uint4)(b, 0u, 0u, 0u), (uint2)((uint)k0, (uint)k1)).x;
   const uint slot = mul_hi(word, (uint)len);
-  const uint v = src[(ulong)slot * (uint)numel + j];
+  const uint v = src[((ulong)slot * (uint)steps + t) * (uint)numel + j];
   dst[i] = to_int ? (uint)(int)as_float(v) : v;
 }
 "#;
@@ -27,10 +32,12 @@ __kernel void rlc_replay_gather(__global const uint* src, __global uint* dst,
 /// Index of the first `int` argument of the gather kernel.
 const FIRST_INT: u32 = 2;
 
-/// One buffer: a device array per field, `capacity` items each.
+/// One buffer: a device array per field, `capacity` items of `steps` rows each.
 struct Ring {
+    /// Per field: the array and the values in one row.
     fields: Vec<(Mem, usize)>,
     capacity: usize,
+    steps: usize,
     len: usize,
     next: usize,
 }
@@ -46,16 +53,18 @@ pub struct Replays {
 }
 
 impl Replays {
-    /// Allocates a buffer of `capacity` items with fields of `numels` values each.
+    /// Allocates a buffer of `capacity` items of `steps` rows, with fields of `numels` values
+    /// per row.
     pub fn create(
         &mut self,
         dev: &mut dyn Device,
         numels: &[usize],
         capacity: usize,
+        steps: usize,
     ) -> Result<ReplayId, BackendError> {
-        if capacity == 0 || numels.is_empty() || numels.contains(&0) {
+        if capacity == 0 || steps == 0 || numels.is_empty() || numels.contains(&0) {
             return Err(BackendError(
-                "a replay buffer needs a capacity and fields of at least one value".into(),
+                "a replay buffer needs a capacity, a length and fields of at least one value".into(),
             ));
         }
         if capacity > u32::MAX as usize {
@@ -70,19 +79,27 @@ impl Replays {
         for &n in numels {
             let words = n
                 .checked_mul(capacity)
-                .ok_or_else(|| BackendError(format!("replay of {capacity} items of {n} values overflows")))?;
+                .and_then(|w| w.checked_mul(steps))
+                .filter(|w| *w <= u32::MAX as usize)
+                .ok_or_else(|| {
+                    BackendError(format!(
+                        "replay of {capacity} items of {steps}x{n} values is too large"
+                    ))
+                })?;
             fields.push((dev.alloc(words)?, n));
         }
         self.rings.push(Ring {
             fields,
             capacity,
+            steps,
             len: 0,
             next: 0,
         });
         Ok(ReplayId(self.rings.len() - 1))
     }
 
-    /// Appends `n` items; on a malformed call nothing is written.
+    /// Appends `n` items (`values[f]`: field `f`'s items back to back, each `steps` rows);
+    /// on a malformed call nothing is written.
     pub fn push(
         &mut self,
         dev: &mut dyn Device,
@@ -102,10 +119,10 @@ impl Replays {
             )));
         }
         for (f, (v, (_, numel))) in values.iter().zip(&ring.fields).enumerate() {
-            if v.len() != n * numel {
+            if v.len() != n * ring.steps * numel {
                 return Err(BackendError(format!(
                     "replay push: field {f} needs {} values for {n} items, got {}",
-                    n * numel,
+                    n * ring.steps * numel,
                     v.len()
                 )));
             }
@@ -113,7 +130,8 @@ impl Replays {
         let cap = ring.capacity;
         // Items a later item of this call would overwrite are never written.
         let skip = n.saturating_sub(cap);
-        for (v, (mem, numel)) in values.iter().zip(&ring.fields) {
+        for (v, (mem, row)) in values.iter().zip(&ring.fields) {
+            let numel = row * ring.steps;
             let mut cursor = (ring.next + skip % cap) % cap;
             let mut src = skip;
             while src < n {
@@ -155,11 +173,11 @@ impl Replays {
             let (dst, dtype, n) = *inputs
                 .get(k)
                 .ok_or_else(|| BackendError(format!("no input {k} to draw into")))?;
-            if n != draw.batch * numel {
+            if n != draw.batch * ring.steps * numel {
                 return Err(BackendError(format!(
                     "input {k} holds {n} values, but {} items of field {f} are {}",
                     draw.batch,
-                    draw.batch * numel
+                    draw.batch * ring.steps * numel
                 )));
             }
             let Some(dst) = dst else { continue };
@@ -168,7 +186,7 @@ impl Replays {
                 None => {
                     let prog = self.prog.expect("built with the first buffer");
                     let mut args = vec![Arg::Mem(src), Arg::Mem(dst)];
-                    args.extend([Arg::Int(0); 5]);
+                    args.extend([Arg::Int(0); 7]);
                     let k = dev.kernel(prog, "rlc_replay_gather", &args)?;
                     self.kernels.push(((src, dst), k));
                     k
@@ -180,6 +198,8 @@ impl Replays {
                 (FIRST_INT + 2, draw.key[0] as i32),
                 (FIRST_INT + 3, draw.key[1] as i32),
                 (FIRST_INT + 4, i32::from(dtype != DType::F32)),
+                (FIRST_INT + 5, draw.batch as i32),
+                (FIRST_INT + 6, ring.steps as i32),
             ];
             dev.launch(kern, [n, 1], None, &ints)?;
         }
