@@ -117,7 +117,7 @@ fn a_device_that_does_not_exist_is_a_clear_error_with_exit_2() {
 fn the_repl_shows_the_opencl_kernels() {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(["repl", "stdlib/ddpg.rl", "--set", "hidden=[8]"])
+        .args(["repl", "stdlib/ddpg.rl", "--set", "hidden=[32]"])
         .current_dir(root())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -127,15 +127,22 @@ fn the_repl_shows_the_opencl_kernels() {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(b":code act_greedy --backend opencl\n:time act_greedy --backend opencl\n")
+        .write_all(
+            b":code act_greedy --backend opencl\n:code train --backend opencl\n:time act_greedy --backend opencl\n",
+        )
         .expect("script");
     let out = child.wait_with_output().expect("wait");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("__kernel void k0("), "{text}");
+    // One observation's product is a plain dot-product kernel; the batch's are tiled.
     assert!(
-        text.contains("__local float As[16][16]"),
-        "the product should use the tiled kernel\n{text}"
+        text.contains("for (int q = 0; q < 3; q++) acc +="),
+        "acting should use the direct product\n{text}"
+    );
+    assert!(
+        text.contains("__local float As[16][64]"),
+        "training products should use the tiled kernel\n{text}"
     );
     assert!(text.contains("act_greedy on opencl:"), "{text}");
 }
@@ -221,6 +228,17 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
     }
     // The batch was drawn on the device: only the host scalar went in.
     assert_eq!(dev.stats(entry).unwrap().bytes_in, 8);
+    // A batch that does not fit the input, or no batch at all, is an error.
+    for batch in [0, B - 1] {
+        let bad = Draw { batch, ..draw.clone() };
+        let err = dev.call_drawn(
+            entry,
+            &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],
+            &[bad],
+            &mut [Out::F32(&mut obs), Out::I32(&mut act), Out::F32(&mut x)],
+        );
+        assert!(err.is_err(), "batch {batch}");
+    }
 }
 
 #[test]

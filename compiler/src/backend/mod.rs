@@ -127,8 +127,8 @@ pub trait Backend {
         Ok(None)
     }
     /// Appends `n` items to a backend replay buffer (`values[f]`: field `f`'s `n` items back
-    /// to back, each `steps` rows), overwriting the oldest once full, exactly like the
-    /// runtime's ring buffers.
+    /// to back, each `steps` rows), overwriting the oldest once full: the same slots as
+    /// pushing them one at a time into the runtime's ring buffers (`push_many`).
     fn replay_push(&mut self, _replay: ReplayId, _n: usize, _values: &[&[f32]]) -> Result<(), BackendError> {
         Err(BackendError(format!(
             "the {} backend keeps no replay buffers",

@@ -224,18 +224,32 @@ impl<'a> Trainer<'a> {
         // its own (OpenCL: device memory), so batches are drawn there instead of copied in.
         let mut on_device = vec![None; stores.len()];
         for src in &feed.sources {
-            match (src.mode, &stores[src.store]) {
-                (feed::Mode::Sample(_), Store::Replay(r)) => {
-                    let numels: Vec<usize> = (0..r.fields().len()).map(|f| r.columns().numel(f)).collect();
-                    on_device[src.store] = backend.replay_create(&numels, r.capacity(), 1)?;
-                }
+            let (numels, capacity, steps): (Vec<usize>, _, _) = match (src.mode, &stores[src.store]) {
+                (feed::Mode::Sample(_), Store::Replay(r)) => (
+                    (0..r.fields().len()).map(|f| r.columns().numel(f)).collect(),
+                    r.capacity(),
+                    1,
+                ),
                 (feed::Mode::Sequences(_), Store::Sequence { replay, .. }) if replay.fields().len() <= 16 => {
-                    let numels: Vec<usize> = replay.fields().iter().map(|f| f.numel().unwrap_or(1)).collect();
-                    on_device[src.store] =
-                        backend.replay_create(&numels, replay.capacity(), replay.length())?;
+                    (
+                        replay.fields().iter().map(|f| f.numel().unwrap_or(1)).collect(),
+                        replay.capacity(),
+                        replay.length(),
+                    )
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            // A buffer the device cannot hold (a GPU's largest allocation) stays on the host,
+            // sampled there and copied in per call as on the CPU backends.
+            on_device[src.store] = backend
+                .replay_create(&numels, capacity, steps)
+                .unwrap_or_else(|e| {
+                    eprintln!(
+                        "note: replay `{}` stays on the host ({e})",
+                        program.data[src.store].name
+                    );
+                    None
+                });
         }
         let draws = feed::device_draws(&feed, &on_device);
         let plan = field_plan(program, &into, &act_entry.graph)?;
@@ -396,7 +410,7 @@ impl<'a> Trainer<'a> {
         let mut history: Vec<Record> = Vec::new();
         // (time, steps, evaluation time) when training first ran.
         let mut train_start: Option<(Instant, u64, f64)> = None;
-        // Bytes moved host<->device before the first training call's inputs.
+        // Bytes moved host<->device when the first iteration that trained ended.
         let mut moved_at_start: Option<u64> = None;
         self.obs.copy_from_slice(self.env.reset());
         while steps < self.cfg.steps {

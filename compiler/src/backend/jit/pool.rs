@@ -58,14 +58,17 @@ pub fn configured_threads() -> usize {
     threads_from(std::env::var("RLC_THREADS").ok().as_deref(), cores)
 }
 
-/// The thread count `RLC_THREADS=value` asks for, or `cores` when unset or not a positive
-/// integer.
+/// The thread count `RLC_THREADS=value` asks for (at most [`MAX_THREADS`]), or `cores` when
+/// unset or not a positive integer.
 fn threads_from(value: Option<&str>, cores: usize) -> usize {
     value
         .and_then(|v| v.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
-        .unwrap_or(cores)
+        .map_or(cores, |n| n.min(MAX_THREADS))
 }
+
+/// More threads than this would only spin against each other.
+const MAX_THREADS: usize = 256;
 
 /// The process-wide pool, with one worker per thread beyond the caller's.
 pub fn pool() -> &'static Pool {
@@ -138,19 +141,24 @@ impl Pool {
         }
         // SAFETY: forwarded from the caller.
         unsafe { job(ctx, 0) };
+        // Take back every part no worker has claimed yet and run it here, then wait for the
+        // claimed ones.
         for (i, s) in self.slots.iter().enumerate() {
-            // Take back a part its worker has not claimed yet and run it here.
             if s.state
                 .compare_exchange(POSTED, IDLE, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
                 // SAFETY: forwarded from the caller; the worker will not run this part.
                 unsafe { job(ctx, i + 1) };
+            }
+        }
+        for s in &self.slots {
+            if s.state.load(Ordering::Acquire) == IDLE {
                 continue;
             }
             let mut spins = 0u32;
             while s.state.load(Ordering::Acquire) != DONE {
-                spins += 1;
+                spins = spins.wrapping_add(1);
                 if spins.is_multiple_of(SPIN) {
                     // The worker was preempted mid-part: let it have the core.
                     thread::yield_now();
@@ -274,5 +282,6 @@ mod tests {
         assert_eq!(threads_from(None, 8), 8);
         assert_eq!(threads_from(Some("0"), 8), 8);
         assert_eq!(threads_from(Some("many"), 8), 8);
+        assert_eq!(threads_from(Some("100000"), 8), MAX_THREADS);
     }
 }

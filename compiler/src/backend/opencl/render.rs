@@ -9,6 +9,8 @@ use std::fmt::Write;
 
 /// Tile edge of the matrix-product kernel (work-groups are TILE x TILE).
 pub const TILE: usize = 16;
+/// Edge of the block of C one work-group of the tiled product computes.
+pub const BLOCK: usize = 64;
 
 /// One OpenCL kernel of an entry point.
 #[derive(Clone, Debug)]
@@ -393,32 +395,78 @@ impl Renderer<'_> {
     }
 
     fn matmul(&mut self, a: &View, b: &View, c: &View) -> Step {
+        let (m, _, n) = (a.shape[0], a.shape[1], b.shape[1]);
+        if m >= BLOCK / 2 && n >= BLOCK / 2 {
+            self.matmul_blocked(a, b, c)
+        } else {
+            self.matmul_direct(a, b, c)
+        }
+    }
+
+    /// A product with a short side (one observation's action, a critic's single output): one
+    /// work-item per output element runs the whole dot product; tiles would be mostly padding.
+    fn matmul_direct(&mut self, a: &View, b: &View, c: &View) -> Step {
         let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1]);
-        let round = |x: usize| x.div_ceil(TILE).max(1) * TILE;
-        self.begin(&[a, b, c], [round(m), round(n)], Some([TILE, TILE]), false);
-        let ia = |r: &str, c_: &str| self.at(a, &[r.to_string(), c_.to_string()]);
-        let ib = |r: &str, c_: &str| self.at(b, &[r.to_string(), c_.to_string()]);
+        self.begin(&[a, b, c], [m.max(1), n.max(1)], None, false);
+        let ia = self.at(a, &["row".to_string(), "q".to_string()]);
+        let ib = self.at(b, &["q".to_string(), "col".to_string()]);
         let ic = self.at(c, &["row".to_string(), "col".to_string()]);
         let _ = write!(
             self.src,
-            "  __local float As[{TILE}][{TILE}];
-  __local float Bs[{TILE}][{TILE}];
-  const int lr = get_local_id(0), lc = get_local_id(1);
-  const int row = get_global_id(0), col = get_global_id(1);
+            "  const int row = get_global_id(0), col = get_global_id(1);
   float acc = 0.0f;
+  for (int q = 0; q < {k}; q++) acc += {ia} * {ib};
+  {ic} = acc;
+}}
+"
+        );
+        Step::Launch(self.kernels.len() - 1)
+    }
+
+    /// The tiled product: a work-group of TILE x TILE work-items computes a BLOCK x BLOCK
+    /// block of C, each work-item a (BLOCK/TILE)^2 register block at a stride of TILE (so
+    /// neighbouring work-items touch neighbouring addresses), over K in steps of TILE staged
+    /// through local memory. The operands' strides carry the autodiff's transposes.
+    fn matmul_blocked(&mut self, a: &View, b: &View, c: &View) -> Step {
+        let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1]);
+        let groups = |x: usize| x.div_ceil(BLOCK).max(1) * TILE;
+        self.begin(&[a, b, c], [groups(m), groups(n)], Some([TILE, TILE]), false);
+        let ia = self.at(a, &["row".to_string(), "ka".to_string()]);
+        let ib = self.at(b, &["kb".to_string(), "col".to_string()]);
+        let ic = self.at(c, &["row".to_string(), "col".to_string()]);
+        const W: usize = BLOCK / TILE;
+        let loads = BLOCK * TILE / (TILE * TILE);
+        let _ = write!(
+            self.src,
+            "  __local float As[{TILE}][{BLOCK}];
+  __local float Bs[{TILE}][{BLOCK}];
+  const int tr = get_local_id(0), tc = get_local_id(1), lin = tr * {TILE} + tc;
+  const int r0 = get_group_id(0) * {BLOCK}, c0 = get_group_id(1) * {BLOCK};
+  float acc[{W}][{W}];
+  for (int i = 0; i < {W}; i++) for (int j = 0; j < {W}; j++) acc[i][j] = 0.0f;
   for (int t0 = 0; t0 < {k}; t0 += {TILE}) {{
-    const int ka = t0 + lc, kb = t0 + lr;
-    As[lr][lc] = (row < {m} && ka < {k}) ? {} : 0.0f;
-    Bs[lr][lc] = (kb < {k} && col < {n}) ? {} : 0.0f;
+    for (int l = 0; l < {loads}; l++) {{
+      const int e = l * {TILE} * {TILE} + lin;
+      {{ const int row = r0 + e / {TILE}, ka = t0 + e % {TILE};
+        As[e % {TILE}][e / {TILE}] = (row < {m} && ka < {k}) ? {ia} : 0.0f; }}
+      {{ const int kb = t0 + e / {BLOCK}, col = c0 + e % {BLOCK};
+        Bs[e / {BLOCK}][e % {BLOCK}] = (kb < {k} && col < {n}) ? {ib} : 0.0f; }}
+    }}
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int q = 0; q < {TILE}; q++) acc += As[lr][q] * Bs[q][lc];
+    for (int q = 0; q < {TILE}; q++) {{
+      float av[{W}], bv[{W}];
+      for (int i = 0; i < {W}; i++) av[i] = As[q][tr + {TILE} * i];
+      for (int j = 0; j < {W}; j++) bv[j] = Bs[q][tc + {TILE} * j];
+      for (int i = 0; i < {W}; i++) for (int j = 0; j < {W}; j++) acc[i][j] += av[i] * bv[j];
+    }}
     barrier(CLK_LOCAL_MEM_FENCE);
   }}
-  if (row < {m} && col < {n}) {ic} = acc;
+  for (int i = 0; i < {W}; i++) for (int j = 0; j < {W}; j++) {{
+    const int row = r0 + tr + {TILE} * i, col = c0 + tc + {TILE} * j;
+    if (row < {m} && col < {n}) {ic} = acc[i][j];
+  }}
 }}
-",
-            ia("row", "ka"),
-            ib("kb", "col"),
+"
         );
         Step::Launch(self.kernels.len() - 1)
     }

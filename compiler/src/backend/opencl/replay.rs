@@ -98,8 +98,10 @@ impl Replays {
         Ok(ReplayId(self.rings.len() - 1))
     }
 
-    /// Appends `n` items (`values[f]`: field `f`'s items back to back, each `steps` rows);
-    /// on a malformed call nothing is written.
+    /// Appends `n` items (`values[f]`: field `f`'s items back to back, each `steps` rows)
+    /// as if one at a time, like `ReplayBuffer::push_many`; on a malformed call nothing is
+    /// written. A device error part-way leaves the ring's contents undefined (the run that
+    /// owns it stops on that error).
     pub fn push(
         &mut self,
         dev: &mut dyn Device,
@@ -119,10 +121,12 @@ impl Replays {
             )));
         }
         for (f, (v, (_, numel))) in values.iter().zip(&ring.fields).enumerate() {
-            if v.len() != n * ring.steps * numel {
+            // An item's size fits in u32 (checked at creation); `n` comes from the caller.
+            let want = n.checked_mul(ring.steps * numel);
+            if want != Some(v.len()) {
                 return Err(BackendError(format!(
-                    "replay push: field {f} needs {} values for {n} items, got {}",
-                    n * ring.steps * numel,
+                    "replay push: field {f} needs {} values per item for {n} items, got {}",
+                    ring.steps * numel,
                     v.len()
                 )));
             }
@@ -165,6 +169,9 @@ impl Replays {
         if ring.len == 0 {
             return Err(BackendError("cannot sample an empty replay buffer".into()));
         }
+        if draw.batch == 0 || draw.batch > u32::MAX as usize {
+            return Err(BackendError(format!("cannot draw a batch of {}", draw.batch)));
+        }
         for &(k, f) in &draw.fields {
             let (src, numel) = *ring
                 .fields
@@ -173,11 +180,11 @@ impl Replays {
             let (dst, dtype, n) = *inputs
                 .get(k)
                 .ok_or_else(|| BackendError(format!("no input {k} to draw into")))?;
-            if n != draw.batch * ring.steps * numel {
+            if draw.batch.checked_mul(ring.steps * numel) != Some(n) {
                 return Err(BackendError(format!(
-                    "input {k} holds {n} values, but {} items of field {f} are {}",
+                    "input {k} holds {n} values, not {} items of {} values (field {f})",
                     draw.batch,
-                    draw.batch * ring.steps * numel
+                    ring.steps * numel
                 )));
             }
             let Some(dst) = dst else { continue };
