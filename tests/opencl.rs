@@ -230,7 +230,10 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
     assert_eq!(dev.stats(entry).unwrap().bytes_in, 8);
     // A batch that does not fit the input, or no batch at all, is an error.
     for batch in [0, B - 1] {
-        let bad = Draw { batch, ..draw.clone() };
+        let bad = Draw {
+            batch,
+            ..draw.clone()
+        };
         let err = dev.call_drawn(
             entry,
             &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],

@@ -43,6 +43,20 @@ struct Slot {
     thread: OnceLock<Thread>,
 }
 
+impl Slot {
+    /// A slot with no job and no thread yet.
+    fn idle() -> Slot {
+        Slot {
+            state: AtomicU32::new(IDLE),
+            job: AtomicPtr::new(std::ptr::null_mut()),
+            ctx: AtomicPtr::new(std::ptr::null_mut()),
+            part: AtomicU32::new(0),
+            sleeping: AtomicBool::new(false),
+            thread: OnceLock::new(),
+        }
+    }
+}
+
 /// The pool: one slot per worker thread.
 pub struct Pool {
     slots: Vec<Arc<Slot>>,
@@ -79,14 +93,7 @@ impl Pool {
     fn new(workers: usize) -> Pool {
         let mut slots = Vec::new();
         for i in 0..workers {
-            let slot = Arc::new(Slot {
-                state: AtomicU32::new(IDLE),
-                job: AtomicPtr::new(std::ptr::null_mut()),
-                ctx: AtomicPtr::new(std::ptr::null_mut()),
-                part: AtomicU32::new(0),
-                sleeping: AtomicBool::new(false),
-                thread: OnceLock::new(),
-            });
+            let slot = Arc::new(Slot::idle());
             let s = slot.clone();
             let spawned = thread::Builder::new()
                 .name(format!("rlc-worker-{i}"))
@@ -256,18 +263,7 @@ mod tests {
     fn a_worker_that_never_runs_does_not_stall_the_caller() {
         // Slots whose threads never start stand for workers the scheduler keeps off the
         // cores: the caller must take their parts back.
-        let absent = (0..3)
-            .map(|_| {
-                Arc::new(Slot {
-                    state: AtomicU32::new(IDLE),
-                    job: AtomicPtr::new(std::ptr::null_mut()),
-                    ctx: AtomicPtr::new(std::ptr::null_mut()),
-                    part: AtomicU32::new(0),
-                    sleeping: AtomicBool::new(false),
-                    thread: OnceLock::new(),
-                })
-            })
-            .collect();
+        let absent = (0..3).map(|_| Arc::new(Slot::idle())).collect();
         let p = Pool {
             slots: absent,
             busy: std::sync::Mutex::new(()),
