@@ -4,64 +4,39 @@
 
 mod common;
 
-use common::learn::{final_eval_return, out_dir};
+use common::learn::seed1_return;
 
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn reinforce_solves_cartpole_within_300k_steps() {
-    let ret = final_eval_return(&[
-        "run",
+    let ret = seed1_return(
         "stdlib/reinforce.rl",
-        "--env",
         "CartPole-v1",
-        "--seed",
-        "1",
-        "--steps",
         "300000",
-        "--backend",
         "interp",
-        "--out",
-        &out_dir("reinforce"),
-    ]);
+        &[],
+        "reinforce",
+    );
     assert!(ret >= 475.0, "REINFORCE reached only {ret} on CartPole-v1");
 }
 
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn reinforce_solves_cartpole_on_the_jit() {
-    let ret = final_eval_return(&[
-        "run",
+    let ret = seed1_return(
         "stdlib/reinforce.rl",
-        "--env",
         "CartPole-v1",
-        "--seed",
-        "1",
-        "--steps",
         "300000",
-        "--backend",
         "jit",
-        "--out",
-        &out_dir("reinforce-jit"),
-    ]);
+        &[],
+        "reinforce-jit",
+    );
     assert!(ret >= 475.0, "REINFORCE (jit) reached only {ret} on CartPole-v1");
 }
 
 /// Trains `file` on `env` for `steps` with seed 1 on the JIT and returns the final return.
 fn learn(file: &str, env: &str, steps: &str, tag: &str) -> f64 {
-    final_eval_return(&[
-        "run",
-        file,
-        "--env",
-        env,
-        "--seed",
-        "1",
-        "--steps",
-        steps,
-        "--backend",
-        "jit",
-        "--out",
-        &out_dir(tag),
-    ])
+    seed1_return(file, env, steps, "jit", &[], tag)
 }
 
 #[test]

@@ -43,20 +43,14 @@ proptest! {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
 fn reinforce_solves_cartpole_on_opencl() {
-    let ret = common::learn::final_eval_return(&[
-        "run",
+    let ret = common::learn::seed1_return(
         "stdlib/reinforce.rl",
-        "--env",
         "CartPole-v1",
-        "--seed",
-        "1",
-        "--steps",
         "300000",
-        "--backend",
         "opencl",
-        "--out",
-        &common::learn::out_dir("reinforce-opencl"),
-    ]);
+        &[],
+        "reinforce-opencl",
+    );
     assert!(
         ret >= 475.0,
         "REINFORCE (opencl) reached only {ret} on CartPole-v1"
@@ -68,22 +62,14 @@ fn reinforce_solves_cartpole_on_opencl() {
 fn ddpg_solves_pendulum_on_opencl_with_replay_on_the_device() {
     // 2x64 nets keep PoCL's run to about four minutes; the batch of 256 is drawn on the
     // device every step (seed 1 reached -177 at 20k steps).
-    let ret = common::learn::final_eval_return(&[
-        "run",
+    let ret = common::learn::seed1_return(
         "stdlib/ddpg.rl",
-        "--env",
         "Pendulum-v1",
-        "--set",
-        "hidden=[64, 64]",
-        "--seed",
-        "1",
-        "--steps",
         "20000",
-        "--backend",
         "opencl",
-        "--out",
-        &common::learn::out_dir("ddpg-opencl"),
-    ]);
+        &["hidden=[64, 64]"],
+        "ddpg-opencl",
+    );
     assert!(ret >= -200.0, "DDPG (opencl) reached only {ret} on Pendulum-v1");
 }
 

@@ -31,3 +31,27 @@ pub fn out_dir(name: &str) -> String {
         .display()
         .to_string()
 }
+
+/// Trains `file` on `env` for `steps` with seed 1 on `backend` (with `--set` overrides
+/// `sets`) and returns the final evaluation return.
+pub fn seed1_return(file: &str, env: &str, steps: &str, backend: &str, sets: &[&str], tag: &str) -> f64 {
+    let dir = out_dir(tag);
+    let mut args = vec![
+        "run",
+        file,
+        "--env",
+        env,
+        "--seed",
+        "1",
+        "--steps",
+        steps,
+        "--backend",
+        backend,
+        "--out",
+        &dir,
+    ];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    final_eval_return(&args)
+}

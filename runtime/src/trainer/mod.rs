@@ -112,7 +112,7 @@ pub struct Summary {
     /// excluded): the throughput once learning runs, without the warm-up.
     pub train_phase_steps_per_s: f64,
     /// Bytes moved between host and device per transition over the same span (backends
-    /// with separate memory only; periodic evaluations included).
+    /// with separate memory only; periodic evaluations and checkpoints included).
     pub train_phase_bytes_per_step: Option<f64>,
 }
 
