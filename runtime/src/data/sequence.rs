@@ -93,6 +93,11 @@ impl SequenceReplay {
         &self.cols.column(field)[slot * n..(slot + 1) * n]
     }
 
+    /// The storage, for code that mirrors it (e.g. on a device).
+    pub(crate) fn columns(&self) -> &Columns {
+        &self.cols
+    }
+
     /// Forgets every sequence (the storage is kept).
     pub fn clear(&mut self) {
         self.len = 0;

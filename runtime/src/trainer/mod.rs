@@ -230,13 +230,13 @@ impl<'a> Trainer<'a> {
                     r.capacity(),
                     1,
                 ),
-                (feed::Mode::Sequences(_), Store::Sequence { replay, .. }) if replay.fields().len() <= 16 => {
-                    (
-                        replay.fields().iter().map(|f| f.numel().unwrap_or(1)).collect(),
-                        replay.capacity(),
-                        replay.length(),
-                    )
-                }
+                (feed::Mode::Sequences(_), Store::Sequence { replay, .. }) => (
+                    (0..replay.fields().len())
+                        .map(|f| replay.columns().numel(f))
+                        .collect(),
+                    replay.capacity(),
+                    replay.length(),
+                ),
                 _ => continue,
             };
             // A buffer the device cannot hold (a GPU's largest allocation) stays on the host,
@@ -862,6 +862,9 @@ fn push_sequences(
     added: usize,
 ) -> Result<(), RunError> {
     let fields = replay.fields().len();
+    if fields > 16 {
+        return Err(RunError::Setup("at most 16 stored fields are supported".into()));
+    }
     let kept = added.min(replay.capacity());
     for age in replay.len() - kept..replay.len() {
         let slot = replay.slot(age).expect("age < len");
