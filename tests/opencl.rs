@@ -360,3 +360,37 @@ fn ddpg_on_opencl_samples_replay_on_the_device() {
     let first = run().expect("final line");
     assert_eq!(Some(first), run());
 }
+
+#[test]
+fn acer_on_opencl_samples_sequences_on_the_device() {
+    // ACER's sequence replay goes through the trainer to the device: per env step only the
+    // transition, the acting call and a share of the training call's key cross the bus (its
+    // sampled sequences alone are 17,920 bytes per training call when drawn on the host).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args([
+            "bench",
+            "stdlib/acer.rl",
+            "--backend",
+            "opencl",
+            "--run-steps",
+            "500",
+            "--json",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("run rlc");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("json");
+    let bytes = v["backends"][0]["bytes_per_env_step"]
+        .as_f64()
+        .expect("bytes per env step");
+    assert!(
+        bytes > 20.0 && bytes < 300.0,
+        "{bytes} bytes per env step\n{text}"
+    );
+}
