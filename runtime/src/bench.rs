@@ -2,8 +2,9 @@
 //! training step against the GEMM kernel's own rate at the same shapes, and end-to-end
 //! environment steps per second of a short real training run.
 
+use crate::error::RunError;
 use crate::progress::Progress;
-use crate::trainer::{RunConfig, RunError, Trainer};
+use crate::trainer::{RunConfig, Trainer};
 use rlc_compiler::backend::{self, Backend, In, Out, cost};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};

@@ -2,7 +2,7 @@
 //! target copies, counters) under its stable name, plus JSON metadata under the key `rlc`.
 //! Loadable from Python: `safetensors.torch.load_file(path)`.
 
-use crate::trainer::RunError;
+use crate::error::RunError;
 use rlc_compiler::backend::{Backend, HostData};
 use rlc_compiler::ir::{DType, StateTable};
 use safetensors::tensor::{Dtype, TensorView};

@@ -1,7 +1,7 @@
 //! The learning curve as an SVG image: episode return and evaluation return against steps.
 
+use crate::error::RunError;
 use crate::metrics::Record;
-use crate::trainer::RunError;
 use plotters::prelude::*;
 use std::path::Path;
 

@@ -8,6 +8,7 @@ pub mod checkpoint;
 pub mod curve;
 pub mod data;
 pub mod envs;
+pub mod error;
 pub mod metrics;
 pub mod progress;
 pub mod trainer;

@@ -1,6 +1,6 @@
 //! Metrics as JSON lines: one object per logging interval.
 
-use crate::trainer::RunError;
+use crate::error::RunError;
 use serde_json::{Map, Value, json};
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -8,7 +8,8 @@
 //! PCG64 stream cannot be reproduced.
 //!
 //! The reference for all of this is `shared/conformance/envs/*.json`; the integration tests in
-//! `runtime/tests/env_conformance.rs` replay every case in those files.
+//! `runtime/tests/env_reference.rs` replay every case in those files (`env_vec.rs` tests the
+//! vectorised wrapper).
 
 mod acrobot;
 mod cartpole;

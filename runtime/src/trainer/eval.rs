@@ -1,8 +1,9 @@
 //! Greedy evaluation on separate environment copies: one episode per copy, all copies
 //! stepped together, returns averaged.
 
-use super::{RunError, keys};
+use super::keys;
 use crate::envs::VecEnv;
+use crate::error::RunError;
 use rlc_compiler::backend::{Backend, EntryId, In, Out};
 use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 use rlc_compiler::ir::Graph;

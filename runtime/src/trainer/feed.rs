@@ -1,8 +1,9 @@
 //! Feeding the training entry point: which stored fields go to which inputs, sampled how.
 
+use super::keys;
 use super::store::Store;
-use super::{RunError, keys};
 use crate::data::DataError;
+use crate::error::RunError;
 use rand_chacha::ChaCha8Rng;
 use rlc_compiler::backend::{Draw, In, ReplayId};
 use rlc_compiler::ir::{DType, Graph};

@@ -4,71 +4,30 @@
 
 mod eval;
 mod feed;
+mod interval;
 pub mod keys;
+mod setup;
 mod store;
 
+pub use crate::error::RunError;
 pub use eval::evaluate;
 pub use store::Store;
 
 use crate::checkpoint;
-use crate::data::{DataError, SequenceReplay};
-use crate::envs::{EnvError, VecEnv};
+use crate::data::SequenceReplay;
+use crate::envs::VecEnv;
 use crate::metrics::{MetricsWriter, Record};
 use crate::progress::Progress;
 use feed::Feed;
-use rand::{RngExt, SeedableRng};
+use interval::Interval;
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
-use rlc_compiler::backend::{Backend, BackendError, Draw, EntryId, In, Out, ReplayId};
+use rlc_compiler::backend::{Backend, Draw, EntryId, In, Out, ReplayId};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
-use rlc_compiler::lower::{Compiled, FieldSource};
-use std::fmt;
+use rlc_compiler::lower::Compiled;
 use std::path::PathBuf;
 use std::time::Instant;
-
-/// Why a run failed.
-#[derive(Debug)]
-pub enum RunError {
-    /// The program and the runtime do not fit together (bad schedule, unsupported setup).
-    Setup(String),
-    /// An environment error.
-    Env(EnvError),
-    /// A backend error.
-    Backend(BackendError),
-    /// A data-buffer error.
-    Data(DataError),
-    /// A file could not be written or read.
-    Io(String),
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::Setup(m) | RunError::Io(m) => f.write_str(m),
-            RunError::Env(e) => write!(f, "environment: {e}"),
-            RunError::Backend(e) => write!(f, "backend: {e}"),
-            RunError::Data(e) => write!(f, "data: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for RunError {}
-
-impl From<EnvError> for RunError {
-    fn from(e: EnvError) -> RunError {
-        RunError::Env(e)
-    }
-}
-impl From<BackendError> for RunError {
-    fn from(e: BackendError) -> RunError {
-        RunError::Backend(e)
-    }
-}
-impl From<DataError> for RunError {
-    fn from(e: DataError) -> RunError {
-        RunError::Data(e)
-    }
-}
 
 /// How a run is configured (everything `rlc run` takes besides the program).
 #[derive(Clone, Debug)]
@@ -161,221 +120,6 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    /// Compiles the program's entry points on `backend`, initialises state from the seed,
-    /// and allocates environments and storage.
-    pub fn new(
-        program: &'a Compiled,
-        mut backend: Box<dyn Backend>,
-        cfg: RunConfig,
-    ) -> Result<Trainer<'a>, RunError> {
-        let sch = &program.schedule;
-        let act_name = format!("act_{}", sch.act);
-        let act_entry = program
-            .entry(&act_name)
-            .ok_or_else(|| RunError::Setup(format!("no entry `{act_name}`")))?;
-        let eval_entry = program
-            .entry("eval")
-            .ok_or_else(|| RunError::Setup("no entry `eval`".into()))?;
-        let train_entry = program
-            .entry("train")
-            .ok_or_else(|| RunError::Setup("no entry `train`".into()))?;
-        let eval_batch = eval_entry.graph.ty(eval_entry.graph.inputs[0]).shape[0];
-        if eval_batch != cfg.eval_episodes {
-            return Err(RunError::Setup(format!(
-                "the eval entry point was compiled for {eval_batch} episodes, not {}",
-                cfg.eval_episodes
-            )));
-        }
-        backend.init_state(&program.states, keys::derive(cfg.seed, keys::Purpose::Init))?;
-        let act = backend.compile(&act_name, &act_entry.graph)?;
-        let eval = backend.compile("eval", &eval_entry.graph)?;
-        let train = backend.compile("train", &train_entry.graph)?;
-        let n = sch.envs;
-        let env = VecEnv::new(&program.env.id, n, keys::derive(cfg.seed, keys::Purpose::Env))?;
-        let mut stores = Vec::new();
-        for d in &program.data {
-            stores.push(Store::new(d, n)?);
-        }
-        let into: Vec<usize> = sch
-            .into
-            .iter()
-            .map(|name| {
-                program
-                    .data
-                    .iter()
-                    .position(|d| d.name == *name)
-                    .expect("checked by the compiler")
-            })
-            .collect();
-        let uses_policy_fields = into.iter().any(|i| {
-            program.data[*i]
-                .fields
-                .iter()
-                .any(|f| matches!(f.source, FieldSource::Policy(_)))
-        });
-        if sch.warmup > 0 && uses_policy_fields {
-            return Err(RunError::Setup(
-                "random warm-up actions cannot provide the acting policy's extra outputs; remove `warmup`"
-                    .into(),
-            ));
-        }
-        let feed = Feed::plan(program, &train_entry.graph, &stores)?;
-        // Uniform and sequence replay that training samples go to the backend when it keeps
-        // its own (OpenCL: device memory), so batches are drawn there instead of copied in.
-        let mut on_device = vec![None; stores.len()];
-        for src in &feed.sources {
-            let (numels, capacity, steps): (Vec<usize>, _, _) = match (src.mode, &stores[src.store]) {
-                (feed::Mode::Sample(_), Store::Replay(r)) => (
-                    (0..r.fields().len()).map(|f| r.columns().numel(f)).collect(),
-                    r.capacity(),
-                    1,
-                ),
-                (feed::Mode::Sequences(_), Store::Sequence { replay, .. }) => (
-                    (0..replay.fields().len())
-                        .map(|f| replay.columns().numel(f))
-                        .collect(),
-                    replay.capacity(),
-                    replay.length(),
-                ),
-                _ => continue,
-            };
-            // A buffer the device cannot hold (a GPU's largest allocation) stays on the host,
-            // sampled there and copied in per call as on the CPU backends.
-            on_device[src.store] = backend
-                .replay_create(&numels, capacity, steps)
-                .unwrap_or_else(|e| {
-                    eprintln!(
-                        "note: replay `{}` stays on the host ({e})",
-                        program.data[src.store].name
-                    );
-                    None
-                });
-        }
-        let draws = feed::device_draws(&feed, &on_device);
-        let plan = field_plan(program, &into, &act_entry.graph)?;
-        let o = program.env.obs_dim;
-        let a = program.env.action.flat_dim();
-        let g = &act_entry.graph;
-        let extras = g
-            .outputs
-            .iter()
-            .skip(1)
-            .map(|(_, id)| vec![0.0; g.ty(*id).numel()])
-            .collect();
-        let extra_ints = g
-            .outputs
-            .iter()
-            .skip(1)
-            .map(|(_, id)| {
-                if g.ty(*id).dtype == DType::I32 {
-                    vec![0; g.ty(*id).numel()]
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect();
-        let fields = into
-            .iter()
-            .map(|i| {
-                program.data[*i]
-                    .fields
-                    .iter()
-                    .map(|f| vec![0.0; n * f.ty.numel()])
-                    .collect()
-            })
-            .collect();
-        let tg = &train_entry.graph;
-        let train_out = tg
-            .outputs
-            .iter()
-            .map(|(_, id)| vec![0.0; tg.ty(*id).numel()])
-            .collect();
-        let loss_outputs = tg
-            .outputs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (name, _))| name.strip_prefix("loss/").map(|l| (l.to_string(), i)))
-            .collect();
-        let mut derives = Vec::new();
-        for e in &program.entries {
-            if let rlc_compiler::lower::EntryKind::Derive { data } = &e.kind {
-                let si = program
-                    .data
-                    .iter()
-                    .position(|d| d.name == *data)
-                    .expect("checked by the compiler");
-                let id = backend.compile(&e.name, &e.graph)?;
-                let outs = e
-                    .graph
-                    .outputs
-                    .iter()
-                    .map(|(_, o)| vec![0.0; e.graph.ty(*o).numel()])
-                    .collect();
-                let ints = e
-                    .graph
-                    .inputs
-                    .iter()
-                    .map(|i| {
-                        let t = e.graph.ty(*i);
-                        if t.dtype == DType::I32 {
-                            vec![0; t.numel()]
-                        } else {
-                            Vec::new()
-                        }
-                    })
-                    .collect();
-                derives.push((si, id, &e.graph, outs, ints));
-            }
-        }
-        let mut priority_outputs = Vec::new();
-        for (i, (name, _)) in tg.outputs.iter().enumerate() {
-            if let Some(d) = name.strip_prefix("priority/") {
-                let si = program.data.iter().position(|x| x.name == d);
-                let src = feed.sources.iter().position(|s| Some(s.store) == si);
-                match src {
-                    Some(k) => priority_outputs.push((i, k)),
-                    None => {
-                        return Err(RunError::Setup(format!(
-                            "priorities for `{d}`, which this step does not sample"
-                        )));
-                    }
-                }
-            }
-        }
-        Ok(Trainer {
-            program,
-            backend,
-            act,
-            act_graph: &act_entry.graph,
-            eval,
-            eval_graph: &eval_entry.graph,
-            train,
-            train_graph: tg,
-            env,
-            stores,
-            into,
-            plan,
-            feed,
-            on_device,
-            draws,
-            rng: ChaCha8Rng::seed_from_u64(keys::derive(cfg.seed, keys::Purpose::Host)),
-            obs: vec![0.0; n * o],
-            act_f32: vec![0.0; n * a],
-            act_i32: vec![0; n],
-            extras,
-            extra_ints,
-            fields,
-            train_out,
-            loss_outputs,
-            priority_outputs,
-            derives,
-            act_calls: 0,
-            train_calls: 0,
-            steps: 0,
-            cfg,
-        })
-    }
-
     /// The backend (for reading state after a run).
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
@@ -766,44 +510,6 @@ enum Src {
     Derived,
 }
 
-/// The source of every field of every storage the schedule writes to.
-fn field_plan(program: &Compiled, into: &[usize], act_graph: &Graph) -> Result<Vec<Vec<Src>>, RunError> {
-    let extras: Vec<&str> = act_graph
-        .outputs
-        .iter()
-        .skip(1)
-        .map(|(n, _)| n.as_str())
-        .collect();
-    into.iter()
-        .map(|si| {
-            program.data[*si]
-                .fields
-                .iter()
-                .map(|f| match &f.source {
-                    FieldSource::Env(name) => Ok(match name.as_str() {
-                        "s" => Src::Obs,
-                        "a" => Src::Action,
-                        "r" => Src::Reward,
-                        "s2" => Src::NextObs,
-                        "done" | "terminated" => Src::Terminated,
-                        "truncated" => Src::Truncated,
-                        "end" => Src::End,
-                        other => return Err(RunError::Setup(format!("unknown environment field `{other}`"))),
-                    }),
-                    FieldSource::Derived => Ok(Src::Derived),
-                    FieldSource::Policy(name) => extras
-                        .iter()
-                        .position(|x| x == name)
-                        .map(Src::Extra)
-                        .ok_or_else(|| {
-                            RunError::Setup(format!("the acting policy does not output `{name}`"))
-                        }),
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// Writes one vector step into every storage the schedule names.
 #[allow(clippy::too_many_arguments)]
 fn store_transition(
@@ -881,68 +587,5 @@ fn flags(buf: &mut [f32], a: &[bool], b: Option<&[bool]>) {
     for (i, d) in buf.iter_mut().enumerate() {
         let v = a[i] || b.is_some_and(|b| b[i]);
         *d = if v { 1.0 } else { 0.0 };
-    }
-}
-
-/// Statistics of the current logging interval.
-struct Interval {
-    returns: Vec<f64>,
-    losses: Vec<(f64, u64)>,
-    names: Vec<String>,
-    start_steps: u64,
-    start_train_time: f64,
-}
-
-impl Interval {
-    fn new(losses: &[(String, usize)]) -> Interval {
-        Interval {
-            returns: Vec::new(),
-            losses: vec![(0.0, 0); losses.len()],
-            names: losses.iter().map(|(n, _)| n.clone()).collect(),
-            start_steps: 0,
-            start_train_time: 0.0,
-        }
-    }
-
-    fn record(
-        &self,
-        step: u64,
-        episodes: u64,
-        eval: Option<f64>,
-        wall: f64,
-        eval_time: f64,
-        updates: u64,
-    ) -> Record {
-        let train_time = (wall - eval_time) - self.start_train_time;
-        Record {
-            step,
-            episodes,
-            episode_return: (!self.returns.is_empty())
-                .then(|| self.returns.iter().sum::<f64>() / self.returns.len() as f64),
-            eval_return: eval,
-            steps_per_s: if train_time > 0.0 {
-                (step - self.start_steps) as f64 / train_time
-            } else {
-                0.0
-            },
-            wall_s: wall,
-            updates,
-            losses: self
-                .names
-                .iter()
-                .zip(&self.losses)
-                .map(|(n, (s, c))| (n.clone(), (*c > 0).then(|| s / *c as f64)))
-                .collect(),
-            final_record: false,
-        }
-    }
-
-    fn reset(&mut self, steps: u64, train_time: f64) {
-        self.returns.clear();
-        for l in &mut self.losses {
-            *l = (0.0, 0);
-        }
-        self.start_steps = steps;
-        self.start_train_time = train_time;
     }
 }

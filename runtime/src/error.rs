@@ -1,0 +1,52 @@
+//! The error every fallible part of a run returns. It lives apart from the trainer so the
+//! modules the trainer uses (metrics, checkpoints, curves) can return it without importing
+//! the trainer.
+
+use crate::data::DataError;
+use crate::envs::EnvError;
+use rlc_compiler::backend::BackendError;
+use std::fmt;
+
+/// Why a run failed.
+#[derive(Debug)]
+pub enum RunError {
+    /// The program and the runtime do not fit together (bad schedule, unsupported setup).
+    Setup(String),
+    /// An environment error.
+    Env(EnvError),
+    /// A backend error.
+    Backend(BackendError),
+    /// A data-buffer error.
+    Data(DataError),
+    /// A file could not be written or read.
+    Io(String),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Setup(m) | RunError::Io(m) => f.write_str(m),
+            RunError::Env(e) => write!(f, "environment: {e}"),
+            RunError::Backend(e) => write!(f, "backend: {e}"),
+            RunError::Data(e) => write!(f, "data: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+impl From<EnvError> for RunError {
+    fn from(e: EnvError) -> RunError {
+        RunError::Env(e)
+    }
+}
+impl From<BackendError> for RunError {
+    fn from(e: BackendError) -> RunError {
+        RunError::Backend(e)
+    }
+}
+impl From<DataError> for RunError {
+    fn from(e: DataError) -> RunError {
+        RunError::Data(e)
+    }
+}
