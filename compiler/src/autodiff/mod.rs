@@ -4,9 +4,14 @@
 //! per primitive ([`rules`]); the rules emit only primitives, so gradient graphs are ordinary IR
 //! that can be differentiated again, optimised, and run by every backend. `StopGrad` and
 //! non-float values block gradients. Scans are differentiated by a reverse scan ([`scan`]).
+//! Which nodes gradients flow through is decided by one rule ([`gradient_operands`]), used
+//! both here and by tools asking where a loss's gradient goes ([`gradient_reach`]).
 
+mod reach;
 mod rules;
 mod scan;
+
+pub use reach::{gradient_operands, gradient_reach};
 
 use crate::ir::{DType, Graph, IrError, NodeId, Op};
 use std::collections::HashMap;
@@ -77,21 +82,10 @@ fn dependence(g: &Graph, wrt: &[NodeId]) -> Vec<bool> {
         }
     }
     for id in g.ids() {
-        if dep[id.index()] {
-            continue;
+        if !dep[id.index()] {
+            let args = g.args(id);
+            dep[id.index()] = gradient_operands(g, id).into_iter().any(|p| dep[args[p].index()]);
         }
-        let node = g.node(id);
-        let d = match &node.op {
-            Op::Scan(_) => node.args.iter().any(|a| dep[a.index()]),
-            Op::Project { .. } => node.ty.dtype == DType::F32 && dep[node.args[0].index()],
-            op => {
-                node.ty.dtype == DType::F32
-                    && rules::differentiable_operands(op, node.args.len())
-                        .into_iter()
-                        .any(|p| dep[node.args[p].index()])
-            }
-        };
-        dep[id.index()] = d;
     }
     dep
 }

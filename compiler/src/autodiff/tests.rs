@@ -312,3 +312,40 @@ fn stop_grad_and_unrelated_inputs() {
     // d/dx (stop(x) * x) = stop(x) = x
     assert_eq!(r.outputs[0].to_f64(), vec![3., 4.]);
 }
+
+/// The rule `gradient_reach` reports is the one `grad` follows: floors, casts, gather indices
+/// and `stop` block gradients, and an input gets a gradient exactly when it is reached.
+#[test]
+fn gradient_reach_is_autodiffs_rule() {
+    let mut g = Graph::new();
+    let table = g.input("table", TensorType::f32(vec![4]));
+    let index = g.input("index", TensorType::f32(vec![3]));
+    let floored = g.input("floored", TensorType::f32(vec![3]));
+    let cast = g.input("cast", TensorType::f32(vec![3]));
+    let stopped = g.input("stopped", TensorType::f32(vec![3]));
+    let direct = g.input("direct", TensorType::f32(vec![3]));
+    let i = g.cast(index, DType::I32).unwrap();
+    let taken = g.take(table, i, 0).unwrap();
+    let f = g.unary(UnaryOp::Floor, floored).unwrap();
+    let ci = g.cast(cast, DType::I32).unwrap();
+    let cf = g.cast(ci, DType::F32).unwrap();
+    let s = g.stop_grad(stopped).unwrap();
+    let sd = g.binary(BinaryOp::Mul, s, direct).unwrap();
+    let mut total = g.binary(BinaryOp::Add, taken, f).unwrap();
+    for x in [cf, sd] {
+        total = g.binary(BinaryOp::Add, total, x).unwrap();
+    }
+    let loss = g.sum_all(total).unwrap();
+    let reach = super::gradient_reach(&g, &[loss]);
+    let wrt = [table, index, floored, cast, stopped, direct];
+    let reached: Vec<bool> = wrt.iter().map(|w| reach[w.index()]).collect();
+    assert_eq!(reached, [true, false, false, false, false, true]);
+    // Take passes gradients to its table, not its index.
+    assert_eq!(super::gradient_operands(&g, taken), vec![0]);
+    let grads = grad(&mut g, loss, &wrt).unwrap();
+    let got: Vec<bool> = grads.iter().map(Option::is_some).collect();
+    assert_eq!(
+        got, reached,
+        "grad differentiates exactly what gradient_reach reports"
+    );
+}
