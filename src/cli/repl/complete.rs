@@ -1,6 +1,8 @@
-//! Tab completion: command names after `:`, file paths after `:load` and `:dot`, and
-//! otherwise the loaded program's entry points, nets, states, losses, passes and backends.
+//! Tab completion: command names (from the command table) after `:`, file paths after
+//! commands whose table row asks for them (`:load`, `:dot`), and otherwise the loaded
+//! program's entry points, nets, states, losses, passes and backends.
 
+use super::commands::{COMMANDS, Complete, find};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
@@ -38,20 +40,34 @@ impl Completer for ReplHelper {
     fn complete(&self, line: &str, pos: usize, ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
         let start = word_start(line, pos);
         let first = line.split_whitespace().next().unwrap_or("");
-        if start > 0 && matches!(first, ":load" | ":l" | ":dot") {
+        let files = first
+            .strip_prefix(':')
+            .and_then(find)
+            .is_some_and(|c| c.complete == Complete::Files);
+        if start > 0 && files {
             return self.files.complete(line, pos, ctx);
         }
         let prefix = &line[start..pos];
-        let want_command = start == 0 && prefix.starts_with(':');
+        let pair = |w: &str| Pair {
+            display: w.to_string(),
+            replacement: w.to_string(),
+        };
+        if start == 0 && prefix.starts_with(':') {
+            let mut names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+            names.sort_unstable();
+            let out = names
+                .into_iter()
+                .filter(|w| w.starts_with(prefix))
+                .map(pair)
+                .collect();
+            return Ok((start, out));
+        }
         let out = self
             .words
             .borrow()
             .iter()
-            .filter(|w| w.starts_with(prefix) && w.starts_with(':') == want_command)
-            .map(|w| Pair {
-                display: w.clone(),
-                replacement: w.clone(),
-            })
+            .filter(|w| w.starts_with(prefix))
+            .map(|w| pair(w))
             .collect();
         Ok((start, out))
     }

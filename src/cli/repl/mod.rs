@@ -13,7 +13,7 @@ mod session;
 use super::CompileArgs;
 use complete::ReplHelper;
 use rlc_compiler::backend::BACKENDS;
-use session::Session;
+use session::{Flow, Session};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -27,14 +27,6 @@ pub struct ReplArgs {
     /// Backend used by `:time` and `:code` unless a command names another.
     #[arg(long, default_value = "jit")]
     pub backend: String,
-}
-
-/// What the loop does after a command.
-pub enum Flow {
-    /// Read the next line.
-    Continue,
-    /// Leave the REPL.
-    Quit,
 }
 
 /// Runs the REPL; the exit status is 0, or 1 when a scripted session had a failing command.
@@ -66,7 +58,7 @@ fn scripted_loop(s: &mut Session) -> u8 {
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
-        let reply = s.exec(&line);
+        let reply = commands::exec(s, &line);
         failed |= reply.failed;
         print!("{}", reply.text);
         let _ = std::io::stdout().flush();
@@ -107,7 +99,7 @@ fn interactive_loop(s: &mut Session) {
                 if !line.trim().is_empty() {
                     let _ = rl.add_history_entry(line.as_str());
                 }
-                let reply = s.exec(&line);
+                let reply = commands::exec(s, &line);
                 print!("{}", reply.text);
                 if matches!(reply.flow, Flow::Quit) {
                     break;

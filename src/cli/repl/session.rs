@@ -1,7 +1,6 @@
 //! The REPL's state: the loaded program, the settings it was compiled with, and the scope
 //! expressions are evaluated in.
 
-use super::Flow;
 use crate::cli::CompileArgs;
 use crate::cli::common::resolve_env;
 use rlc_compiler::check::{ModuleId, find_stdlib};
@@ -11,6 +10,14 @@ use rlc_compiler::lower::Compiled;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+
+/// What the loop does after a command.
+pub enum Flow {
+    /// Read the next line.
+    Continue,
+    /// Leave the REPL.
+    Quit,
+}
 
 /// What one command produced.
 pub struct Reply {
@@ -69,7 +76,8 @@ pub struct Session {
     pub color: bool,
     /// Counts `:eval`s, so each draws fresh random numbers (reproducibly).
     pub evals: u64,
-    /// Words for tab completion (commands, entries, nets, states, losses, passes).
+    /// Words for tab completion besides command names (entries, nets, states, losses,
+    /// passes, backends).
     words: Rc<RefCell<Vec<String>>>,
 }
 
@@ -180,15 +188,11 @@ impl Session {
     }
 
     fn refresh_words(&self) {
-        let mut w: Vec<String> = super::commands::COMMANDS
+        // Command names complete from the command table itself (see `complete`).
+        let mut w: Vec<String> = rlc_compiler::passes::pipeline()
             .iter()
-            .map(|c| c.name.to_string())
+            .map(|p| p.name.to_string())
             .collect();
-        w.extend(
-            rlc_compiler::passes::pipeline()
-                .iter()
-                .map(|p| p.name.to_string()),
-        );
         w.extend(rlc_compiler::backend::BACKENDS.iter().map(|b| b.to_string()));
         if let Some(Loaded { program: Some(p), .. }) = &self.loaded {
             w.extend(p.entries.iter().map(|e| e.name.clone()));
@@ -204,15 +208,6 @@ impl Session {
         w.sort();
         w.dedup();
         *self.words.borrow_mut() = w;
-    }
-
-    /// Runs one line: a `:command`, or an expression to evaluate.
-    pub fn exec(&mut self, line: &str) -> Reply {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("//") {
-            return Reply::ok("");
-        }
-        super::commands::dispatch(self, line)
     }
 }
 

@@ -1,0 +1,321 @@
+//! The REPL's commands: one table whose rows hold each command's name, aliases, usage, help,
+//! argument completion and handler. Dispatch, `:help`, usage errors and tab completion all
+//! read it; the handlers live in one file per group of commands.
+
+mod backend;
+mod eval;
+mod grad;
+mod inspect;
+mod program;
+
+use super::session::{Flow, Reply, Session};
+use rlc_compiler::diag::did_you_mean;
+use rlc_compiler::lower::{Compiled, Entry};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// What tab completion offers for a command's arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Complete {
+    /// Words of the session: entry points, nets, states, losses, passes, backends.
+    Words,
+    /// File paths.
+    Files,
+}
+
+/// What a command returns: its reply, `Err` when it failed.
+type Res = Result<Reply, Reply>;
+
+/// A command's handler: the session and the text after the command's name.
+type Handler = fn(&mut Session, &str) -> Res;
+
+/// One command.
+pub struct Command {
+    /// Name with the colon.
+    pub name: &'static str,
+    /// Other names dispatch accepts (without the colon).
+    pub aliases: &'static [&'static str],
+    /// Arguments.
+    pub usage: &'static str,
+    /// What it does.
+    pub help: &'static str,
+    /// What tab completion offers for its arguments.
+    pub complete: Complete,
+    /// Runs it.
+    run: Handler,
+}
+
+/// Every command, in `:help` order.
+pub const COMMANDS: &[Command] = &[
+    Command {
+        name: ":load",
+        aliases: &["l"],
+        usage: "FILE",
+        help: "load and compile a program (the session's --env and :set apply)",
+        complete: Complete::Files,
+        run: program::load,
+    },
+    Command {
+        name: ":reload",
+        aliases: &["r"],
+        usage: "",
+        help: "re-read the loaded file after editing it, keeping the settings",
+        complete: Complete::Words,
+        run: program::reload,
+    },
+    Command {
+        name: ":entries",
+        aliases: &[],
+        usage: "",
+        help: "every entry point with its inputs, outputs and state, shapes included",
+        complete: Complete::Words,
+        run: inspect::entries,
+    },
+    Command {
+        name: ":show",
+        aliases: &[],
+        usage: "ENTRY [--after PASS]",
+        help: "the IR of an entry point, optionally after a pass (fold, cse, dce, all)",
+        complete: Complete::Words,
+        run: inspect::show,
+    },
+    Command {
+        name: ":passes",
+        aliases: &[],
+        usage: "ENTRY",
+        help: "the pass pipeline with node counts before and after each pass",
+        complete: Complete::Words,
+        run: inspect::passes,
+    },
+    Command {
+        name: ":dot",
+        aliases: &[],
+        usage: "ENTRY PATH",
+        help: "write the graph of an entry point as Graphviz DOT",
+        complete: Complete::Files,
+        run: inspect::dot,
+    },
+    Command {
+        name: ":params",
+        aliases: &[],
+        usage: "",
+        help: "parameters, optimiser moments, target copies and learnables, by net",
+        complete: Complete::Words,
+        run: inspect::params,
+    },
+    Command {
+        name: ":grad",
+        aliases: &[],
+        usage: "LOSS",
+        help: "which parameters a loss reaches, and its gradient graph",
+        complete: Complete::Words,
+        run: grad::grad,
+    },
+    Command {
+        name: ":eval",
+        aliases: &["e"],
+        usage: "EXPR",
+        help: "evaluate an expression (a line without a colon does the same)",
+        complete: Complete::Words,
+        run: eval::eval,
+    },
+    Command {
+        name: ":time",
+        aliases: &[],
+        usage: "ENTRY [--backend NAME]",
+        help: "median µs per call and GFLOP/s of an entry point",
+        complete: Complete::Words,
+        run: backend::time,
+    },
+    Command {
+        name: ":code",
+        aliases: &[],
+        usage: "ENTRY [--backend NAME]",
+        help: "the code a backend generated for an entry point",
+        complete: Complete::Words,
+        run: backend::code,
+    },
+    Command {
+        name: ":set",
+        aliases: &[],
+        usage: "[NAME=VALUE]",
+        help: "change a hyperparameter and recompile; alone, list them",
+        complete: Complete::Words,
+        run: program::set,
+    },
+    Command {
+        name: ":env",
+        aliases: &[],
+        usage: "ID",
+        help: "compile for another environment",
+        complete: Complete::Words,
+        run: program::env,
+    },
+    Command {
+        name: ":backend",
+        aliases: &[],
+        usage: "[NAME]",
+        help: "the backend :time and :code use (jit, interp)",
+        complete: Complete::Words,
+        run: backend::set_backend,
+    },
+    Command {
+        name: ":help",
+        aliases: &["h", "?"],
+        usage: "[COMMAND]",
+        help: "this list, or one command's help",
+        complete: Complete::Words,
+        run: help_command,
+    },
+    Command {
+        name: ":quit",
+        aliases: &["q", "exit"],
+        usage: "",
+        help: "leave (also :q or end of input)",
+        complete: Complete::Words,
+        run: quit,
+    },
+];
+
+/// The command called `name` (without the colon), by its name or an alias.
+pub fn find(name: &str) -> Option<&'static Command> {
+    COMMANDS
+        .iter()
+        .find(|c| &c.name[1..] == name || c.aliases.contains(&name))
+}
+
+/// Runs one line: a `:command`, or an expression to evaluate.
+pub fn exec(s: &mut Session, line: &str) -> Reply {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with("//") {
+        return Reply::ok("");
+    }
+    dispatch(s, line)
+}
+
+/// Runs one non-empty line.
+fn dispatch(s: &mut Session, line: &str) -> Reply {
+    let Some(cmd_line) = line.strip_prefix(':') else {
+        return eval::eval(s, line).unwrap_or_else(|e| e);
+    };
+    let (name, rest) = match cmd_line.split_once(char::is_whitespace) {
+        Some((n, r)) => (n, r.trim()),
+        None => (cmd_line, ""),
+    };
+    let r = match find(name) {
+        Some(c) => (c.run)(s, rest),
+        None => {
+            let mut t = format!("error: unknown command `:{name}`\n");
+            let names = COMMANDS.iter().map(|c| &c.name[1..]);
+            if let Some(h) = did_you_mean(name, names) {
+                let _ = writeln!(t, "  help: {}", h.replacen('`', "`:", 1));
+            }
+            t.push_str("  note: `:help` lists the commands\n");
+            Err(Reply::err(t))
+        }
+    };
+    r.unwrap_or_else(|e| e)
+}
+
+fn quit(_: &mut Session, _: &str) -> Res {
+    Ok(Reply {
+        flow: Flow::Quit,
+        ..Reply::ok("")
+    })
+}
+
+fn help_command(_: &mut Session, rest: &str) -> Res {
+    Ok(help(rest))
+}
+
+fn usage(name: &str) -> Reply {
+    let c = COMMANDS.iter().find(|c| c.name == name).expect("known command");
+    Reply::err(format!("error: usage: {} {}", c.name, c.usage))
+}
+
+fn help(rest: &str) -> Reply {
+    let want = rest.trim_start_matches(':');
+    if !want.is_empty() {
+        return match COMMANDS.iter().find(|c| &c.name[1..] == want) {
+            Some(c) => Reply::ok(format!("{} {}\n  {}", c.name, c.usage, c.help)),
+            None => Reply::err(format!("error: no command `:{want}`")),
+        };
+    }
+    let mut t = String::from("commands:\n");
+    for c in COMMANDS {
+        let _ = writeln!(t, "  {:<32} {}", format!("{} {}", c.name, c.usage), c.help);
+    }
+    t.push_str("a line without a leading colon is evaluated as an expression, e.g.\n");
+    t.push_str("  gae([1, 1, 1], [0.9, 0.9, 0.9], [0, 0, 0, 0], 0.95)\n");
+    Reply::ok(t)
+}
+
+/// Splits `ARGS --flag VALUE` into positional words and flag values.
+fn split_flags<'a>(
+    rest: &'a str,
+    flags: &[&str],
+) -> Result<(Vec<&'a str>, BTreeMap<String, &'a str>), Reply> {
+    let mut pos = Vec::new();
+    let mut vals = BTreeMap::new();
+    let mut words = rest.split_whitespace();
+    while let Some(w) = words.next() {
+        if let Some(f) = w.strip_prefix("--") {
+            if !flags.contains(&f) {
+                return Err(Reply::err(format!(
+                    "error: unknown option `--{f}`{}",
+                    if flags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (options: --{})", flags.join(", --"))
+                    }
+                )));
+            }
+            let Some(v) = words.next() else {
+                return Err(Reply::err(format!("error: `--{f}` needs a value")));
+            };
+            vals.insert(f.to_string(), v);
+        } else {
+            pos.push(w);
+        }
+    }
+    Ok((pos, vals))
+}
+
+fn find_entry<'a>(p: &'a Compiled, name: &str) -> Result<&'a Entry, Reply> {
+    p.entry(name).ok_or_else(|| {
+        let names: Vec<&str> = p.entries.iter().map(|e| e.name.as_str()).collect();
+        let mut t = format!("error: `{}` has no entry point `{name}`\n", p.name);
+        if let Some(h) = did_you_mean(name, names.iter().copied()) {
+            let _ = writeln!(t, "  help: {h}");
+        }
+        let _ = writeln!(t, "  note: entry points: {}", names.join(", "));
+        Reply::err(t)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_aliases_are_unique() {
+        let mut all: Vec<&str> = Vec::new();
+        for c in COMMANDS {
+            assert!(c.name.starts_with(':'), "{}", c.name);
+            all.push(&c.name[1..]);
+            all.extend(c.aliases);
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a name or alias names two commands");
+    }
+
+    #[test]
+    fn aliases_find_their_command() {
+        assert_eq!(find("l").map(|c| c.name), Some(":load"));
+        assert_eq!(find("?").map(|c| c.name), Some(":help"));
+        assert_eq!(find("dot").map(|c| c.complete), Some(Complete::Files));
+        assert!(find("nope").is_none());
+    }
+}

@@ -1,0 +1,59 @@
+//! Commands that (re)compile the program: loading a file, reloading it, and changing a
+//! hyperparameter or the environment.
+
+use super::{Res, usage};
+use crate::cli::CompileArgs;
+use crate::cli::repl::session::{Reply, Session};
+use std::fmt::Write;
+use std::path::Path;
+
+pub(super) fn load(s: &mut Session, rest: &str) -> Res {
+    if rest.is_empty() {
+        return Err(usage(":load"));
+    }
+    let r = s.load(Path::new(rest));
+    if r.failed { Err(r) } else { Ok(r) }
+}
+
+pub(super) fn reload(s: &mut Session, _rest: &str) -> Res {
+    let Some(file) = s.loaded.as_ref().map(|l| l.file.clone()) else {
+        return Err(Reply::err(
+            "error: nothing to reload\n  help: `:load FILE` loads a program",
+        ));
+    };
+    let r = s.load(&file);
+    if r.failed { Err(r) } else { Ok(r) }
+}
+
+pub(super) fn set(s: &mut Session, rest: &str) -> Res {
+    if rest.is_empty() {
+        let p = s.program()?;
+        let mut t = String::new();
+        for (n, v) in &p.params {
+            let _ = writeln!(t, "  {n} = {v}");
+        }
+        return Ok(Reply::ok(t));
+    }
+    let Some((name, _)) = rest.split_once('=') else {
+        return Err(Reply::err(format!(
+            "error: `:set {rest}` is not of the form NAME=VALUE"
+        )));
+    };
+    let name = name.trim();
+    let mut args: CompileArgs = s.compile.clone();
+    args.set
+        .retain(|o| o.split_once('=').map(|(n, _)| n.trim()) != Some(name));
+    args.set.push(rest.to_string());
+    let r = s.recompile_with(args);
+    if r.failed { Err(r) } else { Ok(r) }
+}
+
+pub(super) fn env(s: &mut Session, rest: &str) -> Res {
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(usage(":env"));
+    }
+    let mut args = s.compile.clone();
+    args.env = Some(rest.to_string());
+    let r = s.recompile_with(args);
+    if r.failed { Err(r) } else { Ok(r) }
+}
