@@ -4,7 +4,7 @@
 mod common;
 
 use common::{rng, rollout_fields};
-use rlc_runtime::data::{DataError, Field, RolloutStorage, SequenceReplay};
+use rlc_runtime::data::{DataError, RolloutStorage, SequenceReplay};
 
 // ---------------------------------------------------------------------------------------------
 // Rollout storage

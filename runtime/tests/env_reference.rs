@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 use rlc_runtime::ActionSpace;
-use rlc_runtime::envs::{self, Action, Env, EnvError, EnvRng, StepBatch, VecEnv, copy_rng};
+use rlc_runtime::envs::{self, Action, EnvRng};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
