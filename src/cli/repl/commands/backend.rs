@@ -43,6 +43,7 @@ fn compile_on(
     Ok((b, id, t0.elapsed().as_secs_f64() * 1e3))
 }
 
+/// `:time ENTRY [--backend NAME]`: median call time and GFLOP/s.
 pub(super) fn time(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["backend"])?;
     let [name] = pos[..] else {
@@ -80,6 +81,7 @@ fn sig3(v: f64) -> f64 {
     (v * scale).round() / scale
 }
 
+/// `:code ENTRY [--backend NAME]`: the code a backend generated.
 pub(super) fn code(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["backend"])?;
     let [name] = pos[..] else {
@@ -97,6 +99,7 @@ pub(super) fn code(s: &mut Session, rest: &str) -> Res {
     }
 }
 
+/// `:backend [NAME]`: shows or sets the backend `:time` and `:code` use.
 pub(super) fn set_backend(s: &mut Session, rest: &str) -> Res {
     if rest.is_empty() {
         return Ok(Reply::ok(format!(

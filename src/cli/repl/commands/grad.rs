@@ -64,6 +64,7 @@ fn updated_by(s: &Session, loss: &str) -> Vec<String> {
     out
 }
 
+/// `:grad LOSS`: the parameters the loss's gradient reaches, and its gradient graph.
 pub(super) fn grad(s: &mut Session, rest: &str) -> Res {
     let [name] = rest.split_whitespace().collect::<Vec<_>>()[..] else {
         return Err(usage(":grad"));

@@ -67,6 +67,7 @@ fn kind_text(k: &EntryKind) -> String {
     }
 }
 
+/// `:entries`: every entry point with its inputs, outputs and state use.
 pub(super) fn entries(s: &mut Session, _rest: &str) -> Res {
     let p = s.program()?;
     let mut t = String::new();
@@ -135,6 +136,7 @@ fn pass_index(name: &str) -> Result<usize, Reply> {
     }
 }
 
+/// `:show ENTRY [--after PASS]`: the IR of an entry point.
 pub(super) fn show(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["after"])?;
     let [name] = pos[..] else {
@@ -150,6 +152,7 @@ pub(super) fn show(s: &mut Session, rest: &str) -> Res {
     Ok(Reply::ok(print_graph_with_states(&g, &e.name, &p.states)))
 }
 
+/// `:passes ENTRY`: node counts before and after each pass.
 pub(super) fn passes(s: &mut Session, rest: &str) -> Res {
     let [name] = rest.split_whitespace().collect::<Vec<_>>()[..] else {
         return Err(usage(":passes"));
@@ -192,6 +195,7 @@ pub(super) fn passes(s: &mut Session, rest: &str) -> Res {
     Ok(Reply::ok(t))
 }
 
+/// `:dot ENTRY PATH`: writes the entry point's graph as Graphviz DOT.
 pub(super) fn dot(s: &mut Session, rest: &str) -> Res {
     let [name, path] = rest.split_whitespace().collect::<Vec<_>>()[..] else {
         return Err(usage(":dot"));
@@ -206,6 +210,7 @@ pub(super) fn dot(s: &mut Session, rest: &str) -> Res {
     )))
 }
 
+/// `:params`: every state variable, grouped by the net it belongs to.
 pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
     let p = s.program()?;
     // Group every state variable under the net (or target, or learnable) it belongs to.

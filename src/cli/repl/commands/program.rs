@@ -7,6 +7,7 @@ use crate::cli::repl::session::{Reply, Session};
 use std::fmt::Write;
 use std::path::Path;
 
+/// `:load FILE`: loads and compiles a program.
 pub(super) fn load(s: &mut Session, rest: &str) -> Res {
     if rest.is_empty() {
         return Err(usage(":load"));
@@ -15,6 +16,7 @@ pub(super) fn load(s: &mut Session, rest: &str) -> Res {
     if r.failed { Err(r) } else { Ok(r) }
 }
 
+/// `:reload`: re-reads the loaded file, keeping the settings.
 pub(super) fn reload(s: &mut Session, _rest: &str) -> Res {
     let Some(file) = s.loaded.as_ref().map(|l| l.file.clone()) else {
         return Err(Reply::err(
@@ -25,6 +27,7 @@ pub(super) fn reload(s: &mut Session, _rest: &str) -> Res {
     if r.failed { Err(r) } else { Ok(r) }
 }
 
+/// `:set [NAME=VALUE]`: lists the hyperparameters, or changes one and recompiles.
 pub(super) fn set(s: &mut Session, rest: &str) -> Res {
     if rest.is_empty() {
         let p = s.program()?;
@@ -48,6 +51,7 @@ pub(super) fn set(s: &mut Session, rest: &str) -> Res {
     if r.failed { Err(r) } else { Ok(r) }
 }
 
+/// `:env ID`: recompiles for another environment.
 pub(super) fn env(s: &mut Session, rest: &str) -> Res {
     if rest.is_empty() || rest.contains(char::is_whitespace) {
         return Err(usage(":env"));
