@@ -1,7 +1,7 @@
 //! Commands about backends: timing an entry point, showing the code a backend generated,
 //! and choosing the session's backend.
 
-use super::{Res, find_entry, split_flags, usage};
+use super::args::{Failure, Res, find_entry, split_flags};
 use crate::cli::repl::format::{count, num};
 use crate::cli::repl::session::{Reply, Session};
 use rlc_compiler::backend::{self, BACKENDS, cost};
@@ -47,7 +47,7 @@ fn compile_on(
 pub(super) fn time(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["backend"])?;
     let [name] = pos[..] else {
-        return Err(usage(":time"));
+        return Err(Failure::Usage);
     };
     let bname = backend_flag(s, &flags)?;
     let p = s.program()?;
@@ -85,7 +85,7 @@ fn sig3(v: f64) -> f64 {
 pub(super) fn code(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["backend"])?;
     let [name] = pos[..] else {
-        return Err(usage(":code"));
+        return Err(Failure::Usage);
     };
     let bname = backend_flag(s, &flags)?;
     let p = s.program()?;
@@ -95,7 +95,7 @@ pub(super) fn code(s: &mut Session, rest: &str) -> Res {
         Some(c) => Ok(Reply::ok(c)),
         None => Err(Reply::err(format!(
             "error: the `{bname}` backend generates no code (it runs the graph directly)\n  help: `:code {name} --backend jit`"
-        ))),
+        )).into()),
     }
 }
 
@@ -109,7 +109,7 @@ pub(super) fn set_backend(s: &mut Session, rest: &str) -> Res {
         )));
     }
     if !BACKENDS.contains(&rest) {
-        return Err(unknown_backend(rest));
+        return Err(unknown_backend(rest).into());
     }
     s.backend = rest.to_string();
     Ok(Reply::ok(format!("backend: {rest}")))

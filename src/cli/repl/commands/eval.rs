@@ -1,7 +1,7 @@
 //! `:eval EXPR` (and lines without a colon): trace an expression in the loaded program's
 //! scope, or the standard library's, and print its values from the interpreter.
 
-use super::{Res, usage};
+use super::args::{Failure, Res};
 use crate::cli::repl::format::tensor;
 use crate::cli::repl::session::{Loaded, Reply, Session};
 use rlc_compiler::diag::Code;
@@ -14,7 +14,7 @@ use std::fmt::Write;
 /// not import.
 pub(super) fn eval(s: &mut Session, text: &str) -> Res {
     if text.trim().is_empty() {
-        return Err(usage(":eval"));
+        return Err(Failure::Usage);
     }
     s.evals += 1;
     let seed = s.evals;
@@ -36,7 +36,7 @@ pub(super) fn eval(s: &mut Session, text: &str) -> Res {
                     let rendered = render(driver, &d, color);
                     // A name the program does not import may be a standard-library function.
                     if !d.iter().all(|x| matches!(x.code, Code::UnknownName)) {
-                        return Err(Reply::err(rendered));
+                        return Err(Reply::err(rendered).into());
                     }
                     stdlib_scope(text, color).map_err(|_| Reply::err(rendered))?
                 }
@@ -44,7 +44,7 @@ pub(super) fn eval(s: &mut Session, text: &str) -> Res {
         }
         None => stdlib_scope(text, color).map_err(Reply::err)?,
     };
-    show_values(&traced, seed).map(Reply::ok).map_err(Reply::err)
+    Ok(Reply::ok(show_values(&traced, seed).map_err(Reply::err)?))
 }
 
 fn render(

@@ -1,7 +1,7 @@
 //! `:grad LOSS`: which parameters a loss's gradient reaches (by autodiff's own rule), how
 //! often each net is differentiated through, and the gradient graph.
 
-use super::{Res, usage};
+use super::args::{Failure, Res};
 use crate::cli::repl::format::count;
 use crate::cli::repl::session::{Reply, Session};
 use rlc_compiler::autodiff::{gradient_operands, gradient_reach};
@@ -67,11 +67,11 @@ fn updated_by(s: &Session, loss: &str) -> Vec<String> {
 /// `:grad LOSS`: the parameters the loss's gradient reaches, and its gradient graph.
 pub(super) fn grad(s: &mut Session, rest: &str) -> Res {
     let [name] = rest.split_whitespace().collect::<Vec<_>>()[..] else {
-        return Err(usage(":grad"));
+        return Err(Failure::Usage);
     };
     let p = s.program()?;
     let Some(train) = p.entry("train") else {
-        return Err(Reply::err(format!("error: `{}` has no training step", p.name)));
+        return Err(Reply::err(format!("error: `{}` has no training step", p.name)).into());
     };
     if !p.losses.iter().any(|l| l == name) {
         let mut t = format!("error: `{}` has no loss `{name}`\n", p.name);
@@ -79,14 +79,12 @@ pub(super) fn grad(s: &mut Session, rest: &str) -> Res {
             let _ = writeln!(t, "  help: {h}");
         }
         let _ = writeln!(t, "  note: losses: {}", p.losses.join(", "));
-        return Err(Reply::err(t));
+        return Err(Reply::err(t).into());
     }
     let mut g =
         rlc_compiler::passes::optimize(&train.graph).map_err(|e| Reply::err(format!("error: {e}")))?;
     let Some(loss) = g.find_output(&format!("loss/{name}")) else {
-        return Err(Reply::err(format!(
-            "error: the training step does not compute `{name}`"
-        )));
+        return Err(Reply::err(format!("error: the training step does not compute `{name}`")).into());
     };
     let (wrt, on_path) = reached_params(&g, p, loss);
     let mut t = String::new();

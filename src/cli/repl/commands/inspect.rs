@@ -1,7 +1,7 @@
 //! Commands that inspect the loaded program: its entry points, their IR before and after the
 //! passes, Graphviz output and the state variables.
 
-use super::{Res, find_entry, split_flags, usage};
+use super::args::{Failure, Res, find_entry, split_flags};
 use crate::cli::repl::format::count;
 use crate::cli::repl::session::{Reply, Session};
 use rlc_compiler::backend::cost;
@@ -140,7 +140,7 @@ fn pass_index(name: &str) -> Result<usize, Reply> {
 pub(super) fn show(s: &mut Session, rest: &str) -> Res {
     let (pos, flags) = split_flags(rest, &["after"])?;
     let [name] = pos[..] else {
-        return Err(usage(":show"));
+        return Err(Failure::Usage);
     };
     let p = s.program()?;
     let e = find_entry(p, name)?;
@@ -155,7 +155,7 @@ pub(super) fn show(s: &mut Session, rest: &str) -> Res {
 /// `:passes ENTRY`: node counts before and after each pass.
 pub(super) fn passes(s: &mut Session, rest: &str) -> Res {
     let [name] = rest.split_whitespace().collect::<Vec<_>>()[..] else {
-        return Err(usage(":passes"));
+        return Err(Failure::Usage);
     };
     let p = s.program()?;
     let e = find_entry(p, name)?;
@@ -198,7 +198,7 @@ pub(super) fn passes(s: &mut Session, rest: &str) -> Res {
 /// `:dot ENTRY PATH`: writes the entry point's graph as Graphviz DOT.
 pub(super) fn dot(s: &mut Session, rest: &str) -> Res {
     let [name, path] = rest.split_whitespace().collect::<Vec<_>>()[..] else {
-        return Err(usage(":dot"));
+        return Err(Failure::Usage);
     };
     let p = s.program()?;
     let e = find_entry(p, name)?;

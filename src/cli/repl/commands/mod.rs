@@ -2,6 +2,7 @@
 //! argument completion and handler. Dispatch, `:help`, usage errors and tab completion all
 //! read it; the handlers live in one file per group of commands.
 
+mod args;
 mod backend;
 mod eval;
 mod grad;
@@ -9,9 +10,8 @@ mod inspect;
 mod program;
 
 use super::session::{Flow, Reply, Session};
+use args::{Failure, Res};
 use rlc_compiler::diag::did_you_mean;
-use rlc_compiler::lower::{Compiled, Entry};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// What tab completion offers for a command's arguments.
@@ -22,9 +22,6 @@ pub enum Complete {
     /// File paths.
     Files,
 }
-
-/// What a command returns: its reply, `Err` when it failed.
-type Res = Result<Reply, Reply>;
 
 /// A command's handler: the session and the text after the command's name.
 type Handler = fn(&mut Session, &str) -> Res;
@@ -196,14 +193,14 @@ pub fn exec(s: &mut Session, line: &str) -> Reply {
 /// Runs one non-empty line.
 fn dispatch(s: &mut Session, line: &str) -> Reply {
     let Some(cmd_line) = line.strip_prefix(':') else {
-        return eval::eval(s, line).unwrap_or_else(|e| e);
+        return reply(eval::eval(s, line), ":eval");
     };
     let (name, rest) = match cmd_line.split_once(char::is_whitespace) {
         Some((n, r)) => (n, r.trim()),
         None => (cmd_line, ""),
     };
-    let r = match find(name) {
-        Some(c) => (c.run)(s, rest),
+    match find(name) {
+        Some(c) => reply((c.run)(s, rest), c.name),
         None => {
             let mut t = format!("error: unknown command `:{name}`\n");
             let names = COMMANDS.iter().map(|c| &c.name[1..]);
@@ -211,10 +208,17 @@ fn dispatch(s: &mut Session, line: &str) -> Reply {
                 let _ = writeln!(t, "  help: {}", h.replacen('`', "`:", 1));
             }
             t.push_str("  note: `:help` lists the commands\n");
-            Err(Reply::err(t))
+            Reply::err(t)
         }
-    };
-    r.unwrap_or_else(|e| e)
+    }
+}
+
+/// The reply to print for the result of command `name`.
+fn reply(r: Res, name: &str) -> Reply {
+    match r {
+        Ok(r) | Err(Failure::Reply(r)) => r,
+        Err(Failure::Usage) => usage(name),
+    }
 }
 
 fn quit(_: &mut Session, _: &str) -> Res {
@@ -248,49 +252,6 @@ fn help(rest: &str) -> Reply {
     t.push_str("a line without a leading colon is evaluated as an expression, e.g.\n");
     t.push_str("  gae([1, 1, 1], [0.9, 0.9, 0.9], [0, 0, 0, 0], 0.95)\n");
     Reply::ok(t)
-}
-
-/// Splits `ARGS --flag VALUE` into positional words and flag values.
-fn split_flags<'a>(
-    rest: &'a str,
-    flags: &[&str],
-) -> Result<(Vec<&'a str>, BTreeMap<String, &'a str>), Reply> {
-    let mut pos = Vec::new();
-    let mut vals = BTreeMap::new();
-    let mut words = rest.split_whitespace();
-    while let Some(w) = words.next() {
-        if let Some(f) = w.strip_prefix("--") {
-            if !flags.contains(&f) {
-                return Err(Reply::err(format!(
-                    "error: unknown option `--{f}`{}",
-                    if flags.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (options: --{})", flags.join(", --"))
-                    }
-                )));
-            }
-            let Some(v) = words.next() else {
-                return Err(Reply::err(format!("error: `--{f}` needs a value")));
-            };
-            vals.insert(f.to_string(), v);
-        } else {
-            pos.push(w);
-        }
-    }
-    Ok((pos, vals))
-}
-
-fn find_entry<'a>(p: &'a Compiled, name: &str) -> Result<&'a Entry, Reply> {
-    p.entry(name).ok_or_else(|| {
-        let names: Vec<&str> = p.entries.iter().map(|e| e.name.as_str()).collect();
-        let mut t = format!("error: `{}` has no entry point `{name}`\n", p.name);
-        if let Some(h) = did_you_mean(name, names.iter().copied()) {
-            let _ = writeln!(t, "  help: {h}");
-        }
-        let _ = writeln!(t, "  note: entry points: {}", names.join(", "));
-        Reply::err(t)
-    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Commands that (re)compile the program: loading a file, reloading it, and changing a
 //! hyperparameter or the environment.
 
-use super::{Res, usage};
+use super::args::{Failure, Res, checked};
 use crate::cli::CompileArgs;
 use crate::cli::repl::session::{Reply, Session};
 use std::fmt::Write;
@@ -10,21 +10,19 @@ use std::path::Path;
 /// `:load FILE`: loads and compiles a program.
 pub(super) fn load(s: &mut Session, rest: &str) -> Res {
     if rest.is_empty() {
-        return Err(usage(":load"));
+        return Err(Failure::Usage);
     }
     let r = s.load(Path::new(rest));
-    if r.failed { Err(r) } else { Ok(r) }
+    checked(r)
 }
 
 /// `:reload`: re-reads the loaded file, keeping the settings.
 pub(super) fn reload(s: &mut Session, _rest: &str) -> Res {
     let Some(file) = s.loaded.as_ref().map(|l| l.file.clone()) else {
-        return Err(Reply::err(
-            "error: nothing to reload\n  help: `:load FILE` loads a program",
-        ));
+        return Err(Reply::err("error: nothing to reload\n  help: `:load FILE` loads a program").into());
     };
     let r = s.load(&file);
-    if r.failed { Err(r) } else { Ok(r) }
+    checked(r)
 }
 
 /// `:set [NAME=VALUE]`: lists the hyperparameters, or changes one and recompiles.
@@ -38,9 +36,7 @@ pub(super) fn set(s: &mut Session, rest: &str) -> Res {
         return Ok(Reply::ok(t));
     }
     let Some((name, _)) = rest.split_once('=') else {
-        return Err(Reply::err(format!(
-            "error: `:set {rest}` is not of the form NAME=VALUE"
-        )));
+        return Err(Reply::err(format!("error: `:set {rest}` is not of the form NAME=VALUE")).into());
     };
     let name = name.trim();
     let mut args: CompileArgs = s.compile.clone();
@@ -48,16 +44,16 @@ pub(super) fn set(s: &mut Session, rest: &str) -> Res {
         .retain(|o| o.split_once('=').map(|(n, _)| n.trim()) != Some(name));
     args.set.push(rest.to_string());
     let r = s.recompile_with(args);
-    if r.failed { Err(r) } else { Ok(r) }
+    checked(r)
 }
 
 /// `:env ID`: recompiles for another environment.
 pub(super) fn env(s: &mut Session, rest: &str) -> Res {
     if rest.is_empty() || rest.contains(char::is_whitespace) {
-        return Err(usage(":env"));
+        return Err(Failure::Usage);
     }
     let mut args = s.compile.clone();
     args.env = Some(rest.to_string());
     let r = s.recompile_with(args);
-    if r.failed { Err(r) } else { Ok(r) }
+    checked(r)
 }
