@@ -20,12 +20,13 @@ use crate::metrics::{MetricsWriter, Record};
 use crate::progress::Progress;
 use feed::Feed;
 use interval::Interval;
-use rand::RngExt;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rlc_compiler::backend::{Backend, Draw, EntryId, In, Out, ReplayId};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::Compiled;
+use setup::{Derive, Src};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -75,9 +76,6 @@ pub struct Summary {
     pub train_phase_bytes_per_step: Option<f64>,
 }
 
-/// A rollout's derive entry: (store index, entry, graph, f32 and i32 output buffers).
-type Derive<'a> = (usize, EntryId, &'a Graph, Vec<Vec<f32>>, Vec<Vec<i32>>);
-
 /// Runs one training job.
 pub struct Trainer<'a> {
     program: &'a Compiled,
@@ -120,6 +118,65 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
+    /// Compiles the program's entry points on `backend`, initialises state from the seed,
+    /// and allocates environments and storage.
+    pub fn new(
+        program: &'a Compiled,
+        mut backend: Box<dyn Backend>,
+        cfg: RunConfig,
+    ) -> Result<Trainer<'a>, RunError> {
+        let entries = setup::compile_entries(program, backend.as_mut(), cfg.eval_episodes, cfg.seed)?;
+        let n = program.schedule.envs;
+        let env = VecEnv::new(&program.env.id, n, keys::derive(cfg.seed, keys::Purpose::Env))?;
+        let stores = setup::stores(program, n)?;
+        let into = setup::schedule_targets(program);
+        setup::check_warmup(program, &into)?;
+        let feed = Feed::plan(program, entries.train_graph, &stores)?;
+        let on_device = setup::device_replays(program, backend.as_mut(), &feed, &stores);
+        let draws = feed::device_draws(&feed, &on_device);
+        let plan = setup::field_plan(program, &into, entries.act_graph)?;
+        let (extras, extra_ints) = setup::act_extras(entries.act_graph);
+        let fields = setup::field_buffers(program, &into, n);
+        let train_out = setup::output_buffers(entries.train_graph);
+        let loss_outputs = setup::loss_outputs(entries.train_graph);
+        let derives = setup::compile_derives(program, backend.as_mut())?;
+        let priority_outputs = setup::priority_outputs(program, entries.train_graph, &feed)?;
+        let o = program.env.obs_dim;
+        let a = program.env.action.flat_dim();
+        Ok(Trainer {
+            program,
+            backend,
+            act: entries.act,
+            act_graph: entries.act_graph,
+            eval: entries.eval,
+            eval_graph: entries.eval_graph,
+            train: entries.train,
+            train_graph: entries.train_graph,
+            env,
+            stores,
+            into,
+            plan,
+            feed,
+            on_device,
+            draws,
+            rng: ChaCha8Rng::seed_from_u64(keys::derive(cfg.seed, keys::Purpose::Host)),
+            obs: vec![0.0; n * o],
+            act_f32: vec![0.0; n * a],
+            act_i32: vec![0; n],
+            extras,
+            extra_ints,
+            fields,
+            train_out,
+            loss_outputs,
+            priority_outputs,
+            derives,
+            act_calls: 0,
+            train_calls: 0,
+            steps: 0,
+            cfg,
+        })
+    }
+
     /// The backend (for reading state after a run).
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
@@ -493,21 +550,6 @@ impl<'a> Trainer<'a> {
             &meta,
         )
     }
-}
-
-/// Where one stored field's values come from in a vector step.
-#[derive(Clone, Copy, Debug)]
-enum Src {
-    Obs,
-    Action,
-    Reward,
-    NextObs,
-    Terminated,
-    Truncated,
-    End,
-    Extra(usize),
-    /// Filled in later by the rollout's `derive` entry point.
-    Derived,
 }
 
 /// Writes one vector step into every storage the schedule names.

@@ -1,95 +1,52 @@
 //! Building a trainer: each function below builds one part of it (the compiled entry points,
-//! the storage, the device replays, the per-step buffers, ...), and [`Trainer::new`] calls
-//! them in the order the backend sees them (compilation order fixes entry ids).
+//! the storage, the device replays, the per-step buffers, ...). `Trainer::new` calls them in
+//! the order the backend sees them (compilation order fixes entry ids); they know nothing of
+//! the trainer itself.
 
 use super::feed::{self, Feed};
-use super::{Derive, Src, Store, Trainer, keys};
-use crate::envs::VecEnv;
+use super::keys;
+use super::store::Store;
 use crate::error::RunError;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rlc_compiler::backend::{Backend, EntryId, ReplayId};
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::{Compiled, EntryKind, FieldSource};
 
-impl<'a> Trainer<'a> {
-    /// Compiles the program's entry points on `backend`, initialises state from the seed,
-    /// and allocates environments and storage.
-    pub fn new(
-        program: &'a Compiled,
-        mut backend: Box<dyn Backend>,
-        cfg: super::RunConfig,
-    ) -> Result<Trainer<'a>, RunError> {
-        let entries = compile_entries(program, backend.as_mut(), &cfg)?;
-        let n = program.schedule.envs;
-        let env = VecEnv::new(&program.env.id, n, keys::derive(cfg.seed, keys::Purpose::Env))?;
-        let stores = stores(program, n)?;
-        let into = schedule_targets(program);
-        check_warmup(program, &into)?;
-        let feed = Feed::plan(program, entries.train_graph, &stores)?;
-        let on_device = device_replays(program, backend.as_mut(), &feed, &stores);
-        let draws = feed::device_draws(&feed, &on_device);
-        let plan = field_plan(program, &into, entries.act_graph)?;
-        let (extras, extra_ints) = act_extras(entries.act_graph);
-        let fields = field_buffers(program, &into, n);
-        let train_out = output_buffers(entries.train_graph);
-        let loss_outputs = loss_outputs(entries.train_graph);
-        let derives = compile_derives(program, backend.as_mut())?;
-        let priority_outputs = priority_outputs(program, entries.train_graph, &feed)?;
-        let o = program.env.obs_dim;
-        let a = program.env.action.flat_dim();
-        Ok(Trainer {
-            program,
-            backend,
-            act: entries.act,
-            act_graph: entries.act_graph,
-            eval: entries.eval,
-            eval_graph: entries.eval_graph,
-            train: entries.train,
-            train_graph: entries.train_graph,
-            env,
-            stores,
-            into,
-            plan,
-            feed,
-            on_device,
-            draws,
-            rng: ChaCha8Rng::seed_from_u64(keys::derive(cfg.seed, keys::Purpose::Host)),
-            obs: vec![0.0; n * o],
-            act_f32: vec![0.0; n * a],
-            act_i32: vec![0; n],
-            extras,
-            extra_ints,
-            fields,
-            train_out,
-            loss_outputs,
-            priority_outputs,
-            derives,
-            act_calls: 0,
-            train_calls: 0,
-            steps: 0,
-            cfg,
-        })
-    }
+/// A rollout's derive entry: (store index, entry, graph, f32 and i32 output buffers).
+pub(super) type Derive<'a> = (usize, EntryId, &'a Graph, Vec<Vec<f32>>, Vec<Vec<i32>>);
+
+/// Where one stored field's values come from in a vector step.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Src {
+    Obs,
+    Action,
+    Reward,
+    NextObs,
+    Terminated,
+    Truncated,
+    End,
+    Extra(usize),
+    /// Filled in later by the rollout's `derive` entry point.
+    Derived,
 }
 
 /// The three entry points the schedule calls, compiled.
-struct Entries<'a> {
-    act: EntryId,
-    act_graph: &'a Graph,
-    eval: EntryId,
-    eval_graph: &'a Graph,
-    train: EntryId,
-    train_graph: &'a Graph,
+pub(super) struct Entries<'a> {
+    pub(super) act: EntryId,
+    pub(super) act_graph: &'a Graph,
+    pub(super) eval: EntryId,
+    pub(super) eval_graph: &'a Graph,
+    pub(super) train: EntryId,
+    pub(super) train_graph: &'a Graph,
 }
 
 /// Finds the acting, evaluation and training entry points, checks the evaluation batch
-/// against the configuration, initialises the backend's state from the seed and compiles the
-/// three (in this order: act, eval, train).
-fn compile_entries<'a>(
+/// against `eval_episodes`, initialises the backend's state from the run's `seed` and compiles
+/// the three (in this order: act, eval, train).
+pub(super) fn compile_entries<'a>(
     program: &'a Compiled,
     backend: &mut dyn Backend,
-    cfg: &super::RunConfig,
+    eval_episodes: usize,
+    seed: u64,
 ) -> Result<Entries<'a>, RunError> {
     let act_name = format!("act_{}", program.schedule.act);
     let act_entry = program
@@ -102,13 +59,13 @@ fn compile_entries<'a>(
         .entry("train")
         .ok_or_else(|| RunError::Setup("no entry `train`".into()))?;
     let eval_batch = eval_entry.graph.ty(eval_entry.graph.inputs[0]).shape[0];
-    if eval_batch != cfg.eval_episodes {
+    if eval_batch != eval_episodes {
         return Err(RunError::Setup(format!(
             "the eval entry point was compiled for {eval_batch} episodes, not {}",
-            cfg.eval_episodes
+            eval_episodes
         )));
     }
-    backend.init_state(&program.states, keys::derive(cfg.seed, keys::Purpose::Init))?;
+    backend.init_state(&program.states, keys::derive(seed, keys::Purpose::Init))?;
     Ok(Entries {
         act: backend.compile(&act_name, &act_entry.graph)?,
         act_graph: &act_entry.graph,
@@ -120,12 +77,12 @@ fn compile_entries<'a>(
 }
 
 /// The storage of every data declaration, for `n` environments.
-fn stores(program: &Compiled, n: usize) -> Result<Vec<Store>, RunError> {
+pub(super) fn stores(program: &Compiled, n: usize) -> Result<Vec<Store>, RunError> {
     program.data.iter().map(|d| Ok(Store::new(d, n)?)).collect()
 }
 
 /// The store index of each storage the schedule writes transitions into.
-fn schedule_targets(program: &Compiled) -> Vec<usize> {
+pub(super) fn schedule_targets(program: &Compiled) -> Vec<usize> {
     program
         .schedule
         .into
@@ -142,7 +99,7 @@ fn schedule_targets(program: &Compiled) -> Vec<usize> {
 
 /// Random warm-up actions come from no policy, so they cannot fill fields the acting policy
 /// outputs.
-fn check_warmup(program: &Compiled, into: &[usize]) -> Result<(), RunError> {
+pub(super) fn check_warmup(program: &Compiled, into: &[usize]) -> Result<(), RunError> {
     let uses_policy_fields = into.iter().any(|i| {
         program.data[*i]
             .fields
@@ -159,7 +116,7 @@ fn check_warmup(program: &Compiled, into: &[usize]) -> Result<(), RunError> {
 
 /// Per store: the backend's own replay buffer mirroring it, when training samples it and the
 /// backend keeps replays (`None` otherwise).
-fn device_replays(
+pub(super) fn device_replays(
     program: &Compiled,
     backend: &mut dyn Backend,
     feed: &Feed,
@@ -200,7 +157,11 @@ fn device_replays(
 }
 
 /// The source of every field of every storage the schedule writes to.
-fn field_plan(program: &Compiled, into: &[usize], act_graph: &Graph) -> Result<Vec<Vec<Src>>, RunError> {
+pub(super) fn field_plan(
+    program: &Compiled,
+    into: &[usize],
+    act_graph: &Graph,
+) -> Result<Vec<Vec<Src>>, RunError> {
     let extras: Vec<&str> = act_graph
         .outputs
         .iter()
@@ -239,7 +200,7 @@ fn field_plan(program: &Compiled, into: &[usize], act_graph: &Graph) -> Result<V
 
 /// Buffers for the acting entry point's outputs after the action (the policy's extras): as
 /// floats, and, for integer outputs, as integers too (empty for float outputs).
-fn act_extras(g: &Graph) -> (Vec<Vec<f32>>, Vec<Vec<i32>>) {
+pub(super) fn act_extras(g: &Graph) -> (Vec<Vec<f32>>, Vec<Vec<i32>>) {
     let extras = g
         .outputs
         .iter()
@@ -262,7 +223,7 @@ fn act_extras(g: &Graph) -> (Vec<Vec<f32>>, Vec<Vec<i32>>) {
 }
 
 /// Per storage the schedule writes into, one buffer per field holding a vector step.
-fn field_buffers(program: &Compiled, into: &[usize], n: usize) -> Vec<Vec<Vec<f32>>> {
+pub(super) fn field_buffers(program: &Compiled, into: &[usize], n: usize) -> Vec<Vec<Vec<f32>>> {
     into.iter()
         .map(|i| {
             program.data[*i]
@@ -275,7 +236,7 @@ fn field_buffers(program: &Compiled, into: &[usize], n: usize) -> Vec<Vec<Vec<f3
 }
 
 /// One float buffer per output of `g`.
-fn output_buffers(g: &Graph) -> Vec<Vec<f32>> {
+pub(super) fn output_buffers(g: &Graph) -> Vec<Vec<f32>> {
     g.outputs
         .iter()
         .map(|(_, id)| vec![0.0; g.ty(*id).numel()])
@@ -283,7 +244,7 @@ fn output_buffers(g: &Graph) -> Vec<Vec<f32>> {
 }
 
 /// The training step's `loss/NAME` outputs: (name, output index).
-fn loss_outputs(train: &Graph) -> Vec<(String, usize)> {
+pub(super) fn loss_outputs(train: &Graph) -> Vec<(String, usize)> {
     train
         .outputs
         .iter()
@@ -293,7 +254,7 @@ fn loss_outputs(train: &Graph) -> Vec<(String, usize)> {
 }
 
 /// Compiles every rollout's derive entry point (in entry order) with its buffers.
-fn compile_derives<'a>(
+pub(super) fn compile_derives<'a>(
     program: &'a Compiled,
     backend: &mut dyn Backend,
 ) -> Result<Vec<Derive<'a>>, RunError> {
@@ -328,7 +289,11 @@ fn compile_derives<'a>(
 
 /// The training step's `priority/DATA` outputs as (output index, feed source) pairs; the
 /// step must sample the storage it sends priorities for.
-fn priority_outputs(program: &Compiled, train: &Graph, feed: &Feed) -> Result<Vec<(usize, usize)>, RunError> {
+pub(super) fn priority_outputs(
+    program: &Compiled,
+    train: &Graph,
+    feed: &Feed,
+) -> Result<Vec<(usize, usize)>, RunError> {
     let mut out = Vec::new();
     for (i, (name, _)) in train.outputs.iter().enumerate() {
         if let Some(d) = name.strip_prefix("priority/") {
