@@ -16,7 +16,10 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{DataError, Field, MinTree, ReplayBuffer, SumTree};
+use super::columns::Field;
+use super::error::DataError;
+use super::replay::ReplayBuffer;
+use super::sum_tree::{MinTree, SumTree};
 
 /// The hyperparameters of a [`PrioritizedReplay`].
 #[derive(Clone, Copy, Debug, PartialEq)]

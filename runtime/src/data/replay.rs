@@ -3,7 +3,8 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Columns, DataError, Field};
+use super::columns::{Columns, Field};
+use super::error::DataError;
 
 /// A ring buffer of items (usually transitions) sampled uniformly with replacement.
 ///

@@ -3,7 +3,8 @@
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Columns, DataError, Field};
+use super::columns::{Columns, Field};
+use super::error::DataError;
 
 /// A rollout of `steps` (T) steps from `envs` (N) environments, filled one step at a time.
 ///

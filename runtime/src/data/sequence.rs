@@ -3,7 +3,9 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Columns, DataError, Field, RolloutStorage};
+use super::columns::{Columns, Field};
+use super::error::DataError;
+use super::rollout::RolloutStorage;
 
 /// A ring of `capacity` sequences of `length` (T) consecutive steps of one environment each.
 ///

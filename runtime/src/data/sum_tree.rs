@@ -9,7 +9,7 @@
 //! An update rewrites a leaf and then *recomputes* every ancestor from its two children (rather
 //! than adding a delta), so rounding errors never accumulate over millions of updates.
 
-use super::DataError;
+use super::error::DataError;
 
 /// Rounds `capacity` up to a power of two and checks it is usable.
 fn leaf_count(capacity: usize) -> Result<usize, DataError> {

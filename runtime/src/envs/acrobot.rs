@@ -3,8 +3,8 @@
 
 use std::f64::consts::PI;
 
-use super::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, discrete_action, uniform};
-use crate::{ActionSpace, EnvSpec};
+use super::env::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, discrete_action, uniform};
+use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
 /// Seconds per step (one RK4 step).
 const DT: f64 = 0.2;

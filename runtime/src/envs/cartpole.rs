@@ -1,7 +1,7 @@
 //! CartPole-v1: balance a pole on a cart pushed left or right (Gymnasium's `CartPoleEnv`).
 
-use super::{Action, Env, EnvError, EnvRng, StepResult, check_len, discrete_action, uniform};
-use crate::{ActionSpace, EnvSpec};
+use super::env::{Action, Env, EnvError, EnvRng, StepResult, check_len, discrete_action, uniform};
+use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
 const GRAVITY: f64 = 9.8;
 const MASSCART: f64 = 1.0;

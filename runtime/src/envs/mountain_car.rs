@@ -1,8 +1,8 @@
 //! MountainCar-v0: drive an underpowered car up a hill with three discrete pushes
 //! (Gymnasium's `MountainCarEnv`).
 
-use super::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, discrete_action, uniform};
-use crate::{ActionSpace, EnvSpec};
+use super::env::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, discrete_action, uniform};
+use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
 const MIN_POSITION: f64 = -1.2;
 const MAX_POSITION: f64 = 0.6;

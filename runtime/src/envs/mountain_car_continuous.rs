@@ -1,8 +1,8 @@
 //! MountainCarContinuous-v0: drive an underpowered car up a hill with a continuous force
 //! (Gymnasium's `Continuous_MountainCarEnv`).
 
-use super::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform};
-use crate::{ActionSpace, EnvSpec};
+use super::env::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform};
+use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
 const MIN_ACTION: f64 = -1.0;
 const MAX_ACTION: f64 = 1.0;

@@ -2,8 +2,8 @@
 
 use std::f64::consts::PI;
 
-use super::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform};
-use crate::{ActionSpace, EnvSpec};
+use super::env::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, continuous_action, uniform};
+use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
 const MAX_SPEED: f64 = 8.0;
 const MAX_TORQUE: f64 = 2.0;

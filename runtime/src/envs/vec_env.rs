@@ -7,8 +7,9 @@
 
 use rand::SeedableRng;
 
-use super::{Action, Env, EnvError, EnvRng, make};
-use crate::{ActionSpace, EnvSpec};
+use super::env::{Action, Env, EnvError, EnvRng, check_len};
+use super::registry::make;
+use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
 /// A finished episode, reported by the step that ended it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -185,7 +186,7 @@ impl VecEnv {
     }
 
     fn check_actions_len(&self, got: usize, per_copy: usize) -> Result<(), EnvError> {
-        super::check_len(&self.spec, "action batch", self.envs.len() * per_copy, got)
+        check_len(&self.spec, "action batch", self.envs.len() * per_copy, got)
     }
 
     /// Steps copy by copy, handling time limit, episode bookkeeping and auto-reset.
