@@ -276,10 +276,10 @@ pub fn lower_algorithm(
     }
     for e in &entries {
         if let Err(v) = verify(&e.graph) {
-            errors.push(Diagnostic::new(
-                Code::TypeMismatch,
-                format!("internal error: entry `{}` fails verification: {}", e.name, v.0),
-            ));
+            errors.push(Diagnostic::internal(format!(
+                "entry `{}` fails verification: {}",
+                e.name, v.0
+            )));
         }
     }
     if !errors.is_empty() {

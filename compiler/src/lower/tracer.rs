@@ -62,14 +62,10 @@ pub(crate) fn err(code: Code, msg: impl Into<String>, span: Span, label: impl In
     Diagnostic::new(code, msg).at(span, label)
 }
 
-/// Converts an internal IR error into a diagnostic at the expression being traced.
+/// Converts an internal IR error (a compiler bug: the checks before it should have caught
+/// the problem) into a diagnostic at the expression being traced.
 pub(crate) fn ir_err(e: crate::ir::IrError, span: Span) -> Diagnostic {
-    Diagnostic::new(
-        Code::TypeMismatch,
-        format!("internal error while building the graph: {}", e.0),
-    )
-    .at(span, "while lowering this")
-    .note("this is a compiler bug; please report it with the program")
+    Diagnostic::internal(format!("while building the graph: {}", e.0)).at(span, "while lowering this")
 }
 
 impl<'m, 'l> Tracer<'m, 'l> {
