@@ -1,9 +1,10 @@
-//! Arguments of builtins: evaluated call arguments and their binding to parameter names.
+//! Arguments of builtins and declaration forms (`adam(...)`, `polyak(...)`): the one binder
+//! matching arguments to parameter names, for evaluated arguments and for unevaluated ones.
 
 use super::builder::{R, err};
 use super::value::Value;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
-use crate::syntax::ast::Ident;
+use crate::syntax::ast::{Arg, Ident};
 
 /// An evaluated call argument.
 #[derive(Clone, Debug)]
@@ -21,26 +22,54 @@ pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Positional and named arguments of a builtin, checked against its parameter names.
-pub(crate) struct Args {
+/// An argument as written: its `name =` part, if any, and where it is.
+pub(crate) trait Argument {
+    /// The `name =` part.
+    fn name(&self) -> Option<&Ident>;
+    /// Where the argument's value is written.
+    fn span(&self) -> Span;
+}
+
+impl Argument for ArgVal {
+    fn name(&self) -> Option<&Ident> {
+        self.name.as_ref()
+    }
+    fn span(&self) -> Span {
+        self.span
+    }
+}
+
+/// Unevaluated arguments of declaration forms, which evaluate each one by its own rules.
+impl Argument for &Arg {
+    fn name(&self) -> Option<&Ident> {
+        self.name.as_ref()
+    }
+    fn span(&self) -> Span {
+        self.value.span
+    }
+}
+
+/// Positional and named arguments, checked against parameter names: slot `i` holds the
+/// argument of parameter `names[i]`.
+pub(crate) struct Args<A = ArgVal> {
     pub fn_name: &'static str,
-    pub vals: Vec<Option<ArgVal>>,
+    pub vals: Vec<Option<A>>,
     pub names: &'static [&'static str],
     pub whole: Span,
 }
 
-impl Args {
+impl<A: Argument> Args<A> {
     /// Matches `args` to `names` (positional first, then by name).
     pub(crate) fn bind(
         fn_name: &'static str,
         names: &'static [&'static str],
-        args: Vec<ArgVal>,
+        args: Vec<A>,
         whole: Span,
-    ) -> R<Args> {
-        let mut vals: Vec<Option<ArgVal>> = vec![None; names.len()];
+    ) -> R<Args<A>> {
+        let mut vals: Vec<Option<A>> = names.iter().map(|_| None).collect();
         let mut pos = 0;
         for a in args {
-            let i = match &a.name {
+            let i = match a.name() {
                 None => {
                     if pos >= names.len() {
                         return Err(err(
@@ -50,7 +79,7 @@ impl Args {
                                 names.len(),
                                 plural(names.len())
                             ),
-                            a.span,
+                            a.span(),
                             "unexpected argument",
                         )
                         .note(format!("{fn_name}({})", names.join(", "))));
@@ -76,7 +105,7 @@ impl Args {
                 return Err(err(
                     Code::Arity,
                     format!("`{}` is given twice", names[i]),
-                    a.span,
+                    a.span(),
                     "again",
                 ));
             }
@@ -91,7 +120,7 @@ impl Args {
     }
 
     /// A required argument.
-    pub(crate) fn req(&self, i: usize) -> R<&ArgVal> {
+    pub(crate) fn req(&self, i: usize) -> R<&A> {
         self.vals[i].as_ref().ok_or_else(|| {
             Diagnostic::new(
                 Code::Arity,
@@ -102,7 +131,7 @@ impl Args {
     }
 
     /// An optional argument.
-    pub(crate) fn opt(&self, i: usize) -> Option<&ArgVal> {
+    pub(crate) fn opt(&self, i: usize) -> Option<&A> {
         self.vals[i].as_ref()
     }
 }

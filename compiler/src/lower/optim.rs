@@ -2,9 +2,11 @@
 //! step reads the parameter, its gradient and its optimiser state, and returns new values to
 //! assign, so the whole training step stays one graph.
 
+use super::args::Args;
 use super::tracer::{R, Tracer, err};
 use super::value::{Tv, Value};
-use crate::diag::{Code, Span, did_you_mean};
+use crate::builtins::{Builtin, Declaration, Form};
+use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::ir::{BinaryOp, DType, Init, StateId, StateKind, StateVar, TensorType, UnaryOp};
 use crate::syntax::ast::{Expr, ExprKind};
 
@@ -80,44 +82,28 @@ impl Tracer<'_, '_> {
                 ));
             }
         };
-        let params: &[&str] = match name {
-            "sgd" => &["lr", "momentum", "clip_norm"],
-            "adam" => &["lr", "b1", "b2", "eps", "clip_norm"],
-            "rmsprop" => &["lr", "alpha", "eps", "clip_norm"],
-            other => {
+        let opt = match Builtin::from_name(name) {
+            Some(b) if b.form() == Form::Declaration(Declaration::Optimiser) => b,
+            _ => {
                 return Err(err(
                     Code::UnknownName,
-                    format!("unknown optimiser `{other}`"),
+                    format!("unknown optimiser `{name}`"),
                     nspan,
                     "not an optimiser",
                 )
-                .maybe_hint(did_you_mean(other, ["sgd", "adam", "rmsprop"])));
+                .maybe_hint(did_you_mean(
+                    name,
+                    Builtin::names_of(Form::Declaration(Declaration::Optimiser)),
+                )));
             }
         };
+        let name = opt.name();
+        let params = opt.params();
+        let bound = Args::bind(name, params, args.iter().collect(), e.span)?;
         let mut vals: Vec<Option<(f64, Span)>> = vec![None; params.len()];
         let mut lr_tensor = None;
-        for (i, a) in args.iter().enumerate() {
-            let slot = match &a.name {
-                Some(n) => params.iter().position(|p| *p == n.name).ok_or_else(|| {
-                    err(
-                        Code::Arity,
-                        format!("`{name}` has no parameter `{}`", n.name),
-                        n.span,
-                        "unknown",
-                    )
-                    .maybe_hint(did_you_mean(&n.name, params.iter().copied()))
-                    .note(format!("{name}({})", params.join(", ")))
-                })?,
-                None if i < params.len() => i,
-                None => {
-                    return Err(err(
-                        Code::Arity,
-                        format!("too many arguments to `{name}`"),
-                        a.value.span,
-                        "extra",
-                    ));
-                }
-            };
+        for (slot, a) in bound.vals.iter().enumerate() {
+            let Some(a) = a else { continue };
             let v = match self.eval(&a.value)? {
                 Value::Int(i) => i as f64,
                 Value::Float(f) => f,
@@ -180,19 +166,24 @@ impl Tracer<'_, '_> {
             .position(|p| *p == "clip_norm")
             .and_then(|i| vals[i])
             .map(|v| v.0);
-        let kind = match name {
-            "sgd" => OptKind::Sgd {
+        let kind = match opt {
+            Builtin::Sgd => OptKind::Sgd {
                 momentum: get("momentum", 0.0),
             },
-            "adam" => OptKind::Adam {
+            Builtin::Adam => OptKind::Adam {
                 b1: get("b1", 0.9),
                 b2: get("b2", 0.999),
                 eps: get("eps", 1e-8),
             },
-            _ => OptKind::RmsProp {
+            Builtin::Rmsprop => OptKind::RmsProp {
                 alpha: get("alpha", 0.99),
                 eps: get("eps", 1e-8),
             },
+            other => {
+                return Err(
+                    Diagnostic::internal(format!("`{}` is not an optimiser", other.name())).at(nspan, "here"),
+                );
+            }
         };
         Ok(OptSpec {
             kind,

@@ -1,8 +1,10 @@
 //! Targets: slowly following copies of a net's parameters (`polyak`, `copy`).
 
+use super::args::Args;
 use super::tracer::{R, Tracer, err};
 use super::value::Value;
-use crate::diag::{Code, did_you_mean};
+use crate::builtins::{Builtin, Declaration, Form};
+use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::ir::{Init, StateId, StateKind, StateVar};
 use crate::syntax::ast::ExprKind;
 
@@ -43,16 +45,21 @@ pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::Target
     let ExprKind::Name(kind) = &f.kind else {
         return Err(bad());
     };
-    if !matches!(kind.as_str(), "polyak" | "copy") {
-        return Err(err(
-            Code::UnknownName,
-            format!("unknown target rule `{kind}`"),
-            f.span,
-            "not a target rule",
-        )
-        .maybe_hint(did_you_mean(kind, ["polyak", "copy"])));
-    }
-    let Some(first) = args.first() else {
+    let rules = || Builtin::names_of(Form::Declaration(Declaration::Target));
+    let rule = match Builtin::from_name(kind) {
+        Some(b) if b.form() == Form::Declaration(Declaration::Target) => b,
+        _ => {
+            return Err(err(
+                Code::UnknownName,
+                format!("unknown target rule `{kind}`"),
+                f.span,
+                "not a target rule",
+            )
+            .maybe_hint(did_you_mean(kind, rules())));
+        }
+    };
+    let a = Args::bind(rule.name(), rule.params(), args.iter().collect(), td.value.span)?;
+    let Some(first) = a.opt(0) else {
         return Err(bad());
     };
     let net = match t.eval(&first.value)? {
@@ -66,27 +73,16 @@ pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::Target
             ));
         }
     };
-    let second = args.get(1).ok_or_else(|| {
+    let second = a.opt(1).ok_or_else(|| {
         err(
             Code::Arity,
-            format!(
-                "`{kind}` needs a second argument ({})",
-                if kind == "polyak" { "tau" } else { "every" }
-            ),
+            format!("`{kind}` needs a second argument ({})", a.names[1]),
             td.value.span,
             "missing",
         )
     })?;
-    if args.len() > 2 {
-        return Err(err(
-            Code::Arity,
-            format!("`{kind}` takes two arguments"),
-            args[2].value.span,
-            "extra",
-        ));
-    }
-    let rule = match kind.as_str() {
-        "polyak" => {
+    let rule = match rule {
+        Builtin::Polyak => {
             let tau = match t.eval(&second.value)? {
                 Value::Int(i) => i as f64,
                 Value::Float(f) => f,
@@ -109,7 +105,7 @@ pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::Target
             }
             TargetRule::Polyak(tau)
         }
-        _ => {
+        Builtin::Copy => {
             let k = t.const_int(&second.value)?;
             if k < 1 {
                 return Err(err(
@@ -120,6 +116,11 @@ pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::Target
                 ));
             }
             TargetRule::Copy(k as usize)
+        }
+        other => {
+            return Err(
+                Diagnostic::internal(format!("`{}` is not a target rule", other.name())).at(f.span, "here"),
+            );
         }
     };
     let name = td.name.name.clone();
