@@ -4,6 +4,7 @@
 //! Pipeline: [`syntax`] (pest grammar, AST with spans) → [`check`] (modules, imports, names)
 //! → [`lower`] (tracing to IR graphs with static shapes: the type and shape checker) →
 //! [`autodiff`] (reverse mode, graph to graph) → [`passes`] → [`interp`] and other backends.
+//! [`builtins`] lists the builtin functions for both checking and lowering.
 //! [`driver`] ties the stages together for the command line.
 
 // Errors are rich diagnostics (spans, labels, hints) returned on the cold path; boxing them
@@ -12,6 +13,7 @@
 
 pub mod autodiff;
 pub mod backend;
+pub mod builtins;
 pub mod check;
 pub mod diag;
 pub mod driver;

@@ -5,8 +5,8 @@
 //! makes sure that code nobody calls yet is still free of typos.
 
 use super::loader::{ModuleId, Modules};
+use crate::builtins::Builtin;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
-use crate::lower::builtins::BUILTINS;
 use crate::syntax::ast::*;
 use std::collections::HashMap;
 
@@ -96,14 +96,16 @@ impl<'a> Resolver<'a> {
     fn known(&self, name: &str) -> bool {
         self.locals.iter().any(|s| s.iter().any(|n| n == name))
             || self.globals.contains_key(name)
-            || BUILTINS.contains(&name)
+            || Builtin::from_name(name).is_some()
             || AMBIENT.contains(&name)
     }
 
     fn unknown(&mut self, name: &str, span: Span) {
         let mut cands: Vec<&str> = self.locals.iter().flatten().map(String::as_str).collect();
         cands.extend(self.globals.keys().map(String::as_str));
-        cands.extend(BUILTINS.iter().copied());
+        for n in Builtin::names() {
+            cands.push(n);
+        }
         cands.extend(AMBIENT);
         let hint = did_you_mean(name, cands);
         self.diags.push(

@@ -1,4 +1,7 @@
 //! Error codes. Each kind of error has a stable code that tests and documentation refer to.
+//!
+//! Numbers are written next to each code in [`Code::number`], not derived from an order, so
+//! a new code never renumbers the existing ones: add it with the next free number.
 
 /// The kind of a diagnostic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,10 +56,13 @@ pub enum Code {
     BadArgument,
     /// A file that cannot be read.
     Io,
+    /// A bug in the compiler: it built something inconsistent. No program should cause it.
+    Internal,
 }
 
 impl Code {
-    /// Every code, in numbering order.
+    /// Every code a program can cause, in numbering order (each has a snapshot test).
+    /// [`Code::Internal`] is not one of them: it reports a compiler bug.
     pub const ALL: [Code; 25] = [
         Code::Syntax,
         Code::UnknownName,
@@ -85,10 +91,41 @@ impl Code {
         Code::Io,
     ];
 
+    /// The stable number of the code (`E0005` is 5). Never reuse or change a number.
+    pub fn number(self) -> u16 {
+        match self {
+            Code::Syntax => 1,
+            Code::UnknownName => 2,
+            Code::UnknownField => 3,
+            Code::Arity => 4,
+            Code::ShapeMismatch => 5,
+            Code::TypeMismatch => 6,
+            Code::Duplicate => 7,
+            Code::ModuleNotFound => 8,
+            Code::ImportNotFound => 9,
+            Code::NoGradient => 10,
+            Code::DoubleAssign => 11,
+            Code::PolicyOutput => 12,
+            Code::ActionSpaceKind => 13,
+            Code::LayerOutsideNet => 14,
+            Code::BadParam => 15,
+            Code::Recursion => 16,
+            Code::IndexOutOfBounds => 17,
+            Code::Schedule => 18,
+            Code::NotConstant => 19,
+            Code::UnknownEnv => 20,
+            Code::DataField => 21,
+            Code::BadGrad => 22,
+            Code::Missing => 23,
+            Code::BadArgument => 24,
+            Code::Io => 25,
+            Code::Internal => 26,
+        }
+    }
+
     /// The printed code, e.g. `E0005`.
     pub fn as_str(self) -> String {
-        let n = Code::ALL.iter().position(|c| *c == self).unwrap_or(0) + 1;
-        format!("E{n:04}")
+        format!("E{:04}", self.number())
     }
 
     /// A short name for the kind of error.
@@ -119,6 +156,7 @@ impl Code {
             Code::Missing => "missing declaration",
             Code::BadArgument => "bad argument",
             Code::Io => "cannot read file",
+            Code::Internal => "internal compiler error",
         }
     }
 }
@@ -130,10 +168,45 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_stable() {
         let mut seen = std::collections::HashSet::new();
-        for c in Code::ALL {
+        for c in Code::ALL.into_iter().chain([Code::Internal]) {
             assert!(seen.insert(c.as_str()));
         }
-        assert_eq!(Code::Syntax.as_str(), "E0001");
-        assert_eq!(Code::ShapeMismatch.as_str(), "E0005");
+        // The published numbers: changing one breaks every document that cites it.
+        let expected = [
+            (Code::Syntax, "E0001"),
+            (Code::UnknownName, "E0002"),
+            (Code::UnknownField, "E0003"),
+            (Code::Arity, "E0004"),
+            (Code::ShapeMismatch, "E0005"),
+            (Code::TypeMismatch, "E0006"),
+            (Code::Duplicate, "E0007"),
+            (Code::ModuleNotFound, "E0008"),
+            (Code::ImportNotFound, "E0009"),
+            (Code::NoGradient, "E0010"),
+            (Code::DoubleAssign, "E0011"),
+            (Code::PolicyOutput, "E0012"),
+            (Code::ActionSpaceKind, "E0013"),
+            (Code::LayerOutsideNet, "E0014"),
+            (Code::BadParam, "E0015"),
+            (Code::Recursion, "E0016"),
+            (Code::IndexOutOfBounds, "E0017"),
+            (Code::Schedule, "E0018"),
+            (Code::NotConstant, "E0019"),
+            (Code::UnknownEnv, "E0020"),
+            (Code::DataField, "E0021"),
+            (Code::BadGrad, "E0022"),
+            (Code::Missing, "E0023"),
+            (Code::BadArgument, "E0024"),
+            (Code::Io, "E0025"),
+            (Code::Internal, "E0026"),
+        ];
+        for (c, s) in expected {
+            assert_eq!(c.as_str(), s, "{c:?}");
+        }
+        // ALL lists the program-facing codes in numbering order.
+        assert_eq!(Code::ALL.len(), 25);
+        for (i, c) in Code::ALL.iter().enumerate() {
+            assert_eq!(usize::from(c.number()), i + 1, "{c:?}");
+        }
     }
 }

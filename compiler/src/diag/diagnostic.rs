@@ -41,6 +41,15 @@ impl Diagnostic {
         }
     }
 
+    /// A compiler bug ([`Code::Internal`]): the compiler built something inconsistent.
+    /// `what` says what failed; the message asks the user to report it.
+    pub fn internal(what: impl std::fmt::Display) -> Diagnostic {
+        Diagnostic::new(
+            Code::Internal,
+            format!("internal compiler error: {what}; please report it with the program"),
+        )
+    }
+
     /// Sets the primary location.
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
         self.primary = Some(Label {
@@ -96,3 +105,19 @@ impl std::fmt::Display for Diagnostic {
 }
 
 impl std::error::Error for Diagnostic {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_have_their_own_code_and_ask_for_a_report() {
+        let d = Diagnostic::internal("while building the graph: operand shapes differ");
+        assert_eq!(d.code, Code::Internal);
+        assert_eq!(
+            d.to_string(),
+            "error[E0026]: internal compiler error: while building the graph: operand shapes differ; \
+             please report it with the program"
+        );
+    }
+}

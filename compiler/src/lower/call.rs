@@ -1,23 +1,13 @@
 //! Calls: functions, nets, targets, policies and methods; argument binding and type checks.
 
+use super::args::{ArgVal, plural};
 use super::tracer::{R, Tracer, err};
 use super::value::{FnRef, Tv, Value};
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::env_spec::ActionSpace;
 use crate::ir::{DType, TensorType};
-use crate::syntax::ast::{Decl, FnDecl, Ident, TypeExpr};
+use crate::syntax::ast::{Decl, FnDecl, TypeExpr};
 use std::collections::HashMap;
-
-/// An evaluated call argument.
-#[derive(Clone, Debug)]
-pub struct ArgVal {
-    /// `name =` if given.
-    pub name: Option<Ident>,
-    /// The value.
-    pub value: Value,
-    /// Where the argument is written.
-    pub span: Span,
-}
 
 impl<'m> Tracer<'m, '_> {
     /// Applies a callable value.
@@ -410,94 +400,4 @@ fn called_from(mut d: Diagnostic, name: &str, call: Span) -> Diagnostic {
         d = d.also(call, format!("in this call of `{name}`"));
     }
     d
-}
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// Positional and named arguments of a builtin, checked against its parameter names.
-pub(crate) struct Args {
-    pub fn_name: &'static str,
-    pub vals: Vec<Option<ArgVal>>,
-    pub names: &'static [&'static str],
-    pub whole: Span,
-}
-
-impl Args {
-    /// Matches `args` to `names` (positional first, then by name).
-    pub(crate) fn bind(
-        fn_name: &'static str,
-        names: &'static [&'static str],
-        args: Vec<ArgVal>,
-        whole: Span,
-    ) -> R<Args> {
-        let mut vals: Vec<Option<ArgVal>> = vec![None; names.len()];
-        let mut pos = 0;
-        for a in args {
-            let i = match &a.name {
-                None => {
-                    if pos >= names.len() {
-                        return Err(err(
-                            Code::Arity,
-                            format!(
-                                "`{fn_name}` takes at most {} argument{}",
-                                names.len(),
-                                plural(names.len())
-                            ),
-                            a.span,
-                            "unexpected argument",
-                        )
-                        .note(format!("{fn_name}({})", names.join(", "))));
-                    }
-                    pos += 1;
-                    pos - 1
-                }
-                Some(n) => match names.iter().position(|x| *x == n.name) {
-                    Some(i) => i,
-                    None => {
-                        return Err(err(
-                            Code::Arity,
-                            format!("`{fn_name}` has no parameter `{}`", n.name),
-                            n.span,
-                            "unknown parameter",
-                        )
-                        .maybe_hint(did_you_mean(&n.name, names.iter().copied()))
-                        .note(format!("{fn_name}({})", names.join(", "))));
-                    }
-                },
-            };
-            if vals[i].is_some() {
-                return Err(err(
-                    Code::Arity,
-                    format!("`{}` is given twice", names[i]),
-                    a.span,
-                    "again",
-                ));
-            }
-            vals[i] = Some(a);
-        }
-        Ok(Args {
-            fn_name,
-            vals,
-            names,
-            whole,
-        })
-    }
-
-    /// A required argument.
-    pub(crate) fn req(&self, i: usize) -> R<&ArgVal> {
-        self.vals[i].as_ref().ok_or_else(|| {
-            Diagnostic::new(
-                Code::Arity,
-                format!("`{}` is missing argument `{}`", self.fn_name, self.names[i]),
-            )
-            .at(self.whole, format!("{}({})", self.fn_name, self.names.join(", ")))
-        })
-    }
-
-    /// An optional argument.
-    pub(crate) fn opt(&self, i: usize) -> Option<&ArgVal> {
-        self.vals[i].as_ref()
-    }
 }

@@ -1,9 +1,10 @@
 //! Distributions: construction, reparameterised sampling, log-probabilities, entropies and
 //! KL divergences, all composed from primitives. Events are the last axis.
 
-use super::call::{ArgVal, Args};
-use super::tracer::{R, Tracer, err, ir_err};
+use super::args::{ArgVal, Args};
+use super::tracer::{R, Tracer, err};
 use super::value::{Dist, Tv, Value};
+use crate::builtins::Builtin;
 use crate::diag::{Code, Span};
 use crate::ir::{BinaryOp, DType, RandomDist, UnaryOp};
 use std::rc::Rc;
@@ -11,44 +12,37 @@ use std::rc::Rc;
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
 
 impl Tracer<'_, '_> {
-    pub(crate) fn make_dist(&mut self, name: &'static str, args: Vec<ArgVal>, whole: Span) -> R<Value> {
-        let d = match name {
-            "categorical" => {
-                let a = Args::bind(name, &["logits"], args, whole)?;
-                let logits = self.float_arg(a.req(0)?)?;
-                if logits.ty.rank() == 0 {
-                    return Err(err(
-                        Code::ShapeMismatch,
-                        "categorical logits need an axis of choices",
-                        a.req(0)?.span,
-                        format!("this is {}", logits.ty),
-                    ));
-                }
-                Dist::Categorical { logits }
-            }
-            _ => {
-                let a = Args::bind(name, &["mean", "std"], args, whole)?;
-                let (m, s) = (a.req(0)?, a.req(1)?);
-                let mean = self.float_arg(m)?;
-                let std = self.float_arg(s)?;
-                let shape = self.check_broadcast(&mean.ty.shape, m.span, &std.ty.shape, s.span, name)?;
-                let mb = self
-                    .g()
-                    .broadcast_to(mean.node, &shape)
-                    .map_err(|e| ir_err(e, whole))?;
-                let sb = self
-                    .g()
-                    .broadcast_to(std.node, &shape)
-                    .map_err(|e| ir_err(e, whole))?;
-                let (mean, std) = (self.tv(mb), self.tv(sb));
-                if name == "normal" {
-                    Dist::Normal { mean, std }
-                } else {
-                    Dist::TanhNormal { mean, std }
-                }
-            }
-        };
-        Ok(Value::Dist(Rc::new(d)))
+    /// `categorical(logits)`: choices along the last axis.
+    pub(crate) fn categorical_dist(&mut self, b: Builtin, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        let logits = self.float_arg(a.req(0)?)?;
+        if logits.ty.rank() == 0 {
+            return Err(err(
+                Code::ShapeMismatch,
+                "categorical logits need an axis of choices",
+                a.req(0)?.span,
+                format!("this is {}", logits.ty),
+            ));
+        }
+        Ok(Value::Dist(Rc::new(Dist::Categorical { logits })))
+    }
+
+    /// `normal(mean, std)` or, with `tanh`, `tanh_normal(mean, std)`; the parameters are
+    /// broadcast to one shape.
+    pub(crate) fn normal_dist(&mut self, b: Builtin, tanh: bool, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let name = b.name();
+        let a = Args::bind(name, b.params(), args, whole)?;
+        let (m, s) = (a.req(0)?, a.req(1)?);
+        let mean = self.float_arg(m)?;
+        let std = self.float_arg(s)?;
+        let shape = self.check_broadcast(&mean.ty.shape, m.span, &std.ty.shape, s.span, name)?;
+        let mean = self.gb(whole).broadcast_to(&mean, &shape)?;
+        let std = self.gb(whole).broadcast_to(&std, &shape)?;
+        Ok(Value::Dist(Rc::new(if tanh {
+            Dist::TanhNormal { mean, std }
+        } else {
+            Dist::Normal { mean, std }
+        })))
     }
 
     /// Applies `f` to every parameter tensor of a distribution.
@@ -73,31 +67,25 @@ impl Tracer<'_, '_> {
         })
     }
 
-    /// A distribution's tensors in the current level.
-    fn here(&mut self, t: &Tv) -> Tv {
-        let n = self.node(t);
-        self.tv(n)
-    }
-
     pub(crate) fn dist_property(&mut self, d: &Dist, name: &str, span: Span) -> R<Value> {
         let v = match (d, name) {
             (Dist::Normal { mean, .. }, "mean" | "mode") => self.here(mean),
             (Dist::TanhNormal { mean, .. }, "mean" | "mode") => {
                 let m = self.here(mean);
-                self.u(UnaryOp::Tanh, &m, span)?
+                self.gb(span).unary(UnaryOp::Tanh, &m)?
             }
             (Dist::Normal { std, .. } | Dist::TanhNormal { std, .. }, "std") => self.here(std),
             (Dist::Categorical { logits }, "logits") => self.here(logits),
             (Dist::Categorical { logits }, "mode") => {
                 let l = self.here(logits);
                 let r = l.ty.rank();
-                self.argext(&l, r - 1, true, span)?
+                self.gb(span).argext(&l, r - 1, true)?
             }
             (Dist::Categorical { logits }, "probs" | "log_probs") => {
                 let l = self.here(logits);
-                let ls = self.log_softmax(&l, span)?;
+                let ls = self.gb(span).log_softmax_last(&l)?;
                 if name == "probs" {
-                    self.u(UnaryOp::Exp, &ls, span)?
+                    self.gb(span).unary(UnaryOp::Exp, &ls)?
                 } else {
                     ls
                 }
@@ -112,13 +100,6 @@ impl Tracer<'_, '_> {
             }
         };
         Ok(Value::Tensor(v))
-    }
-
-    fn log_softmax(&mut self, l: &Tv, span: Span) -> R<Tv> {
-        let ax = l.ty.rank() - 1;
-        let lse = self.logsumexp(l, ax, span)?;
-        let lk = self.keepdim(&lse, ax, span)?;
-        self.b(BinaryOp::Sub, l, &lk, span)
     }
 
     pub(crate) fn dist_method(&mut self, d: &Rc<Dist>, m: &str, args: Vec<ArgVal>, whole: Span) -> R<Value> {
@@ -159,10 +140,10 @@ impl Tracer<'_, '_> {
             Dist::Normal { mean, std } | Dist::TanhNormal { mean, std } => {
                 let (m, s) = (self.here(mean), self.here(std));
                 let eps = self.random(RandomDist::Normal, m.ty.shape.clone(), span)?;
-                let se = self.b(BinaryOp::Mul, &s, &eps, span)?;
-                let u = self.b(BinaryOp::Add, &m, &se, span)?;
+                let se = self.gb(span).binary(BinaryOp::Mul, &s, &eps)?;
+                let u = self.gb(span).binary(BinaryOp::Add, &m, &se)?;
                 if matches!(d, Dist::TanhNormal { .. }) {
-                    let a = self.u(UnaryOp::Tanh, &u, span)?;
+                    let a = self.gb(span).unary(UnaryOp::Tanh, &u)?;
                     self.pre_tanh.insert((a.level, a.node), u);
                     a
                 } else {
@@ -174,13 +155,13 @@ impl Tracer<'_, '_> {
                 let l = self.here(logits);
                 let u = self.random(RandomDist::Uniform, l.ty.shape.clone(), span)?;
                 let tiny = self.fill(1e-7, u.ty.clone());
-                let u = self.b(BinaryOp::Max, &u, &tiny, span)?;
-                let lu = self.u(UnaryOp::Log, &u, span)?;
-                let nlu = self.u(UnaryOp::Neg, &lu, span)?;
-                let llu = self.u(UnaryOp::Log, &nlu, span)?;
-                let pert = self.b(BinaryOp::Sub, &l, &llu, span)?;
+                let u = self.gb(span).binary(BinaryOp::Max, &u, &tiny)?;
+                let lu = self.gb(span).unary(UnaryOp::Log, &u)?;
+                let nlu = self.gb(span).unary(UnaryOp::Neg, &lu)?;
+                let llu = self.gb(span).unary(UnaryOp::Log, &nlu)?;
+                let pert = self.gb(span).binary(BinaryOp::Sub, &l, &llu)?;
                 let r = l.ty.rank();
-                self.argext(&pert, r - 1, true, span)?
+                self.gb(span).argext(&pert, r - 1, true)?
             }
         };
         Ok(Value::Tensor(t))
@@ -188,20 +169,16 @@ impl Tracer<'_, '_> {
 
     fn normal_log_density(&mut self, x: &Tv, m: &Tv, s: &Tv, span: Span) -> R<Tv> {
         // -(x-m)^2 / (2 s^2) - log s - log(2 pi)/2, summed over the last axis.
-        let d = self.b(BinaryOp::Sub, x, m, span)?;
-        let z = self.b(BinaryOp::Div, &d, s, span)?;
-        let z2 = self.b(BinaryOp::Mul, &z, &z, span)?;
+        let d = self.gb(span).binary(BinaryOp::Sub, x, m)?;
+        let z = self.gb(span).binary(BinaryOp::Div, &d, s)?;
+        let z2 = self.gb(span).binary(BinaryOp::Mul, &z, &z)?;
         let half = self.fill(-0.5, z2.ty.clone());
-        let q = self.b(BinaryOp::Mul, &half, &z2, span)?;
-        let ls = self.u(UnaryOp::Log, s, span)?;
-        let ls = self
-            .g()
-            .broadcast_to(ls.node, &q.ty.shape)
-            .map_err(|e| ir_err(e, span))?;
-        let ls = self.tv(ls);
+        let q = self.gb(span).binary(BinaryOp::Mul, &half, &z2)?;
+        let ls = self.gb(span).unary(UnaryOp::Log, s)?;
+        let ls = self.gb(span).broadcast_to(&ls, &q.ty.shape)?;
         let c = self.fill(0.5 * LN_2PI, q.ty.clone());
-        let a = self.b(BinaryOp::Sub, &q, &ls, span)?;
-        let lp = self.b(BinaryOp::Sub, &a, &c, span)?;
+        let a = self.gb(span).binary(BinaryOp::Sub, &q, &ls)?;
+        let lp = self.gb(span).binary(BinaryOp::Sub, &a, &c)?;
         self.sum_event(&lp, span)
     }
 
@@ -209,7 +186,7 @@ impl Tracer<'_, '_> {
         if x.ty.rank() == 0 {
             return Ok(x.clone());
         }
-        self.sum_axes(x, &[x.ty.rank() - 1], span)
+        self.gb(span).sum(x, &[x.ty.rank() - 1])
     }
 
     fn log_prob(&mut self, d: &Dist, xa: &ArgVal, span: Span) -> R<Tv> {
@@ -238,34 +215,34 @@ impl Tracer<'_, '_> {
                     None => {
                         let lim = self.fill(1.0 - 1e-6, x.ty.clone());
                         let nlim = self.fill(-(1.0 - 1e-6), x.ty.clone());
-                        let c = self.b(BinaryOp::Min, &x, &lim, span)?;
-                        let c = self.b(BinaryOp::Max, &c, &nlim, span)?;
+                        let c = self.gb(span).binary(BinaryOp::Min, &x, &lim)?;
+                        let c = self.gb(span).binary(BinaryOp::Max, &c, &nlim)?;
                         let one = self.fill(1.0, x.ty.clone());
-                        let num = self.b(BinaryOp::Add, &one, &c, span)?;
-                        let den = self.b(BinaryOp::Sub, &one, &c, span)?;
-                        let q = self.b(BinaryOp::Div, &num, &den, span)?;
-                        let l = self.u(UnaryOp::Log, &q, span)?;
+                        let num = self.gb(span).binary(BinaryOp::Add, &one, &c)?;
+                        let den = self.gb(span).binary(BinaryOp::Sub, &one, &c)?;
+                        let q = self.gb(span).binary(BinaryOp::Div, &num, &den)?;
+                        let l = self.gb(span).unary(UnaryOp::Log, &q)?;
                         let half = self.fill(0.5, x.ty.clone());
-                        self.b(BinaryOp::Mul, &half, &l, span)?
+                        self.gb(span).binary(BinaryOp::Mul, &half, &l)?
                     }
                 };
                 let base = self.normal_log_density(&u, &m, &s, span)?;
                 // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), stable for large |u|.
                 let m2 = self.fill(-2.0, u.ty.clone());
-                let n2u = self.b(BinaryOp::Mul, &m2, &u, span)?;
-                let sp = self.softplus(&n2u, span)?;
+                let n2u = self.gb(span).binary(BinaryOp::Mul, &m2, &u)?;
+                let sp = self.gb(span).softplus(&n2u)?;
                 let ln2 = self.fill(std::f64::consts::LN_2, u.ty.clone());
-                let a = self.b(BinaryOp::Sub, &ln2, &u, span)?;
-                let a = self.b(BinaryOp::Sub, &a, &sp, span)?;
+                let a = self.gb(span).binary(BinaryOp::Sub, &ln2, &u)?;
+                let a = self.gb(span).binary(BinaryOp::Sub, &a, &sp)?;
                 let two = self.fill(2.0, u.ty.clone());
-                let corr = self.b(BinaryOp::Mul, &two, &a, span)?;
+                let corr = self.gb(span).binary(BinaryOp::Mul, &two, &a)?;
                 let corr = self.sum_event(&corr, span)?;
-                self.b(BinaryOp::Sub, &base, &corr, span)
+                self.gb(span).binary(BinaryOp::Sub, &base, &corr)
             }
             Dist::Categorical { logits } => {
                 let x = self.arg_tensor(xa, Some(DType::I32))?;
                 let l = self.here(logits);
-                let ls = self.log_softmax(&l, span)?;
+                let ls = self.gb(span).log_softmax_last(&l)?;
                 self.pick(&ls, span, &x, xa.span, span)
             }
         }
@@ -275,9 +252,9 @@ impl Tracer<'_, '_> {
         match d {
             Dist::Normal { std, .. } => {
                 let s = self.here(std);
-                let ls = self.u(UnaryOp::Log, &s, span)?;
+                let ls = self.gb(span).unary(UnaryOp::Log, &s)?;
                 let c = self.fill(0.5 + 0.5 * LN_2PI, ls.ty.clone());
-                let h = self.b(BinaryOp::Add, &ls, &c, span)?;
+                let h = self.gb(span).binary(BinaryOp::Add, &ls, &c)?;
                 self.sum_event(&h, span)
             }
             Dist::TanhNormal { .. } => Err(err(
@@ -289,11 +266,11 @@ impl Tracer<'_, '_> {
             .hint("estimate it with `-d.log_prob(a)` for a sample `a ~ d`")),
             Dist::Categorical { logits } => {
                 let l = self.here(logits);
-                let ls = self.log_softmax(&l, span)?;
-                let p = self.u(UnaryOp::Exp, &ls, span)?;
-                let pl = self.b(BinaryOp::Mul, &p, &ls, span)?;
+                let ls = self.gb(span).log_softmax_last(&l)?;
+                let p = self.gb(span).unary(UnaryOp::Exp, &ls)?;
+                let pl = self.gb(span).binary(BinaryOp::Mul, &p, &ls)?;
                 let s = self.sum_event(&pl, span)?;
-                self.u(UnaryOp::Neg, &s, span)
+                self.gb(span).unary(UnaryOp::Neg, &s)
             }
         }
     }
@@ -320,19 +297,19 @@ impl Tracer<'_, '_> {
             (Dist::Normal { mean: mp, std: sp }, Dist::Normal { mean: mq, std: sq }) => {
                 let (mp, sp, mq, sq) = (self.here(mp), self.here(sp), self.here(mq), self.here(sq));
                 self.check_broadcast(&mp.ty.shape, pa.span, &mq.ty.shape, qa.span, "kl")?;
-                let lr = self.b(BinaryOp::Div, &sq, &sp, span)?;
-                let lr = self.u(UnaryOp::Log, &lr, span)?;
-                let sp2 = self.b(BinaryOp::Mul, &sp, &sp, span)?;
-                let dm = self.b(BinaryOp::Sub, &mp, &mq, span)?;
-                let dm2 = self.b(BinaryOp::Mul, &dm, &dm, span)?;
-                let num = self.b(BinaryOp::Add, &sp2, &dm2, span)?;
-                let sq2 = self.b(BinaryOp::Mul, &sq, &sq, span)?;
+                let lr = self.gb(span).binary(BinaryOp::Div, &sq, &sp)?;
+                let lr = self.gb(span).unary(UnaryOp::Log, &lr)?;
+                let sp2 = self.gb(span).binary(BinaryOp::Mul, &sp, &sp)?;
+                let dm = self.gb(span).binary(BinaryOp::Sub, &mp, &mq)?;
+                let dm2 = self.gb(span).binary(BinaryOp::Mul, &dm, &dm)?;
+                let num = self.gb(span).binary(BinaryOp::Add, &sp2, &dm2)?;
+                let sq2 = self.gb(span).binary(BinaryOp::Mul, &sq, &sq)?;
                 let two = self.fill(2.0, sq2.ty.clone());
-                let den = self.b(BinaryOp::Mul, &two, &sq2, span)?;
-                let frac = self.b(BinaryOp::Div, &num, &den, span)?;
-                let s = self.b(BinaryOp::Add, &lr, &frac, span)?;
+                let den = self.gb(span).binary(BinaryOp::Mul, &two, &sq2)?;
+                let frac = self.gb(span).binary(BinaryOp::Div, &num, &den)?;
+                let s = self.gb(span).binary(BinaryOp::Add, &lr, &frac)?;
                 let half = self.fill(0.5, s.ty.clone());
-                let k = self.b(BinaryOp::Sub, &s, &half, span)?;
+                let k = self.gb(span).binary(BinaryOp::Sub, &s, &half)?;
                 self.sum_event(&k, span)?
             }
             (Dist::Categorical { logits: lp }, Dist::Categorical { logits: lq }) => {
@@ -346,11 +323,11 @@ impl Tracer<'_, '_> {
                     )
                     .also(qa.span, format!("this has logits {}", lq.ty)));
                 }
-                let a = self.log_softmax(&lp, span)?;
-                let b = self.log_softmax(&lq, span)?;
-                let p = self.u(UnaryOp::Exp, &a, span)?;
-                let d = self.b(BinaryOp::Sub, &a, &b, span)?;
-                let pd = self.b(BinaryOp::Mul, &p, &d, span)?;
+                let a = self.gb(span).log_softmax_last(&lp)?;
+                let b = self.gb(span).log_softmax_last(&lq)?;
+                let p = self.gb(span).unary(UnaryOp::Exp, &a)?;
+                let d = self.gb(span).binary(BinaryOp::Sub, &a, &b)?;
+                let pd = self.gb(span).binary(BinaryOp::Mul, &p, &d)?;
                 self.sum_event(&pd, span)?
             }
             _ => {

@@ -3,24 +3,46 @@
 //! The tracer evaluates the AST with real sizes (from the environment and hyperparameters),
 //! emitting primitive IR nodes for tensor work; this is also where types and shapes are
 //! checked. See [`entries::lower_algorithm`] for the order of the steps.
+//!
+//! Imports have no cycles. At the bottom, `value` (traced values) and `builder` (span-aware
+//! node emission and composites over [`crate::ir`], where IR errors become diagnostics);
+//! `args` binds builtin arguments; `tracer` defines the [`Tracer`]; the expression modules
+//! (`operators`, `index`, `fields`, `loops`, `convert`, `call`, `nets`, `dists`, `builtins`)
+//! add methods to it; the declaration modules (`states`, `targets`, `policy`, `derive`,
+//! `update`, `train`, `optim`, `schedule`) lower declarations with it, and `entries` drives
+//! them. Builtin names live in [`crate::builtins`], below both checking and lowering.
 
-pub mod builtins;
+mod args;
+mod builder;
+mod builtins;
 mod call;
+mod convert;
+mod derive;
 mod dists;
 mod entries;
 mod expr;
+mod fields;
+mod index;
+mod loops;
 mod nets;
-mod ops;
+mod operators;
 mod optim;
+mod policy;
 mod program;
 mod schedule;
+mod states;
+mod targets;
 mod tracer;
+mod train;
+mod update;
 mod value;
 
-pub use entries::{BatchMode, Compiled, Entry, EntryKind, TargetRule, TargetSpec, lower_algorithm};
+pub use entries::{Compiled, Entry, EntryKind, lower_algorithm};
 pub use expr::{Traced, trace_expression};
 pub use optim::{OptKind, OptSpec};
 pub use program::{LowerOptions, Lowerer};
 pub use schedule::{DataSpec, ENV_FIELDS, FieldSource, FieldSpec, Schedule};
+pub use targets::{TargetRule, TargetSpec};
 pub use tracer::Tracer;
+pub use train::BatchMode;
 pub use value::{Dist, FnRef, Tv, Value};

@@ -2,7 +2,7 @@
 //! from its position (`actor/l0/w`), so calling a net twice shares its parameters and target
 //! copies mirror them (`actor_t/l0/w`).
 
-use super::tracer::{R, Tracer, err, ir_err};
+use super::tracer::{R, Tracer, err};
 use super::value::Tv;
 use crate::diag::{Code, Span};
 use crate::ir::{BinaryOp, Init, StateId, StateKind, StateVar, TensorType};
@@ -64,20 +64,14 @@ impl Tracer<'_, '_> {
         // Flatten leading (batch) axes into one for the matrix product.
         let lead: Vec<usize> = x.ty.shape[..x.ty.rank() - 1].to_vec();
         let rows: usize = lead.iter().product();
-        let x2 = self.reshape(x, &[rows, fan_in], whole)?;
-        let wn = self.node(&wt);
-        let mm = self.g().matmul(x2.node, wn).map_err(|e| ir_err(e, whole))?;
-        let mm = self.tv(mm);
-        let bh = self.here_tv(&bt);
-        let y = self.b(BinaryOp::Add, &mm, &bh, whole)?;
+        let x2 = self.gb(whole).reshape(x, &[rows, fan_in])?;
+        let wn = self.here(&wt);
+        let mm = self.gb(whole).matmul(&x2, &wn)?;
+        let bh = self.here(&bt);
+        let y = self.gb(whole).binary(BinaryOp::Add, &mm, &bh)?;
         let mut shape = lead;
         shape.push(out);
-        self.reshape(&y, &shape, whole)
-    }
-
-    fn here_tv(&mut self, t: &Tv) -> Tv {
-        let n = self.node(t);
-        self.tv(n)
+        self.gb(whole).reshape(&y, &shape)
     }
 
     /// Finds (or, while instantiating nets, creates) one parameter of layer `k`.

@@ -2,9 +2,11 @@
 //! step reads the parameter, its gradient and its optimiser state, and returns new values to
 //! assign, so the whole training step stays one graph.
 
+use super::args::Args;
 use super::tracer::{R, Tracer, err};
 use super::value::{Tv, Value};
-use crate::diag::{Code, Span, did_you_mean};
+use crate::builtins::{Builtin, Declaration, Form};
+use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::ir::{BinaryOp, DType, Init, StateId, StateKind, StateVar, TensorType, UnaryOp};
 use crate::syntax::ast::{Expr, ExprKind};
 
@@ -80,44 +82,28 @@ impl Tracer<'_, '_> {
                 ));
             }
         };
-        let params: &[&str] = match name {
-            "sgd" => &["lr", "momentum", "clip_norm"],
-            "adam" => &["lr", "b1", "b2", "eps", "clip_norm"],
-            "rmsprop" => &["lr", "alpha", "eps", "clip_norm"],
-            other => {
+        let opt = match Builtin::from_name(name) {
+            Some(b) if b.form() == Form::Declaration(Declaration::Optimiser) => b,
+            _ => {
                 return Err(err(
                     Code::UnknownName,
-                    format!("unknown optimiser `{other}`"),
+                    format!("unknown optimiser `{name}`"),
                     nspan,
                     "not an optimiser",
                 )
-                .maybe_hint(did_you_mean(other, ["sgd", "adam", "rmsprop"])));
+                .maybe_hint(did_you_mean(
+                    name,
+                    Builtin::names_of(Form::Declaration(Declaration::Optimiser)),
+                )));
             }
         };
+        let name = opt.name();
+        let params = opt.params();
+        let bound = Args::bind(name, params, args.iter().collect(), e.span)?;
         let mut vals: Vec<Option<(f64, Span)>> = vec![None; params.len()];
         let mut lr_tensor = None;
-        for (i, a) in args.iter().enumerate() {
-            let slot = match &a.name {
-                Some(n) => params.iter().position(|p| *p == n.name).ok_or_else(|| {
-                    err(
-                        Code::Arity,
-                        format!("`{name}` has no parameter `{}`", n.name),
-                        n.span,
-                        "unknown",
-                    )
-                    .maybe_hint(did_you_mean(&n.name, params.iter().copied()))
-                    .note(format!("{name}({})", params.join(", ")))
-                })?,
-                None if i < params.len() => i,
-                None => {
-                    return Err(err(
-                        Code::Arity,
-                        format!("too many arguments to `{name}`"),
-                        a.value.span,
-                        "extra",
-                    ));
-                }
-            };
+        for (slot, a) in bound.vals.iter().enumerate() {
+            let Some(a) = a else { continue };
             let v = match self.eval(&a.value)? {
                 Value::Int(i) => i as f64,
                 Value::Float(f) => f,
@@ -180,19 +166,24 @@ impl Tracer<'_, '_> {
             .position(|p| *p == "clip_norm")
             .and_then(|i| vals[i])
             .map(|v| v.0);
-        let kind = match name {
-            "sgd" => OptKind::Sgd {
+        let kind = match opt {
+            Builtin::Sgd => OptKind::Sgd {
                 momentum: get("momentum", 0.0),
             },
-            "adam" => OptKind::Adam {
+            Builtin::Adam => OptKind::Adam {
                 b1: get("b1", 0.9),
                 b2: get("b2", 0.999),
                 eps: get("eps", 1e-8),
             },
-            _ => OptKind::RmsProp {
+            Builtin::Rmsprop => OptKind::RmsProp {
                 alpha: get("alpha", 0.99),
                 eps: get("eps", 1e-8),
             },
+            other => {
+                return Err(
+                    Diagnostic::internal(format!("`{}` is not an optimiser", other.name())).at(nspan, "here"),
+                );
+            }
         };
         Ok(OptSpec {
             kind,
@@ -257,24 +248,24 @@ impl Tracer<'_, '_> {
             // Global norm over this update's gradients: scale = min(1, c / (norm + 1e-6)).
             let mut total: Option<Tv> = None;
             for g in &grads {
-                let sq = self.b(BinaryOp::Mul, g, g, span)?;
+                let sq = self.gb(span).binary(BinaryOp::Mul, g, g)?;
                 let axes: Vec<usize> = (0..sq.ty.rank()).collect();
-                let s = self.sum_axes(&sq, &axes, span)?;
+                let s = self.gb(span).sum(&sq, &axes)?;
                 total = Some(match total {
-                    Some(t) => self.b(BinaryOp::Add, &t, &s, span)?,
+                    Some(t) => self.gb(span).binary(BinaryOp::Add, &t, &s)?,
                     None => s,
                 });
             }
             if let Some(t) = total {
-                let norm = self.u(UnaryOp::Sqrt, &t, span)?;
+                let norm = self.gb(span).unary(UnaryOp::Sqrt, &t)?;
                 let e = self.fill(1e-6, norm.ty.clone());
-                let den = self.b(BinaryOp::Add, &norm, &e, span)?;
+                let den = self.gb(span).binary(BinaryOp::Add, &norm, &e)?;
                 let cn = self.fill(c, norm.ty.clone());
-                let ratio = self.b(BinaryOp::Div, &cn, &den, span)?;
+                let ratio = self.gb(span).binary(BinaryOp::Div, &cn, &den)?;
                 let one = self.fill(1.0, norm.ty.clone());
-                let scale = self.b(BinaryOp::Min, &ratio, &one, span)?;
+                let scale = self.gb(span).binary(BinaryOp::Min, &ratio, &one)?;
                 for g in &mut grads {
-                    *g = self.b(BinaryOp::Mul, g, &scale, span)?;
+                    *g = self.gb(span).binary(BinaryOp::Mul, g, &scale)?;
                 }
             }
         }
@@ -287,16 +278,16 @@ impl Tracer<'_, '_> {
                         let buf = self.opt_state(p.id, "momentum");
                         let v = self.state(buf);
                         let mu = scalar(self, momentum);
-                        let mv = self.b(BinaryOp::Mul, &mu, &v, span)?;
-                        let nv = self.b(BinaryOp::Add, &mv, g, span)?;
+                        let mv = self.gb(span).binary(BinaryOp::Mul, &mu, &v)?;
+                        let nv = self.gb(span).binary(BinaryOp::Add, &mv, g)?;
                         out.push((buf, nv.clone()));
                         nv
                     } else {
                         g.clone()
                     };
                     let lr = self.lr(spec);
-                    let d = self.b(BinaryOp::Mul, &lr, &step, span)?;
-                    let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
+                    let d = self.gb(span).binary(BinaryOp::Mul, &lr, &step)?;
+                    let np = self.gb(span).binary(BinaryOp::Sub, &p.param, &d)?;
                     out.push((p.id, np));
                 }
             }
@@ -304,25 +295,25 @@ impl Tracer<'_, '_> {
                 let tid = self.counter(&format!("{prefix}/adam_t"), DType::F32);
                 let t_old = self.state(tid);
                 let one = scalar(self, 1.0);
-                let t = self.b(BinaryOp::Add, &t_old, &one, span)?;
+                let t = self.gb(span).binary(BinaryOp::Add, &t_old, &one)?;
                 out.push((tid, t.clone()));
                 // Bias corrections 1 - b^t, with b^t = exp(t ln b).
                 let corr = |tr: &mut Self, b: f64| -> R<Tv> {
                     let lb = tr.fill(b.ln(), TensorType::f32(vec![]));
-                    let x = tr.b(BinaryOp::Mul, &t, &lb, span)?;
-                    let p = tr.u(UnaryOp::Exp, &x, span)?;
+                    let x = tr.gb(span).binary(BinaryOp::Mul, &t, &lb)?;
+                    let p = tr.gb(span).unary(UnaryOp::Exp, &x)?;
                     let one = tr.fill(1.0, TensorType::f32(vec![]));
-                    tr.b(BinaryOp::Sub, &one, &p, span)
+                    tr.gb(span).binary(BinaryOp::Sub, &one, &p)
                 };
                 let c1 = corr(self, b1)?;
                 let c2 = corr(self, b2)?;
                 // Step size lr * sqrt(c2) / c1 and eps * sqrt(c2), as in the paper's efficient form.
                 let lr = self.lr(spec);
-                let sc2 = self.u(UnaryOp::Sqrt, &c2, span)?;
-                let num = self.b(BinaryOp::Mul, &lr, &sc2, span)?;
-                let alpha = self.b(BinaryOp::Div, &num, &c1, span)?;
+                let sc2 = self.gb(span).unary(UnaryOp::Sqrt, &c2)?;
+                let num = self.gb(span).binary(BinaryOp::Mul, &lr, &sc2)?;
+                let alpha = self.gb(span).binary(BinaryOp::Div, &num, &c1)?;
                 let eps_t = scalar(self, eps);
-                let eps_hat = self.b(BinaryOp::Mul, &eps_t, &sc2, span)?;
+                let eps_hat = self.gb(span).binary(BinaryOp::Mul, &eps_t, &sc2)?;
                 for (p, g) in params.iter().zip(&grads) {
                     let mid = self.opt_state(p.id, "adam_m");
                     let vid = self.opt_state(p.id, "adam_v");
@@ -332,18 +323,18 @@ impl Tracer<'_, '_> {
                     let b1c = scalar(self, 1.0 - b1);
                     let b2t = scalar(self, b2);
                     let b2c = scalar(self, 1.0 - b2);
-                    let m1 = self.b(BinaryOp::Mul, &b1t, &m, span)?;
-                    let g1 = self.b(BinaryOp::Mul, &b1c, g, span)?;
-                    let nm = self.b(BinaryOp::Add, &m1, &g1, span)?;
-                    let gg = self.b(BinaryOp::Mul, g, g, span)?;
-                    let v1 = self.b(BinaryOp::Mul, &b2t, &v, span)?;
-                    let g2 = self.b(BinaryOp::Mul, &b2c, &gg, span)?;
-                    let nv = self.b(BinaryOp::Add, &v1, &g2, span)?;
-                    let sv = self.u(UnaryOp::Sqrt, &nv, span)?;
-                    let den = self.b(BinaryOp::Add, &sv, &eps_hat, span)?;
-                    let q = self.b(BinaryOp::Div, &nm, &den, span)?;
-                    let d = self.b(BinaryOp::Mul, &alpha, &q, span)?;
-                    let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
+                    let m1 = self.gb(span).binary(BinaryOp::Mul, &b1t, &m)?;
+                    let g1 = self.gb(span).binary(BinaryOp::Mul, &b1c, g)?;
+                    let nm = self.gb(span).binary(BinaryOp::Add, &m1, &g1)?;
+                    let gg = self.gb(span).binary(BinaryOp::Mul, g, g)?;
+                    let v1 = self.gb(span).binary(BinaryOp::Mul, &b2t, &v)?;
+                    let g2 = self.gb(span).binary(BinaryOp::Mul, &b2c, &gg)?;
+                    let nv = self.gb(span).binary(BinaryOp::Add, &v1, &g2)?;
+                    let sv = self.gb(span).unary(UnaryOp::Sqrt, &nv)?;
+                    let den = self.gb(span).binary(BinaryOp::Add, &sv, &eps_hat)?;
+                    let q = self.gb(span).binary(BinaryOp::Div, &nm, &den)?;
+                    let d = self.gb(span).binary(BinaryOp::Mul, &alpha, &q)?;
+                    let np = self.gb(span).binary(BinaryOp::Sub, &p.param, &d)?;
                     out.push((mid, nm));
                     out.push((vid, nv));
                     out.push((p.id, np));
@@ -355,17 +346,17 @@ impl Tracer<'_, '_> {
                     let s = self.state(sid);
                     let a = scalar(self, alpha);
                     let ac = scalar(self, 1.0 - alpha);
-                    let s1 = self.b(BinaryOp::Mul, &a, &s, span)?;
-                    let gg = self.b(BinaryOp::Mul, g, g, span)?;
-                    let g2 = self.b(BinaryOp::Mul, &ac, &gg, span)?;
-                    let ns = self.b(BinaryOp::Add, &s1, &g2, span)?;
-                    let ss = self.u(UnaryOp::Sqrt, &ns, span)?;
+                    let s1 = self.gb(span).binary(BinaryOp::Mul, &a, &s)?;
+                    let gg = self.gb(span).binary(BinaryOp::Mul, g, g)?;
+                    let g2 = self.gb(span).binary(BinaryOp::Mul, &ac, &gg)?;
+                    let ns = self.gb(span).binary(BinaryOp::Add, &s1, &g2)?;
+                    let ss = self.gb(span).unary(UnaryOp::Sqrt, &ns)?;
                     let e = scalar(self, eps);
-                    let den = self.b(BinaryOp::Add, &ss, &e, span)?;
-                    let q = self.b(BinaryOp::Div, g, &den, span)?;
+                    let den = self.gb(span).binary(BinaryOp::Add, &ss, &e)?;
+                    let q = self.gb(span).binary(BinaryOp::Div, g, &den)?;
                     let lr = self.lr(spec);
-                    let d = self.b(BinaryOp::Mul, &lr, &q, span)?;
-                    let np = self.b(BinaryOp::Sub, &p.param, &d, span)?;
+                    let d = self.gb(span).binary(BinaryOp::Mul, &lr, &q)?;
+                    let np = self.gb(span).binary(BinaryOp::Sub, &p.param, &d)?;
                     out.push((sid, ns));
                     out.push((p.id, np));
                 }

@@ -4,16 +4,19 @@
 //! Tracing is where types and shapes are checked: every operation knows the types of its
 //! operands and the spans they came from, so a mismatch is reported at both sides.
 
+use super::args::ArgVal;
+use super::builder::Builder;
 use super::program::Lowerer;
 use super::value::{FnRef, Tv, Value};
+use crate::builtins::Builtin;
 use crate::check::ModuleId;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::ir::{DType, Graph, NodeId, StateId, TensorType};
 use crate::syntax::ast::*;
 use std::collections::HashMap;
 
-/// Result of tracing.
-pub type R<T> = Result<T, Diagnostic>;
+pub use super::builder::R;
+pub(crate) use super::builder::err;
 
 /// A graph being built: the entry point (level 0) or a scan body.
 pub(crate) struct Level {
@@ -57,21 +60,6 @@ pub struct Tracer<'m, 'l> {
     pub(crate) priorities: Vec<(String, Tv, Span)>,
 }
 
-/// Makes a diagnostic at a span.
-pub(crate) fn err(code: Code, msg: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
-    Diagnostic::new(code, msg).at(span, label)
-}
-
-/// Converts an internal IR error into a diagnostic at the expression being traced.
-pub(crate) fn ir_err(e: crate::ir::IrError, span: Span) -> Diagnostic {
-    Diagnostic::new(
-        Code::TypeMismatch,
-        format!("internal error while building the graph: {}", e.0),
-    )
-    .at(span, "while lowering this")
-    .note("this is a compiler bug; please report it with the program")
-}
-
 impl<'m, 'l> Tracer<'m, 'l> {
     /// A tracer with an empty entry graph, looking names up in the algorithm's scope.
     pub fn new(lw: &'l mut Lowerer<'m>) -> Tracer<'m, 'l> {
@@ -111,6 +99,23 @@ impl<'m, 'l> Tracer<'m, 'l> {
     /// The current nesting level.
     pub(crate) fn level(&self) -> usize {
         self.levels.len() - 1
+    }
+
+    /// A builder emitting into the current level's graph, blaming `span` for internal errors.
+    pub(crate) fn gb(&mut self, span: Span) -> Builder<'_> {
+        let level = self.level();
+        Builder::new(self.g(), level, span)
+    }
+
+    /// A tensor of one value in the current level.
+    pub(crate) fn fill(&mut self, v: f64, ty: TensorType) -> Tv {
+        self.gb(Span::default()).fill(v, ty)
+    }
+
+    /// A tensor of an outer level (or this one) as a tensor of the current level.
+    pub(crate) fn here(&mut self, t: &Tv) -> Tv {
+        let n = self.node(t);
+        self.tv(n)
     }
 
     /// Wraps a node of the current level.
@@ -254,7 +259,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
         if name == "env" {
             return Ok(Value::Env);
         }
-        if let Some(b) = super::builtins::BUILTINS.iter().find(|b| **b == name) {
+        if let Some(b) = Builtin::from_name(name) {
             return Ok(Value::Builtin(b));
         }
         Err(self.unknown_name(name, span))
@@ -266,7 +271,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
             cands.extend(self.lw.decls.keys().cloned());
         }
         cands.extend(self.lw.mods.get(self.ctx.module).fn_names().map(String::from));
-        cands.extend(super::builtins::BUILTINS.iter().map(|s| s.to_string()));
+        cands.extend(Builtin::names().map(String::from));
         err(
             Code::UnknownName,
             format!("cannot find `{name}` in this scope"),
@@ -387,7 +392,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
                 let callee = self.eval(f)?;
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
-                    vals.push(super::call::ArgVal {
+                    vals.push(ArgVal {
                         name: a.name.clone(),
                         value: self.eval(&a.value)?,
                         span: a.value.span,
@@ -522,6 +527,11 @@ impl<'m, 'l> Tracer<'m, 'l> {
         self.locals = saved_locals;
         self.ctx = saved_ctx;
         r
+    }
+
+    /// The lexical context of a function body in `module` (and algorithm `alg`).
+    pub(crate) fn ctx_of(&self, module: ModuleId, alg: Option<usize>) -> Ctx {
+        Ctx { module, alg }
     }
 
     /// Pushes a call onto the call stack, failing on recursion.

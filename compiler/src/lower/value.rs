@@ -94,7 +94,7 @@ pub enum Value {
     /// A policy.
     Policy(String),
     /// A builtin function.
-    Builtin(&'static str),
+    Builtin(crate::builtins::Builtin),
     /// A method bound to its receiver (`d.log_prob`).
     Method(Box<Value>, String),
     /// The environment description.
@@ -125,7 +125,7 @@ impl Value {
             Value::Net(n) => format!("the net `{n}`"),
             Value::Target(n) => format!("the target `{n}`"),
             Value::Policy(n) => format!("the policy `{n}`"),
-            Value::Builtin(n) => format!("the builtin `{n}`"),
+            Value::Builtin(b) => format!("the builtin `{}`", b.name()),
             Value::Method(_, m) => format!("the method `{m}`"),
             Value::Env => "the environment".into(),
             Value::Module(_) => "a module".into(),

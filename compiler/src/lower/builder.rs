@@ -1,0 +1,341 @@
+//! A span-aware graph builder: emits primitive nodes into one level's graph and wraps them as
+//! [`Tv`]s of that level.
+//!
+//! It knows nothing of names, scopes or values: the tracer has checked types and shapes
+//! before it asks for a node, so an IR error here is a compiler bug. Such errors become
+//! diagnostics in one place, [`Builder::lift`], located at the span being lowered.
+
+use super::value::Tv;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{
+    BinaryOp, DType, Graph, IrError, NodeId, RandomDist, ReduceOp, Scan, StateId, TensorType, UnaryOp,
+};
+
+/// Result of building or tracing: a value, or the diagnostic that stops it.
+pub type R<T> = Result<T, Diagnostic>;
+
+/// Makes a diagnostic at a span.
+pub(crate) fn err(code: Code, msg: impl Into<String>, span: Span, label: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(code, msg).at(span, label)
+}
+
+/// Emits nodes into `graph` (the graph of nesting level `level`), blaming `span` for any
+/// internal error.
+pub(crate) struct Builder<'g> {
+    graph: &'g mut Graph,
+    level: usize,
+    span: Span,
+}
+
+/// The diagnostic for an IR error: a compiler bug found while lowering the code at `span`.
+fn internal(e: IrError, span: Span) -> Diagnostic {
+    Diagnostic::internal(format!("while building the graph: {}", e.0)).at(span, "while lowering this")
+}
+
+impl<'g> Builder<'g> {
+    /// A builder for the graph of nesting level `level`.
+    pub(crate) fn new(graph: &'g mut Graph, level: usize, span: Span) -> Builder<'g> {
+        Builder { graph, level, span }
+    }
+
+    /// Wraps a node of this level.
+    fn wrap(&self, node: NodeId) -> Tv {
+        Tv {
+            node,
+            level: self.level,
+            ty: self.graph.ty(node).clone(),
+        }
+    }
+
+    /// The one place where an IR error becomes a diagnostic.
+    pub(crate) fn lift<T>(&self, r: Result<T, IrError>) -> R<T> {
+        r.map_err(|e| internal(e, self.span))
+    }
+
+    /// Wraps a freshly built node, or reports why it could not be built.
+    fn emit(&self, r: Result<NodeId, IrError>) -> R<Tv> {
+        let n = self.lift(r)?;
+        Ok(self.wrap(n))
+    }
+
+    // ------------------------------------------------------------ primitives
+
+    /// A tensor of one value.
+    pub(crate) fn fill(&mut self, v: f64, ty: TensorType) -> Tv {
+        let n = self.graph.fill(v, ty);
+        self.wrap(n)
+    }
+
+    /// A constant tensor from row-major data.
+    pub(crate) fn constant(&mut self, data: Vec<f64>, ty: TensorType) -> R<Tv> {
+        let r = self.graph.constant(data, ty);
+        self.emit(r)
+    }
+
+    /// An elementwise unary primitive.
+    pub(crate) fn unary(&mut self, op: UnaryOp, x: &Tv) -> R<Tv> {
+        let r = self.graph.unary(op, x.node);
+        self.emit(r)
+    }
+
+    /// An elementwise binary primitive (operands already checked to broadcast).
+    pub(crate) fn binary(&mut self, op: BinaryOp, x: &Tv, y: &Tv) -> R<Tv> {
+        let r = self.graph.binary_bcast(op, x.node, y.node);
+        self.emit(r)
+    }
+
+    /// `c ? a : b`, elementwise on equal shapes.
+    pub(crate) fn select(&mut self, c: &Tv, a: &Tv, b: &Tv) -> R<Tv> {
+        let r = self.graph.select(c.node, a.node, b.node);
+        self.emit(r)
+    }
+
+    /// The same elements in another shape.
+    pub(crate) fn reshape(&mut self, x: &Tv, shape: &[usize]) -> R<Tv> {
+        let r = self.graph.reshape(x.node, shape);
+        self.emit(r)
+    }
+
+    /// Broadcasts to a larger shape.
+    pub(crate) fn broadcast_to(&mut self, x: &Tv, shape: &[usize]) -> R<Tv> {
+        let r = self.graph.broadcast_to(x.node, shape);
+        self.emit(r)
+    }
+
+    /// A reduction over some axes (which disappear).
+    pub(crate) fn reduce(&mut self, op: ReduceOp, x: &Tv, axes: &[usize]) -> R<Tv> {
+        let r = self.graph.reduce(op, x.node, axes);
+        self.emit(r)
+    }
+
+    /// The sum over some axes (which disappear).
+    pub(crate) fn sum(&mut self, x: &Tv, axes: &[usize]) -> R<Tv> {
+        let r = self.graph.sum(x.node, axes);
+        self.emit(r)
+    }
+
+    /// A conversion to another element type.
+    pub(crate) fn cast(&mut self, x: &Tv, to: DType) -> R<Tv> {
+        let r = self.graph.cast(x.node, to);
+        self.emit(r)
+    }
+
+    /// The same value with no gradient flowing back.
+    pub(crate) fn stop_grad(&mut self, x: &Tv) -> R<Tv> {
+        let r = self.graph.stop_grad(x.node);
+        self.emit(r)
+    }
+
+    /// The index along `axis` at every position of `shape` (i32).
+    pub(crate) fn iota(&mut self, axis: usize, shape: Vec<usize>) -> R<Tv> {
+        let r = self.graph.iota(axis, shape);
+        self.emit(r)
+    }
+
+    /// Tensors joined along an axis.
+    pub(crate) fn concat(&mut self, parts: &[Tv], axis: usize) -> R<Tv> {
+        let nodes: Vec<NodeId> = parts.iter().map(|t| t.node).collect();
+        let r = self.graph.concat(&nodes, axis);
+        self.emit(r)
+    }
+
+    /// Entries `start..end` along an axis.
+    pub(crate) fn slice(&mut self, x: &Tv, axis: usize, start: usize, end: usize) -> R<Tv> {
+        let r = self.graph.slice(x.node, axis, start, end);
+        self.emit(r)
+    }
+
+    /// Entries along an axis chosen by i32 indices.
+    pub(crate) fn take(&mut self, x: &Tv, idx: &Tv, axis: usize) -> R<Tv> {
+        let r = self.graph.take(x.node, idx.node, axis);
+        self.emit(r)
+    }
+
+    /// A matrix product.
+    pub(crate) fn matmul(&mut self, x: &Tv, w: &Tv) -> R<Tv> {
+        let r = self.graph.matmul(x.node, w.node);
+        self.emit(r)
+    }
+
+    /// Random numbers from stream `stream` of `key`.
+    pub(crate) fn random(&mut self, dist: RandomDist, stream: u32, key: NodeId, shape: Vec<usize>) -> R<Tv> {
+        let r = self.graph.random(dist, stream, key, shape);
+        self.emit(r)
+    }
+
+    /// A scan node; its results in order.
+    pub(crate) fn scan(&mut self, scan: Scan, operands: &[NodeId]) -> R<Vec<Tv>> {
+        let r = self.graph.scan(scan, operands);
+        let outs = self.lift(r)?;
+        Ok(outs.into_iter().map(|o| self.wrap(o)).collect())
+    }
+
+    /// The gradients of a scalar `loss` with respect to `wrt` (`None` where it does not
+    /// depend on one).
+    pub(crate) fn grad(&mut self, loss: &Tv, wrt: &[NodeId]) -> R<Vec<Option<Tv>>> {
+        let r = crate::autodiff::grad(self.graph, loss.node, wrt);
+        let gs = self.lift(r)?;
+        Ok(gs.into_iter().map(|g| g.map(|n| self.wrap(n))).collect())
+    }
+
+    /// Writes a state's new value at the end of the entry point.
+    pub(crate) fn assign(&mut self, id: StateId, v: &Tv) -> R<()> {
+        let r = self.graph.assign(id, v.node);
+        self.lift(r).map(|_| ())
+    }
+
+    // ------------------------------------------------------------ composites (primitives only)
+
+    /// The mean of every entry, as a scalar.
+    pub(crate) fn mean_all(&mut self, x: &Tv) -> R<Tv> {
+        let axes: Vec<usize> = (0..x.ty.rank()).collect();
+        let s = self.sum(x, &axes)?;
+        let c = self.fill(1.0 / x.ty.numel().max(1) as f64, s.ty.clone());
+        self.binary(BinaryOp::Mul, &s, &c)
+    }
+
+    /// Re-inserts a reduced axis as size 1.
+    pub(crate) fn keepdim(&mut self, x: &Tv, axis: usize) -> R<Tv> {
+        let mut s = x.ty.shape.clone();
+        s.insert(axis, 1);
+        self.reshape(x, &s)
+    }
+
+    /// `log(sum(exp(x)))` along an axis, shifted by the (stopped) maximum for stability.
+    pub(crate) fn logsumexp(&mut self, x: &Tv, axis: usize) -> R<Tv> {
+        let m = self.reduce(ReduceOp::Max, x, &[axis])?;
+        let m = self.stop_grad(&m)?;
+        let mk = self.keepdim(&m, axis)?;
+        let d = self.binary(BinaryOp::Sub, x, &mk)?;
+        let e = self.unary(UnaryOp::Exp, &d)?;
+        let s = self.sum(&e, &[axis])?;
+        let l = self.unary(UnaryOp::Log, &s)?;
+        self.binary(BinaryOp::Add, &m, &l)
+    }
+
+    /// `x - logsumexp(x)` along the last axis.
+    pub(crate) fn log_softmax_last(&mut self, l: &Tv) -> R<Tv> {
+        let ax = l.ty.rank() - 1;
+        let lse = self.logsumexp(l, ax)?;
+        let lk = self.keepdim(&lse, ax)?;
+        self.binary(BinaryOp::Sub, l, &lk)
+    }
+
+    /// Numerically safe sigmoid: exp only of non-positive numbers, so neither branch overflows.
+    pub(crate) fn sigmoid(&mut self, x: &Tv) -> R<Tv> {
+        let ax = self.unary(UnaryOp::Abs, x)?;
+        let nax = self.unary(UnaryOp::Neg, &ax)?;
+        let e = self.unary(UnaryOp::Exp, &nax)?;
+        let one = self.fill(1.0, x.ty.clone());
+        let den = self.binary(BinaryOp::Add, &one, &e)?;
+        let pos = self.binary(BinaryOp::Div, &one, &den)?;
+        let neg = self.binary(BinaryOp::Div, &e, &den)?;
+        let z = self.fill(0.0, x.ty.clone());
+        let c = self.binary(BinaryOp::Ge, x, &z)?;
+        self.select(&c, &pos, &neg)
+    }
+
+    /// `log(1 + exp(x))` = `max(x, 0) + log(1 + exp(-|x|))`.
+    pub(crate) fn softplus(&mut self, x: &Tv) -> R<Tv> {
+        let z = self.fill(0.0, x.ty.clone());
+        let mx = self.binary(BinaryOp::Max, x, &z)?;
+        let ax = self.unary(UnaryOp::Abs, x)?;
+        let nax = self.unary(UnaryOp::Neg, &ax)?;
+        let e = self.unary(UnaryOp::Exp, &nax)?;
+        let one = self.fill(1.0, x.ty.clone());
+        let s = self.binary(BinaryOp::Add, &one, &e)?;
+        let l = self.unary(UnaryOp::Log, &s)?;
+        self.binary(BinaryOp::Add, &mx, &l)
+    }
+
+    /// `max(x, 0)`.
+    pub(crate) fn relu(&mut self, x: &Tv) -> R<Tv> {
+        let z = self.fill(0.0, x.ty.clone());
+        self.binary(BinaryOp::Max, x, &z)
+    }
+
+    /// `x` where positive, `exp(x) - 1` elsewhere.
+    pub(crate) fn elu(&mut self, x: &Tv) -> R<Tv> {
+        // exp of min(x, 0) keeps the unused branch finite (no NaN gradients).
+        let z = self.fill(0.0, x.ty.clone());
+        let neg = self.binary(BinaryOp::Min, x, &z)?;
+        let e = self.unary(UnaryOp::Exp, &neg)?;
+        let one = self.fill(1.0, x.ty.clone());
+        let em1 = self.binary(BinaryOp::Sub, &e, &one)?;
+        let pos = self.binary(BinaryOp::Gt, x, &z)?;
+        self.select(&pos, x, &em1)
+    }
+
+    /// -1, 0 or 1 by the sign of each entry.
+    pub(crate) fn sign(&mut self, x: &Tv) -> R<Tv> {
+        let z = self.fill(0.0, x.ty.clone());
+        let one = self.fill(1.0, x.ty.clone());
+        let mone = self.fill(-1.0, x.ty.clone());
+        let pos = self.binary(BinaryOp::Gt, x, &z)?;
+        let neg = self.binary(BinaryOp::Lt, x, &z)?;
+        let inner = self.select(&neg, &mone, &z)?;
+        self.select(&pos, &one, &inner)
+    }
+
+    /// The Huber loss of each entry: quadratic within `delta` of zero, linear outside.
+    pub(crate) fn huber(&mut self, x: &Tv, delta: f64) -> R<Tv> {
+        let ax = self.unary(UnaryOp::Abs, x)?;
+        let d = self.fill(delta, x.ty.clone());
+        let small = self.binary(BinaryOp::Le, &ax, &d)?;
+        let half = self.fill(0.5, x.ty.clone());
+        let sq = self.binary(BinaryOp::Mul, x, x)?;
+        let quad = self.binary(BinaryOp::Mul, &half, &sq)?;
+        let hd = self.fill(0.5 * delta, x.ty.clone());
+        let ad = self.binary(BinaryOp::Sub, &ax, &hd)?;
+        let lin = self.binary(BinaryOp::Mul, &d, &ad)?;
+        self.select(&small, &quad, &lin)
+    }
+
+    /// Index of the largest (or smallest) entry along `axis`; ties go to the first.
+    pub(crate) fn argext(&mut self, x: &Tv, axis: usize, largest: bool) -> R<Tv> {
+        let op = if largest { ReduceOp::Max } else { ReduceOp::Min };
+        let m = self.reduce(op, x, &[axis])?;
+        let mk = self.keepdim(&m, axis)?;
+        let hit = self.binary(BinaryOp::Eq, x, &mk)?;
+        let io = self.iota(axis, x.ty.shape.clone())?;
+        let n = self.fill(x.ty.shape[axis] as f64, io.ty.clone());
+        let cand = self.select(&hit, &io, &n)?;
+        let r = self.reduce(ReduceOp::Min, &cand, &[axis])?;
+        // An all-NaN row would give n; clamp into range so the action is always valid.
+        let last = self.fill((x.ty.shape[axis].max(1) - 1) as f64, r.ty.clone());
+        self.binary(BinaryOp::Min, &r, &last)
+    }
+
+    /// `[..] i32 -> [.., n] f32` with a one at each index.
+    pub(crate) fn one_hot(&mut self, idx: &Tv, n: usize) -> R<Tv> {
+        let mut shape = idx.ty.shape.clone();
+        shape.push(n);
+        let mut ks = idx.ty.shape.clone();
+        ks.push(1);
+        let ik = self.reshape(idx, &ks)?;
+        let ib = self.broadcast_to(&ik, &shape)?;
+        let io = self.iota(shape.len() - 1, shape)?;
+        let eq = self.binary(BinaryOp::Eq, &io, &ib)?;
+        self.cast(&eq, DType::F32)
+    }
+
+    /// `x[..., a]` per row, for `x` of shape `[.., n]` and indices `a` of shape `[..]`
+    /// (checked by the caller).
+    pub(crate) fn pick_rows(&mut self, x: &Tv, a: &Tv) -> R<Tv> {
+        let r = x.ty.rank();
+        let oh = self.one_hot(a, x.ty.shape[r - 1])?;
+        let p = self.binary(BinaryOp::Mul, x, &oh)?;
+        self.sum(&p, &[r - 1])
+    }
+
+    /// `[.., m]` and `[.., n]` to `[.., m, n]` (batch axes checked by the caller).
+    pub(crate) fn outer(&mut self, x: &Tv, y: &Tv) -> R<Tv> {
+        let mut xs = x.ty.shape.clone();
+        xs.push(1);
+        let mut ys = y.ty.shape.clone();
+        ys.insert(y.ty.rank() - 1, 1);
+        let xr = self.reshape(x, &xs)?;
+        let yr = self.reshape(y, &ys)?;
+        self.binary(BinaryOp::Mul, &xr, &yr)
+    }
+}

@@ -1,0 +1,481 @@
+//! Lowering of builtin calls: arguments are bound and checked here, then the graph builder
+//! emits primitives (composites such as softmax or huber are built from primitives, so
+//! autodiff and backends only see primitives).
+//!
+//! The builtins themselves are listed in [`crate::builtins`]; [`Tracer::builtin`] has one arm
+//! per entry of that table.
+
+mod arguments;
+mod operands;
+mod reduce;
+
+use super::args::{ArgVal, Args};
+use super::tracer::{R, Tracer, err};
+use super::value::Value;
+use crate::builtins::Builtin;
+use crate::diag::{Code, Span};
+use crate::ir::{BinaryOp, DType, RandomDist, TensorType, UnaryOp};
+use crate::syntax::ast::BinOp;
+
+/// Elementwise `maximum` or `minimum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Extremum {
+    Max,
+    Min,
+}
+
+impl Extremum {
+    fn op(self) -> BinaryOp {
+        match self {
+            Extremum::Max => BinaryOp::Max,
+            Extremum::Min => BinaryOp::Min,
+        }
+    }
+}
+
+/// The reductions `sum`, `mean`, `max` and `min`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reduction {
+    Sum,
+    Mean,
+    Max,
+    Min,
+}
+
+/// `logsumexp` and the two softmaxes built on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LseForm {
+    LogSumExp,
+    Softmax,
+    LogSoftmax,
+}
+
+impl Tracer<'_, '_> {
+    /// Calls builtin `b`: one arm per builtin, so none can be listed without a lowering.
+    pub(crate) fn builtin(&mut self, b: Builtin, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let (name, params) = (b.name(), b.params());
+        match b {
+            Builtin::Exp => self.unary_builtin(b, UnaryOp::Exp, args, whole),
+            Builtin::Log => self.unary_builtin(b, UnaryOp::Log, args, whole),
+            Builtin::Tanh => self.unary_builtin(b, UnaryOp::Tanh, args, whole),
+            Builtin::Sqrt => self.unary_builtin(b, UnaryOp::Sqrt, args, whole),
+            Builtin::Abs => self.unary_builtin(b, UnaryOp::Abs, args, whole),
+            Builtin::Sin => self.unary_builtin(b, UnaryOp::Sin, args, whole),
+            Builtin::Cos => self.unary_builtin(b, UnaryOp::Cos, args, whole),
+            Builtin::Floor => self.unary_builtin(b, UnaryOp::Floor, args, whole),
+            Builtin::Relu => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                self.gb(whole).relu(&x).map(Value::Tensor)
+            }
+            Builtin::Sigmoid => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                self.gb(whole).sigmoid(&x).map(Value::Tensor)
+            }
+            Builtin::Softplus => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                self.gb(whole).softplus(&x).map(Value::Tensor)
+            }
+            Builtin::Elu => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                self.gb(whole).elu(&x).map(Value::Tensor)
+            }
+            Builtin::Square => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                self.gb(whole).binary(BinaryOp::Mul, &x, &x).map(Value::Tensor)
+            }
+            Builtin::Sign => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                self.gb(whole).sign(&x).map(Value::Tensor)
+            }
+            Builtin::Maximum => self.extremum_builtin(b, Extremum::Max, args, whole),
+            Builtin::Minimum => self.extremum_builtin(b, Extremum::Min, args, whole),
+            Builtin::Clip => {
+                let a = Args::bind(name, params, args, whole)?;
+                let (x, lo, hi) = (a.req(0)?.clone(), a.req(1)?.clone(), a.req(2)?.clone());
+                let lower = self.extremum(Extremum::Max, &x, &lo, whole)?;
+                let lower = ArgVal {
+                    name: None,
+                    value: Value::Tensor(lower),
+                    span: x.span,
+                };
+                self.extremum(Extremum::Min, &lower, &hi, whole)
+                    .map(Value::Tensor)
+            }
+            Builtin::Where => {
+                let a = Args::bind(name, params, args, whole)?;
+                let (c, x, y) = (a.req(0)?.clone(), a.req(1)?.clone(), a.req(2)?.clone());
+                self.where_(c.value, c.span, x.value, x.span, y.value, y.span, whole)
+            }
+            Builtin::Sum => self.reduction(b, Reduction::Sum, args, whole),
+            Builtin::Mean => self.reduction(b, Reduction::Mean, args, whole),
+            Builtin::Max => self.reduction(b, Reduction::Max, args, whole),
+            Builtin::Min => self.reduction(b, Reduction::Min, args, whole),
+            Builtin::Logsumexp => self.softmax_family(b, LseForm::LogSumExp, args, whole),
+            Builtin::Softmax => self.softmax_family(b, LseForm::Softmax, args, whole),
+            Builtin::LogSoftmax => self.softmax_family(b, LseForm::LogSoftmax, args, whole),
+            Builtin::Argmax => self.argext_builtin(b, true, args, whole),
+            Builtin::Argmin => self.argext_builtin(b, false, args, whole),
+            Builtin::OneHot => {
+                let a = Args::bind(name, params, args, whole)?;
+                let idx = self.arg_tensor(a.req(0)?, Some(DType::I32))?;
+                let n = self.usize_arg(a.req(1)?)?;
+                if idx.ty.dtype != DType::I32 {
+                    return Err(err(
+                        Code::TypeMismatch,
+                        "one_hot needs i32 indices",
+                        a.req(0)?.span,
+                        format!("this is {}", idx.ty),
+                    ));
+                }
+                self.gb(whole).one_hot(&idx, n).map(Value::Tensor)
+            }
+            Builtin::Pick => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                let idx = self.arg_tensor(a.req(1)?, Some(DType::I32))?;
+                self.pick(&x, a.req(0)?.span, &idx, a.req(1)?.span, whole)
+                    .map(Value::Tensor)
+            }
+            Builtin::Outer => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                let y = self.float_arg(a.req(1)?)?;
+                let (rx, ry) = (x.ty.rank(), y.ty.rank());
+                if rx == 0 || ry == 0 || x.ty.shape[..rx - 1] != y.ty.shape[..ry - 1] {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!(
+                            "outer needs [.., m] and [.., n] with equal batch axes, got {} and {}",
+                            x.ty, y.ty
+                        ),
+                        whole,
+                        "here",
+                    ));
+                }
+                self.gb(whole).outer(&x, &y).map(Value::Tensor)
+            }
+            Builtin::Concat => self.concat(args, whole),
+            Builtin::Reshape => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.arg_tensor(a.req(0)?, None)?;
+                let shape = self.shape_arg(a.req(1)?, Some(x.ty.numel()))?;
+                if shape.iter().product::<usize>() != x.ty.numel() {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!(
+                            "cannot reshape {} ({} elements) to {:?}",
+                            x.ty,
+                            x.ty.numel(),
+                            shape
+                        ),
+                        whole,
+                        "sizes differ",
+                    ));
+                }
+                self.gb(whole).reshape(&x, &shape).map(Value::Tensor)
+            }
+            Builtin::Expand => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.arg_tensor(a.req(0)?, None)?;
+                let mut shape = x.ty.shape.clone();
+                let ax = self.axis_arg_rank(a.opt(1), x.ty.rank() + 1, -1)?;
+                shape.insert(ax, 1);
+                self.gb(whole).reshape(&x, &shape).map(Value::Tensor)
+            }
+            Builtin::Squeeze => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.arg_tensor(a.req(0)?, None)?;
+                let mut shape = x.ty.shape.clone();
+                let ax = self.axis_arg(a.opt(1), &x, -1)?;
+                if shape[ax] != 1 {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!("cannot squeeze axis {ax} of {}: its size is {}", x.ty, shape[ax]),
+                        whole,
+                        "not size 1",
+                    ));
+                }
+                shape.remove(ax);
+                self.gb(whole).reshape(&x, &shape).map(Value::Tensor)
+            }
+            Builtin::Len => {
+                let a = Args::bind(name, params, args, whole)?;
+                match &a.req(0)?.value {
+                    Value::List(v) | Value::Tuple(v) => Ok(Value::Int(v.len() as i64)),
+                    Value::Tensor(t) if t.ty.rank() > 0 => Ok(Value::Int(t.ty.shape[0] as i64)),
+                    other => Err(err(
+                        Code::TypeMismatch,
+                        format!("{} has no length", other.describe()),
+                        a.req(0)?.span,
+                        "here",
+                    )),
+                }
+            }
+            Builtin::Zeros => self.filled_builtin(b, 0.0, args, whole),
+            Builtin::Ones => self.filled_builtin(b, 1.0, args, whole),
+            Builtin::Full => {
+                let a = Args::bind(name, params, args, whole)?;
+                let shape = self.shape_arg(a.req(0)?, None)?;
+                let v = a.req(1)?;
+                let Some(f) = v.value.as_f64() else {
+                    return Err(err(
+                        Code::NotConstant,
+                        "`full` needs a constant",
+                        v.span,
+                        "not constant",
+                    ));
+                };
+                Ok(Value::Tensor(self.fill(f, TensorType::new(DType::F32, shape))))
+            }
+            Builtin::ZerosLike => self.filled_like_builtin(b, 0.0, args, whole),
+            Builtin::OnesLike => self.filled_like_builtin(b, 1.0, args, whole),
+            Builtin::F32 => self.cast_builtin(b, DType::F32, args, whole),
+            Builtin::I32 => self.cast_builtin(b, DType::I32, args, whole),
+            Builtin::Bool => self.cast_builtin(b, DType::Bool, args, whole),
+            Builtin::Randn => self.random_builtin(b, RandomDist::Normal, false, args, whole),
+            Builtin::Rand => self.random_builtin(b, RandomDist::Uniform, false, args, whole),
+            Builtin::RandnLike => self.random_builtin(b, RandomDist::Normal, true, args, whole),
+            Builtin::RandLike => self.random_builtin(b, RandomDist::Uniform, true, args, whole),
+            Builtin::Normal => self.normal_dist(b, false, args, whole),
+            Builtin::TanhNormal => self.normal_dist(b, true, args, whole),
+            Builtin::Categorical => self.categorical_dist(b, args, whole),
+            Builtin::Kl => {
+                let a = Args::bind(name, params, args, whole)?;
+                self.kl(a.req(0)?, a.req(1)?, whole)
+            }
+            Builtin::Sample => {
+                let a = Args::bind(name, params, args, whole)?;
+                let d = a.req(0)?;
+                self.sample_value(d.value.clone(), d.span)
+            }
+            Builtin::Stop => {
+                let a = Args::bind(name, params, args, whole)?;
+                let v = a.req(0)?.clone();
+                self.stop(v.value, v.span)
+            }
+            Builtin::Grad => {
+                let a = Args::bind(name, params, args, whole)?;
+                self.grad_of(a.req(0)?, a.req(1)?, whole)
+            }
+            Builtin::Linear => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                let out = self.usize_arg(a.req(1)?)?;
+                let init = match a.opt(2) {
+                    Some(v) => match v.value.as_f64() {
+                        Some(f) if f > 0.0 => Some(f),
+                        _ => {
+                            return Err(err(
+                                Code::BadArgument,
+                                "`init` is the bound of a uniform initialisation and must be a positive number",
+                                v.span,
+                                "not a positive constant",
+                            ));
+                        }
+                    },
+                    None => None,
+                };
+                self.linear(&x, a.req(0)?.span, out, init, whole)
+                    .map(Value::Tensor)
+            }
+            Builtin::Mse => {
+                let a = Args::bind(name, params, args, whole)?;
+                let (x, y) = (a.req(0)?.clone(), a.req(1)?.clone());
+                let d = self.binary_tensor(BinOp::Sub, &x, &y, whole)?;
+                let sq = self.gb(whole).binary(BinaryOp::Mul, &d, &d)?;
+                self.gb(whole).mean_all(&sq).map(Value::Tensor)
+            }
+            Builtin::Huber => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.float_arg(a.req(0)?)?;
+                let delta = match a.opt(1) {
+                    Some(v) => v.value.as_f64().ok_or_else(|| {
+                        err(
+                            Code::NotConstant,
+                            "`delta` must be a constant",
+                            v.span,
+                            "not constant",
+                        )
+                    })?,
+                    None => 1.0,
+                };
+                self.gb(whole).huber(&x, delta).map(Value::Tensor)
+            }
+            Builtin::Priority => {
+                let a = Args::bind(name, params, args, whole)?;
+                self.priority(&a, whole)
+            }
+            Builtin::StepCount => {
+                Args::bind(name, params, args, whole)?;
+                let t = self.step_input();
+                let n = self.node(&t);
+                Ok(Value::Tensor(self.tv(n)))
+            }
+            Builtin::Range => {
+                let a = Args::bind(name, params, args, whole)?;
+                let n = self.usize_arg(a.req(0)?)?;
+                Ok(Value::List((0..n as i64).map(Value::Int).collect()))
+            }
+            Builtin::Polyak | Builtin::Copy | Builtin::Sgd | Builtin::Adam | Builtin::Rmsprop => {
+                Err(b.misuse(whole))
+            }
+        }
+    }
+
+    /// `exp(x)` and the other one-primitive functions; constants fold.
+    fn unary_builtin(&mut self, b: Builtin, op: UnaryOp, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        if let Some(c) = a.req(0)?.value.as_f64() {
+            return Ok(Value::Float(const_unary(op, c)));
+        }
+        let x = self.float_arg(a.req(0)?)?;
+        if op == UnaryOp::Abs && x.ty.dtype == DType::I32 {
+            return self.gb(whole).unary(op, &x).map(Value::Tensor);
+        }
+        self.gb(whole).unary(op, &x).map(Value::Tensor)
+    }
+
+    /// `maximum(a, b)` / `minimum(a, b)`; constants fold.
+    fn extremum_builtin(&mut self, b: Builtin, op: Extremum, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        let (x, y) = (a.req(0)?.clone(), a.req(1)?.clone());
+        if let (Some(p), Some(q)) = (x.value.as_f64(), y.value.as_f64()) {
+            return Ok(Value::Float(match op {
+                Extremum::Max => p.max(q),
+                Extremum::Min => p.min(q),
+            }));
+        }
+        self.extremum(op, &x, &y, whole).map(Value::Tensor)
+    }
+
+    /// `logsumexp`, `softmax` and `log_softmax` along an axis (the last by default).
+    fn softmax_family(&mut self, b: Builtin, which: LseForm, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        let x = self.float_arg(a.req(0)?)?;
+        let axis = self.axis_arg(a.opt(1), &x, -1)?;
+        let lse = self.gb(whole).logsumexp(&x, axis)?;
+        let exp = match which {
+            LseForm::LogSumExp => return Ok(Value::Tensor(lse)),
+            LseForm::LogSoftmax => false,
+            LseForm::Softmax => true,
+        };
+        let lk = self.gb(whole).keepdim(&lse, axis)?;
+        let ls = self.bcast_tv(BinaryOp::Sub, &x, &lk, whole)?;
+        if exp {
+            self.gb(whole).unary(UnaryOp::Exp, &ls).map(Value::Tensor)
+        } else {
+            Ok(Value::Tensor(ls))
+        }
+    }
+
+    /// `argmax(x, axis)` / `argmin(x, axis)`.
+    fn argext_builtin(&mut self, b: Builtin, largest: bool, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        let x = self.float_arg(a.req(0)?)?;
+        let axis = self.axis_arg(a.opt(1), &x, -1)?;
+        self.gb(whole).argext(&x, axis, largest).map(Value::Tensor)
+    }
+
+    /// `zeros(shape, dtype)` / `ones(shape, dtype)`.
+    fn filled_builtin(&mut self, b: Builtin, v: f64, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        let shape = self.shape_arg(a.req(0)?, None)?;
+        let dtype = self.dtype_arg(a.opt(1))?;
+        Ok(Value::Tensor(self.fill(v, TensorType::new(dtype, shape))))
+    }
+
+    /// `zeros_like(x)` / `ones_like(x)`.
+    fn filled_like_builtin(&mut self, b: Builtin, v: f64, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        let x = self.arg_tensor(a.req(0)?, None)?;
+        Ok(Value::Tensor(self.fill(v, x.ty.clone())))
+    }
+
+    /// `f32(x)`, `i32(x)`, `bool(x)`; compile-time numbers convert at compile time.
+    fn cast_builtin(&mut self, b: Builtin, to: DType, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        match (&a.req(0)?.value, to) {
+            (Value::Int(i), DType::F32) => return Ok(Value::Float(*i as f64)),
+            (Value::Float(f), DType::I32) => return Ok(Value::Int(f.trunc() as i64)),
+            (Value::Bool(b), DType::F32) => return Ok(Value::Float(f64::from(u8::from(*b)))),
+            _ => {}
+        }
+        let x = self.arg_tensor(a.req(0)?, None)?;
+        self.gb(whole).cast(&x, to).map(Value::Tensor)
+    }
+
+    /// `randn(shape)`, `rand(shape)` and their `_like(x)` forms.
+    fn random_builtin(
+        &mut self,
+        b: Builtin,
+        dist: RandomDist,
+        like: bool,
+        args: Vec<ArgVal>,
+        whole: Span,
+    ) -> R<Value> {
+        let a = Args::bind(b.name(), b.params(), args, whole)?;
+        let shape = if like {
+            self.arg_tensor(a.req(0)?, None)?.ty.shape
+        } else {
+            self.shape_arg(a.req(0)?, None)?
+        };
+        self.random(dist, shape, whole).map(Value::Tensor)
+    }
+
+    /// `priority(D, p)`: registers new priorities for prioritized replay `D`; returns `p`.
+    fn priority(&mut self, a: &Args, whole: Span) -> R<Value> {
+        let d = match &a.req(0)?.value {
+            Value::Data(d) => d.clone(),
+            other => {
+                return Err(err(
+                    Code::TypeMismatch,
+                    "`priority` takes the prioritized replay buffer first",
+                    a.req(0)?.span,
+                    format!("this is {}", other.describe()),
+                ));
+            }
+        };
+        let p = self.float_arg(a.req(1)?)?;
+        if self.level() > 0 {
+            return Err(err(
+                Code::BadArgument,
+                "`priority` cannot be used inside `scan`",
+                whole,
+                "here",
+            ));
+        }
+        if let Some((_, _, first)) = self.priorities.iter().find(|(n, _, _)| *n == d) {
+            return Err(err(
+                Code::DoubleAssign,
+                format!("priorities of `{d}` are set twice"),
+                whole,
+                "again",
+            )
+            .also(*first, "first set here"));
+        }
+        self.priorities.push((d, p.clone(), whole));
+        Ok(Value::Tensor(p))
+    }
+}
+
+fn const_unary(op: UnaryOp, x: f64) -> f64 {
+    match op {
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Floor => x.floor(),
+        UnaryOp::Neg => -x,
+        UnaryOp::Recip => 1.0 / x,
+        UnaryOp::Not => x,
+    }
+}

@@ -1,0 +1,329 @@
+//! Unary and binary operators and `where`: element types, broadcasting and constant folding.
+
+use super::tracer::{R, Tracer, err};
+use super::value::{Tv, Value};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{BinaryOp, DType, TensorType, UnaryOp, broadcast_shapes};
+use crate::syntax::ast::{BinOp, UnOp};
+
+fn shape_str(s: &[usize]) -> String {
+    TensorType::f32(s.to_vec())
+        .to_string()
+        .trim_start_matches("f32")
+        .to_string()
+}
+
+impl Tracer<'_, '_> {
+    pub(crate) fn unary(&mut self, op: UnOp, v: Value, vspan: Span, whole: Span) -> R<Value> {
+        match (op, v) {
+            (UnOp::Neg, Value::Int(i)) => Ok(Value::Int(-i)),
+            (UnOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
+            (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+            (op, v @ (Value::Tensor(_) | Value::List(_))) => {
+                let t = self.tensor_of(v, vspan, None)?;
+                let (uop, ok) = match op {
+                    UnOp::Neg => (UnaryOp::Neg, t.ty.dtype != DType::Bool),
+                    UnOp::Not => (UnaryOp::Not, t.ty.dtype == DType::Bool),
+                };
+                if !ok {
+                    return Err(err(
+                        Code::TypeMismatch,
+                        format!(
+                            "`{}` is not defined for {}",
+                            if op == UnOp::Neg { "-" } else { "!" },
+                            t.ty
+                        ),
+                        vspan,
+                        format!("this is {}", t.ty),
+                    ));
+                }
+                self.gb(whole).unary(uop, &t).map(Value::Tensor)
+            }
+            (op, v) => Err(err(
+                Code::TypeMismatch,
+                format!(
+                    "`{}` cannot be applied to {}",
+                    if op == UnOp::Neg { "-" } else { "!" },
+                    v.describe()
+                ),
+                vspan,
+                format!("this is {}", v.describe()),
+            )),
+        }
+    }
+
+    pub(crate) fn binary(
+        &mut self,
+        op: BinOp,
+        a: Value,
+        sa: Span,
+        b: Value,
+        sb: Span,
+        whole: Span,
+    ) -> R<Value> {
+        if let Some(v) = fold(op, &a, &b) {
+            return v.map_err(|m| err(Code::BadArgument, m, whole, "in this constant expression"));
+        }
+        let is_tensorish = |v: &Value| matches!(v, Value::Tensor(_) | Value::List(_));
+        let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_));
+        if !(is_tensorish(&a) || numeric(&a)) || !(is_tensorish(&b) || numeric(&b)) {
+            let (bad, span) = if is_tensorish(&a) || numeric(&a) {
+                (&b, sb)
+            } else {
+                (&a, sa)
+            };
+            return Err(err(
+                Code::TypeMismatch,
+                format!("`{}` cannot be applied to {}", op.symbol(), bad.describe()),
+                span,
+                format!("this is {}", bad.describe()),
+            ));
+        }
+        // The tensor side fixes the element type of constants on the other side.
+        let (ta, tb) = match (&a, &b) {
+            (Value::Tensor(t), _) => {
+                let d = t.ty.dtype;
+                (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, Some(d))?)
+            }
+            (_, Value::Tensor(t)) => {
+                let d = t.ty.dtype;
+                (self.tensor_of(a, sa, Some(d))?, self.tensor_of(b, sb, None)?)
+            }
+            _ => (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, None)?),
+        };
+        self.tensor_binary(op, ta, sa, tb, sb, whole).map(Value::Tensor)
+    }
+
+    /// Checks element types and shapes, then emits a broadcasting binary op.
+    pub(crate) fn tensor_binary(
+        &mut self,
+        op: BinOp,
+        a: Tv,
+        sa: Span,
+        b: Tv,
+        sb: Span,
+        whole: Span,
+    ) -> R<Tv> {
+        let (da, db) = (a.ty.dtype, b.ty.dtype);
+        let mismatch = |why: &str| {
+            Diagnostic::new(
+                Code::TypeMismatch,
+                format!("`{}` {why}: {} and {}", op.symbol(), a.ty, b.ty),
+            )
+            .at(sa, format!("this is {}", a.ty))
+            .also(sb, format!("this is {}", b.ty))
+        };
+        let iop = match op {
+            BinOp::Add => BinaryOp::Add,
+            BinOp::Sub => BinaryOp::Sub,
+            BinOp::Mul => BinaryOp::Mul,
+            BinOp::Div => BinaryOp::Div,
+            BinOp::Rem => BinaryOp::Rem,
+            BinOp::Pow => BinaryOp::Pow,
+            BinOp::Eq => BinaryOp::Eq,
+            BinOp::Ne => BinaryOp::Ne,
+            BinOp::Lt => BinaryOp::Lt,
+            BinOp::Le => BinaryOp::Le,
+            BinOp::Gt => BinaryOp::Gt,
+            BinOp::Ge => BinaryOp::Ge,
+            BinOp::And => BinaryOp::And,
+            BinOp::Or => BinaryOp::Or,
+        };
+        if da != db {
+            return Err(mismatch("needs operands of one element type")
+                .hint("convert explicitly with `f32(x)`, `i32(x)` or `bool(x)`"));
+        }
+        if iop.is_logical() && da != DType::Bool {
+            return Err(mismatch("needs booleans"));
+        }
+        if !iop.is_logical() && da == DType::Bool && !matches!(iop, BinaryOp::Eq | BinaryOp::Ne) {
+            return Err(
+                mismatch("is not defined for booleans").hint("convert with `f32(x)` to compute with flags")
+            );
+        }
+        if matches!(iop, BinaryOp::Pow) && da != DType::F32 {
+            return Err(mismatch("needs f32 operands"));
+        }
+        if matches!(iop, BinaryOp::Div) && da == DType::I32 {
+            return Err(mismatch("on integers is ambiguous").hint("convert with `f32(x)` first"));
+        }
+        let shape = self.check_broadcast(&a.ty.shape, sa, &b.ty.shape, sb, op.symbol())?;
+        let _ = shape;
+        // x^2 is common in losses; a multiply is exact and cheaper than pow.
+        if iop == BinaryOp::Pow
+            && let crate::ir::Op::Const { values } = &self.g().node(b.node).op
+            && values.len() == 1
+            && values[0] == 2.0
+        {
+            let sq = self.gb(whole).binary(BinaryOp::Mul, &a, &a)?;
+            let out = sq.ty.shape.clone();
+            let target = broadcast_shapes(&out, &b.ty.shape).unwrap_or(out);
+            return self.gb(whole).broadcast_to(&sq, &target);
+        }
+        self.gb(whole).binary(iop, &a, &b)
+    }
+
+    /// Numpy broadcasting, except that combining two tensors into something larger than
+    /// both (`[B,1]` with `[B]` giving `[B,B]`) is an error: in RL code it is almost always
+    /// the classic TD-target shape bug.
+    pub(crate) fn check_broadcast(
+        &mut self,
+        a: &[usize],
+        sa: Span,
+        b: &[usize],
+        sb: Span,
+        what: &str,
+    ) -> R<Vec<usize>> {
+        let both = |d: Diagnostic| {
+            d.at(sa, format!("this has shape {}", shape_str(a)))
+                .also(sb, format!("this has shape {}", shape_str(b)))
+        };
+        let Some(out) = broadcast_shapes(a, b) else {
+            return Err(both(Diagnostic::new(
+                Code::ShapeMismatch,
+                format!(
+                    "shapes {} and {} do not fit together in `{what}`",
+                    shape_str(a),
+                    shape_str(b)
+                ),
+            )));
+        };
+        let numel = |s: &[usize]| s.iter().product::<usize>();
+        if numel(&out) > numel(a).max(numel(b)) {
+            return Err(both(Diagnostic::new(
+                Code::ShapeMismatch,
+                format!(
+                    "`{what}` would broadcast {} and {} to {}",
+                    shape_str(a),
+                    shape_str(b),
+                    shape_str(&out)
+                ),
+            ))
+            .hint("this outer-product broadcast is almost always a bug (e.g. a [B,1] critic against a [B] target); reshape one side so the shapes agree")
+            .note("use `outer(a, b)` if a pairwise combination is really intended"));
+        }
+        Ok(out)
+    }
+
+    /// `where(c, a, b)` / tensor-valued `if`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn where_(
+        &mut self,
+        c: Value,
+        sc: Span,
+        a: Value,
+        sa: Span,
+        b: Value,
+        sb: Span,
+        whole: Span,
+    ) -> R<Value> {
+        let ct = self.tensor_of(c, sc, Some(DType::Bool))?;
+        if ct.ty.dtype != DType::Bool {
+            return Err(err(
+                Code::TypeMismatch,
+                "the condition must be boolean",
+                sc,
+                format!("this is {}", ct.ty),
+            ));
+        }
+        let (ta, tb) = match (&a, &b) {
+            (Value::Tensor(t), _) => {
+                let d = t.ty.dtype;
+                (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, Some(d))?)
+            }
+            (_, Value::Tensor(t)) => {
+                let d = t.ty.dtype;
+                (self.tensor_of(a, sa, Some(d))?, self.tensor_of(b, sb, None)?)
+            }
+            _ => (self.tensor_of(a, sa, None)?, self.tensor_of(b, sb, None)?),
+        };
+        if ta.ty.dtype != tb.ty.dtype {
+            return Err(
+                Diagnostic::new(Code::TypeMismatch, "both branches must have one element type")
+                    .at(sa, format!("this is {}", ta.ty))
+                    .also(sb, format!("this is {}", tb.ty)),
+            );
+        }
+        let s1 = self.check_broadcast(&ta.ty.shape, sa, &tb.ty.shape, sb, "where")?;
+        let shape = self.check_broadcast(&ct.ty.shape, sc, &s1, sa.to(sb), "where")?;
+        let mut g = self.gb(whole);
+        let c2 = g.broadcast_to(&ct, &shape)?;
+        let a2 = g.broadcast_to(&ta, &shape)?;
+        let b2 = g.broadcast_to(&tb, &shape)?;
+        g.select(&c2, &a2, &b2).map(Value::Tensor)
+    }
+}
+
+/// Folds an operation on compile-time constants; `None` if an operand is not a constant.
+fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
+    use Value::*;
+    let r = match (a, b) {
+        (Int(x), Int(y)) => {
+            let (x, y) = (*x, *y);
+            match op {
+                BinOp::Add => Int(x.checked_add(y)?),
+                BinOp::Sub => Int(x.checked_sub(y)?),
+                BinOp::Mul => Int(x.checked_mul(y)?),
+                BinOp::Div => {
+                    if y == 0 {
+                        return Some(Err("division by zero".into()));
+                    }
+                    Float(x as f64 / y as f64)
+                }
+                BinOp::Rem => {
+                    if y == 0 {
+                        return Some(Err("division by zero".into()));
+                    }
+                    Int(x.rem_euclid(y))
+                }
+                BinOp::Pow => {
+                    if y >= 0 {
+                        Int(x.checked_pow(u32::try_from(y).ok()?)?)
+                    } else {
+                        Float((x as f64).powf(y as f64))
+                    }
+                }
+                BinOp::Eq => Bool(x == y),
+                BinOp::Ne => Bool(x != y),
+                BinOp::Lt => Bool(x < y),
+                BinOp::Le => Bool(x <= y),
+                BinOp::Gt => Bool(x > y),
+                BinOp::Ge => Bool(x >= y),
+                BinOp::And | BinOp::Or => return Some(Err("`&&`/`||` need booleans".into())),
+            }
+        }
+        (Int(_) | Float(_), Int(_) | Float(_)) => {
+            let (x, y) = (a.as_f64()?, b.as_f64()?);
+            match op {
+                BinOp::Add => Float(x + y),
+                BinOp::Sub => Float(x - y),
+                BinOp::Mul => Float(x * y),
+                BinOp::Div => Float(x / y),
+                BinOp::Rem => Float(x - (x / y).floor() * y),
+                BinOp::Pow => Float(x.powf(y)),
+                BinOp::Eq => Bool(x == y),
+                BinOp::Ne => Bool(x != y),
+                BinOp::Lt => Bool(x < y),
+                BinOp::Le => Bool(x <= y),
+                BinOp::Gt => Bool(x > y),
+                BinOp::Ge => Bool(x >= y),
+                BinOp::And | BinOp::Or => return Some(Err("`&&`/`||` need booleans".into())),
+            }
+        }
+        (Bool(x), Bool(y)) => match op {
+            BinOp::And => Bool(*x && *y),
+            BinOp::Or => Bool(*x || *y),
+            BinOp::Eq => Bool(x == y),
+            BinOp::Ne => Bool(x != y),
+            _ => return Some(Err(format!("`{}` is not defined for booleans", op.symbol()))),
+        },
+        (Str(x), Str(y)) => match op {
+            BinOp::Eq => Bool(x == y),
+            BinOp::Ne => Bool(x != y),
+            BinOp::Add => Str(format!("{x}{y}")),
+            _ => return Some(Err(format!("`{}` is not defined for strings", op.symbol()))),
+        },
+        _ => return None,
+    };
+    Some(Ok(r))
+}
