@@ -23,4 +23,5 @@ pub mod ir;
 pub mod lower;
 pub mod passes;
 pub mod random;
+pub mod signature;
 pub mod syntax;

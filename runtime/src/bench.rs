@@ -9,6 +9,7 @@ use rlc_compiler::backend::{self, Backend, In, Out, cost};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::Compiled;
+use rlc_compiler::signature::{InputRole, Signature};
 use std::time::Instant;
 
 /// Timing of one entry point.
@@ -58,7 +59,7 @@ pub struct MatmulReport {
 
 /// Plausible inputs for an entry: observations ~ N(0, 1)-ish, actions in range, flags 0/1,
 /// probability vectors normalised; deterministic.
-pub fn sample_inputs(g: &Graph, n_actions: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
+pub fn sample_inputs(g: &Graph, signature: &Signature, n_actions: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
         x ^= x << 13;
@@ -68,9 +69,14 @@ pub fn sample_inputs(g: &Graph, n_actions: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
     };
     g.inputs
         .iter()
-        .map(|id| {
+        .zip(&signature.inputs)
+        .map(|(id, role)| {
             let ty = g.ty(*id);
-            let name = g.input_name(*id);
+            let field = match role {
+                InputRole::Field { field, .. } => field.as_str(),
+                InputRole::Weights { .. } => "weight",
+                InputRole::Observation | InputRole::Key | InputRole::Step | InputRole::Argument { .. } => "",
+            };
             let n = ty.numel();
             if ty.dtype == DType::I32 {
                 return (
@@ -81,10 +87,10 @@ pub fn sample_inputs(g: &Graph, n_actions: usize) -> Vec<(Vec<f32>, Vec<i32>)> {
                 );
             }
             let mut v: Vec<f32> = (0..n).map(|_| (next() * 2.0 - 1.0) as f32).collect();
-            if name.ends_with(".done") || name.ends_with(".end") {
+            if field == "done" || field == "end" {
                 v.iter_mut().for_each(|x| *x = f32::from(*x > 0.8));
             }
-            if name.ends_with(".mu") || name.ends_with(".weight") {
+            if field == "mu" || field == "weight" {
                 let a = *ty.shape.last().unwrap_or(&1);
                 for row in v.chunks_mut(a.max(1)) {
                     let s: f32 = row.iter().map(|x| x.abs() + 0.1).sum();
@@ -172,7 +178,7 @@ pub fn bench_backend(
         let t = Instant::now();
         let id = b.compile(&e.name, &e.graph)?;
         let compile_ms = t.elapsed().as_secs_f64() * 1e3;
-        let inputs = sample_inputs(&e.graph, n_actions);
+        let inputs = sample_inputs(&e.graph, &e.signature, n_actions);
         let us = median_call_us(b.as_mut(), id, &e.graph, &inputs)?;
         // Count the work the backend actually runs: the graph after the optimisation passes.
         let opt = rlc_compiler::passes::optimize(&e.graph).unwrap_or_else(|_| e.graph.clone());

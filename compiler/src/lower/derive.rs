@@ -2,10 +2,11 @@
 
 use super::program::Lowerer;
 use super::schedule::{DataSpec, FieldSource, FieldSpec, Schedule};
-use super::tracer::{R, Tracer, err};
+use super::tracer::{Lowered, R, Tracer, err};
 use super::value::Value;
 use crate::diag::Code;
-use crate::ir::{DType, Graph};
+use crate::ir::DType;
+use crate::signature::{InputRole, OutputRole};
 use crate::syntax::ast::DataKind;
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ pub(super) fn lower_derive(
     dd: &crate::syntax::ast::DeriveDecl,
     data: &mut [DataSpec],
     sch: &Schedule,
-) -> R<Graph> {
+) -> R<Lowered> {
     let Some(spec) = data.iter_mut().find(|d| d.name == dd.data.name) else {
         return Err(err(
             Code::TypeMismatch,
@@ -50,7 +51,13 @@ pub(super) fn lower_derive(
     for f in &spec.fields {
         let mut shape = lead.clone();
         shape.extend(&f.ty.shape);
-        let x = t.input(&format!("{}.{}", spec.name, f.name), f.ty.with_shape(shape));
+        let x = t.input(
+            InputRole::Field {
+                data: spec.name.clone(),
+                field: f.name.clone(),
+            },
+            f.ty.with_shape(shape),
+        );
         fields.push((f.name.clone(), Value::Tensor(x)));
     }
     let mut frame = HashMap::new();
@@ -88,7 +95,7 @@ pub(super) fn lower_derive(
             ));
         }
         let n = t.node(&tv);
-        t.g().output(name.clone(), n);
+        t.output(OutputRole::Derived { field: name.clone() }, n);
         derived.push(FieldSpec {
             name,
             ty: tv.ty.with_shape(tv.ty.shape[2..].to_vec()),

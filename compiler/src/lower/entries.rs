@@ -7,12 +7,13 @@ use super::program::{LowerOptions, Lowerer};
 use super::schedule::{DataSpec, Schedule};
 use super::states::{add_learnable, instantiate_net};
 use super::targets::{TargetSpec, add_target};
-use super::tracer::{Tracer, err};
+use super::tracer::{Lowered, Tracer, err};
 use super::train::{BatchMode, lower_train};
 use crate::check::{ModuleId, Modules};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::env_spec::{ActionSpace, EnvSpec};
 use crate::ir::{Graph, StateKind, StateTable, verify};
+use crate::signature::Signature;
 use crate::syntax::ast::Decl;
 
 /// What an entry point is for.
@@ -51,6 +52,9 @@ pub struct Entry {
     pub kind: EntryKind,
     /// The graph.
     pub graph: Graph,
+    /// What each input and output of the graph carries, in graph order: the runtime feeds and
+    /// reads entries by these roles.
+    pub signature: Signature,
 }
 
 /// A fully lowered algorithm.
@@ -173,7 +177,7 @@ pub fn lower_algorithm(
     for d in &lw.alg.decls {
         if let Decl::Policy(p) = d {
             match lower_policy(&mut lw, &p.name.name, schedule.envs, p.name.span) {
-                Ok((graph, extras)) => {
+                Ok((Lowered { graph, signature }, extras)) => {
                     if p.name.name == schedule.act {
                         policy_fields = extras;
                     }
@@ -183,6 +187,7 @@ pub fn lower_algorithm(
                             policy: p.name.name.clone(),
                         },
                         graph,
+                        signature,
                     });
                 }
                 Err(e) => errors.push(e),
@@ -205,12 +210,13 @@ pub fn lower_algorithm(
     for d in &lw.alg.decls {
         if let Decl::Derive(dd) = d {
             match lower_derive(&mut lw, dd, &mut data, &schedule) {
-                Ok(graph) => entries.push(Entry {
+                Ok(Lowered { graph, signature }) => entries.push(Entry {
                     name: format!("derive_{}", dd.data.name),
                     kind: EntryKind::Derive {
                         data: dd.data.name.clone(),
                     },
                     graph,
+                    signature,
                 }),
                 Err(e) => errors.push(e),
             }
@@ -221,33 +227,36 @@ pub fn lower_algorithm(
     }
     let mut reads = Vec::new();
     match lower_train(&mut lw, &data, &schedule, &targets, &mut reads) {
-        Ok(graph) => entries.push(Entry {
+        Ok(Lowered { graph, signature }) => entries.push(Entry {
             name: "train".into(),
             kind: EntryKind::Train,
             graph,
+            signature,
         }),
         Err(mut e) => errors.append(&mut e),
     }
     let (eval_batch, alg_span) = (lw.options.eval_batch, lw.alg.name.span);
     match lower_policy(&mut lw, &schedule.eval, eval_batch, alg_span) {
-        Ok((graph, _)) => entries.push(Entry {
+        Ok((Lowered { graph, signature }, _)) => entries.push(Entry {
             name: "eval".into(),
             kind: EntryKind::Eval {
                 policy: schedule.eval.clone(),
             },
             graph,
+            signature,
         }),
         Err(e) => errors.push(e),
     }
     for d in &lw.alg.decls {
         if let Decl::Net(n) = d {
             match lower_net_entry(&mut lw, &n.name.name, n.name.span) {
-                Ok(graph) => entries.push(Entry {
+                Ok(Lowered { graph, signature }) => entries.push(Entry {
                     name: format!("net_{}", n.name.name),
                     kind: EntryKind::Net {
                         net: n.name.name.clone(),
                     },
                     graph,
+                    signature,
                 }),
                 Err(e) => errors.push(e),
             }
@@ -258,6 +267,12 @@ pub fn lower_algorithm(
             errors.push(Diagnostic::internal(format!(
                 "entry `{}` fails verification: {}",
                 e.name, v.0
+            )));
+        }
+        if let Err(v) = e.signature.check(&e.graph) {
+            errors.push(Diagnostic::internal(format!(
+                "entry `{}` has a signature that does not fit its graph: {v}",
+                e.name
             )));
         }
     }

@@ -2,12 +2,13 @@
 //! REPL's `:eval`, conformance tests of the trace operators).
 
 use super::program::{LowerOptions, Lowerer};
-use super::tracer::{R, Tracer};
+use super::tracer::{Lowered, R, Tracer};
 use super::value::Value;
 use crate::check::{ModuleId, Modules};
 use crate::diag::{Code, Diagnostic};
 use crate::env_spec::EnvSpec;
 use crate::ir::{Graph, StateTable};
+use crate::signature::{OutputRole, Signature};
 use crate::syntax::ast::Expr;
 
 /// What an expression evaluated to.
@@ -16,6 +17,8 @@ pub struct Traced {
     /// The graph; each tensor result is an output (`value`, or `0`, `1`, .. for tuples and
     /// field names for records).
     pub graph: Graph,
+    /// What each input and output of the graph carries.
+    pub signature: Signature,
     /// State the graph reads (the algorithm's, when one is given).
     pub states: StateTable,
     /// A compile-time result (no tensors), shown as text.
@@ -65,7 +68,7 @@ pub fn trace_expression(
             match v {
                 Value::Tensor(tv) => {
                     let n = t.node(&tv);
-                    t.g().output(name, n);
+                    t.output(OutputRole::Value { name }, n);
                 }
                 Value::Dist(_) => {
                     return Err(
@@ -80,9 +83,10 @@ pub fn trace_expression(
         Ok(())
     })();
     r.map_err(|d| vec![d])?;
-    let graph = t.finish();
+    let Lowered { graph, signature } = t.finish();
     Ok(Traced {
         graph,
+        signature,
         states: lw.states,
         constant,
     })

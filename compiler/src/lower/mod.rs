@@ -41,7 +41,7 @@ pub use entries::{Compiled, Entry, EntryKind, lower_algorithm};
 pub use expr::{Traced, trace_expression};
 pub use optim::{OptKind, OptSpec};
 pub use program::{LowerOptions, Lowerer};
-pub use schedule::{DataSpec, ENV_FIELDS, FieldSource, FieldSpec, Schedule};
+pub use schedule::{DataSpec, FieldSource, FieldSpec, Schedule};
 pub use targets::{TargetRule, TargetSpec};
 pub use tracer::Tracer;
 pub use train::BatchMode;

@@ -2,11 +2,12 @@
 
 use super::args::ArgVal;
 use super::program::Lowerer;
-use super::tracer::{R, Tracer, err};
+use super::tracer::{Lowered, R, Tracer, err};
 use super::value::Value;
 use crate::diag::{Code, Span};
 use crate::env_spec::ActionSpace;
-use crate::ir::{DType, Graph, TensorType};
+use crate::ir::{DType, TensorType};
+use crate::signature::{InputRole, OutputRole};
 use crate::syntax::ast::Decl;
 
 /// The acting entry of a policy for `batch` observations; returns the graph and the extra
@@ -16,7 +17,7 @@ pub(super) fn lower_policy(
     policy: &str,
     batch: usize,
     span: Span,
-) -> R<(Graph, Vec<(String, TensorType)>)> {
+) -> R<(Lowered, Vec<(String, TensorType)>)> {
     let Some(Decl::Policy(decl)) = lw.decl(policy) else {
         return Err(err(
             Code::UnknownName,
@@ -38,7 +39,7 @@ pub(super) fn lower_policy(
     }
     let env = lw.env.clone();
     let mut t = Tracer::new(lw);
-    let obs = t.input("obs", TensorType::f32(vec![batch, env.obs_dim]));
+    let obs = t.input(InputRole::Observation, TensorType::f32(vec![batch, env.obs_dim]));
     let out = t.call(
         Value::Policy(policy.to_string()),
         decl.name.span,
@@ -117,7 +118,7 @@ pub(super) fn lower_policy(
         .hint(hint));
     }
     let an = t.node(&a);
-    t.g().output("action", an);
+    t.output(OutputRole::Action, an);
     let mut fields = Vec::new();
     for (k, v) in extras {
         let tv = t.tensor_of(v, decl.body.span, None)?;
@@ -133,13 +134,13 @@ pub(super) fn lower_policy(
             ));
         }
         let n = t.node(&tv);
-        t.g().output(k.clone(), n);
+        t.output(OutputRole::Extra { field: k.clone() }, n);
         fields.push((k, tv.ty.with_shape(tv.ty.shape[1..].to_vec())));
     }
     Ok((t.finish(), fields))
 }
 
-pub(super) fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<Graph> {
+pub(super) fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<Lowered> {
     let Some(Decl::Net(decl)) = lw.decl(net) else {
         unreachable!("net decl")
     };
@@ -149,7 +150,12 @@ pub(super) fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<
         let ty = t.resolve_type(p.ty.as_ref().expect("checked when instantiating"))?;
         let mut shape = vec![1];
         shape.extend(&ty.shape);
-        let x = t.input(&p.name.name, ty.with_shape(shape));
+        let x = t.input(
+            InputRole::Argument {
+                name: p.name.name.clone(),
+            },
+            ty.with_shape(shape),
+        );
         args.push(ArgVal {
             name: None,
             value: Value::Tensor(x),
@@ -176,7 +182,7 @@ pub(super) fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<
     for (k, v) in outs {
         if let Value::Tensor(tv) = v {
             let n = t.node(&tv);
-            t.g().output(k, n);
+            t.output(OutputRole::Value { name: k }, n);
         }
     }
     Ok(t.finish())

@@ -5,16 +5,14 @@ use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::ir::TensorType;
+use crate::signature::EnvField;
 use crate::syntax::ast::{DataDecl, DataKind, Decl, SchedStmt};
-
-/// Fields the trainer fills from the environment.
-pub const ENV_FIELDS: [&str; 8] = ["s", "a", "r", "s2", "done", "terminated", "truncated", "end"];
 
 /// Where a stored field's values come from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldSource {
-    /// From the environment step (one of [`ENV_FIELDS`]).
-    Env(String),
+    /// From the environment step.
+    Env(EnvField),
     /// An extra output of the acting policy (a record field).
     Policy(String),
     /// Computed over the whole rollout by its `derive` declaration.
@@ -221,11 +219,15 @@ impl Tracer<'_, '_> {
                 )
                 .hint("store flags as `f32` (1.0 / 0.0)"));
             }
-            let source = if ENV_FIELDS.contains(&name.name.as_str()) {
-                let want = match name.name.as_str() {
-                    "s" | "s2" => self.resolve_type(&type_named("obs", te.span))?,
-                    "a" => self.resolve_type(&type_named("act", te.span))?,
-                    _ => TensorType::f32(vec![]),
+            let source = if let Some(field) = EnvField::from_name(&name.name) {
+                let want = match field {
+                    EnvField::S | EnvField::S2 => self.resolve_type(&type_named("obs", te.span))?,
+                    EnvField::A => self.resolve_type(&type_named("act", te.span))?,
+                    EnvField::R
+                    | EnvField::Done
+                    | EnvField::Terminated
+                    | EnvField::Truncated
+                    | EnvField::End => TensorType::f32(vec![]),
                 };
                 if want != ty {
                     return Err(err(
@@ -238,7 +240,7 @@ impl Tracer<'_, '_> {
                         format!("declared as {ty}"),
                     ));
                 }
-                FieldSource::Env(name.name.clone())
+                FieldSource::Env(field)
             } else {
                 match policy_fields.iter().find(|(n, _)| *n == name.name) {
                     Some((_, pty)) if *pty == ty => FieldSource::Policy(name.name.clone()),
@@ -254,7 +256,8 @@ impl Tracer<'_, '_> {
                         ));
                     }
                     None => {
-                        let mut known: Vec<&str> = ENV_FIELDS.to_vec();
+                        let env_fields: Vec<&str> = EnvField::ALL.iter().map(|f| f.name()).collect();
+                        let mut known = env_fields.clone();
                         known.extend(policy_fields.iter().map(|(n, _)| n.as_str()));
                         return Err(err(
                             Code::DataField,
@@ -263,7 +266,7 @@ impl Tracer<'_, '_> {
                             "not provided",
                         )
                         .maybe_hint(did_you_mean(&name.name, known.iter().copied()))
-                        .note(format!("environment fields: {}", ENV_FIELDS.join(", ")))
+                        .note(format!("environment fields: {}", env_fields.join(", ")))
                         .note("other fields must be outputs of the acting policy: `policy p(s) = { action: ..., mu: ... }`"));
                     }
                 }

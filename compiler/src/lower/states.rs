@@ -5,6 +5,7 @@ use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::diag::{Code, Span};
 use crate::ir::{DType, Init, StateKind, StateVar, TensorType};
+use crate::signature::InputRole;
 use crate::syntax::ast::Decl;
 
 pub(super) fn instantiate_net(t: &mut Tracer<'_, '_>, name: &str, span: Span) -> R<()> {
@@ -23,7 +24,12 @@ pub(super) fn instantiate_net(t: &mut Tracer<'_, '_>, name: &str, span: Span) ->
             .note("a net's parameter shapes are fixed by the per-item types of its inputs"));
         };
         let ty = t.resolve_type(te)?;
-        let x = t.input(&p.name.name, ty);
+        let x = t.input(
+            InputRole::Argument {
+                name: p.name.name.clone(),
+            },
+            ty,
+        );
         args.push(ArgVal {
             name: None,
             value: Value::Tensor(x),

@@ -12,6 +12,7 @@ use crate::builtins::Builtin;
 use crate::check::ModuleId;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::ir::{DType, Graph, NodeId, StateId, TensorType};
+use crate::signature::{InputRole, OutputRole, Signature};
 use crate::syntax::ast::*;
 use std::collections::HashMap;
 
@@ -58,6 +59,16 @@ pub struct Tracer<'m, 'l> {
     pub(crate) pre_tanh: HashMap<(usize, NodeId), Tv>,
     /// New priorities for prioritized replay, registered by `priority(D, x)` in losses.
     pub(crate) priorities: Vec<(String, Tv, Span)>,
+    /// What each input and output of the entry graph carries, in graph order.
+    pub(crate) signature: Signature,
+}
+
+/// A finished entry-point graph and the roles of its inputs and outputs.
+pub(crate) struct Lowered {
+    /// The graph.
+    pub graph: Graph,
+    /// Its signature: one role per graph input and output, in order.
+    pub signature: Signature,
 }
 
 impl<'m, 'l> Tracer<'m, 'l> {
@@ -83,12 +94,16 @@ impl<'m, 'l> Tracer<'m, 'l> {
             next_stream: 0,
             pre_tanh: HashMap::new(),
             priorities: Vec::new(),
+            signature: Signature::default(),
         }
     }
 
-    /// The finished entry graph.
-    pub fn finish(mut self) -> Graph {
-        std::mem::take(&mut self.levels[0].graph)
+    /// The finished entry graph and its signature.
+    pub(crate) fn finish(mut self) -> Lowered {
+        Lowered {
+            graph: std::mem::take(&mut self.levels[0].graph),
+            signature: std::mem::take(&mut self.signature),
+        }
     }
 
     /// The graph at the current level.
@@ -149,14 +164,21 @@ impl<'m, 'l> Tracer<'m, 'l> {
         n
     }
 
-    /// Adds an entry-point input.
-    pub fn input(&mut self, name: &str, ty: TensorType) -> Tv {
-        let n = self.levels[0].graph.input(name, ty.clone());
+    /// Adds an entry-point input carrying `role` (named after it in the graph).
+    pub(crate) fn input(&mut self, role: InputRole, ty: TensorType) -> Tv {
+        let n = self.levels[0].graph.input(role.to_string(), ty.clone());
+        self.signature.inputs.push(role);
         Tv {
             node: n,
             level: 0,
             ty,
         }
+    }
+
+    /// Makes `node` (of the entry graph) the next entry-point output, carrying `role`.
+    pub(crate) fn output(&mut self, role: OutputRole, node: NodeId) {
+        self.levels[0].graph.output(role.to_string(), node);
+        self.signature.outputs.push(role);
     }
 
     /// The random key input of the entry point (created on first use).
@@ -173,23 +195,23 @@ impl<'m, 'l> Tracer<'m, 'l> {
         if let Some(k) = self.key {
             return Ok(k);
         }
-        let k = self.levels[0]
-            .graph
-            .input("key", TensorType::new(DType::I32, vec![2]));
+        let k = self
+            .input(InputRole::Key, TensorType::new(DType::I32, vec![2]))
+            .node;
         self.key = Some(k);
         Ok(k)
     }
 
     /// The `step` input of the entry point (environment steps so far, i32), created on first use.
     pub(crate) fn step_input(&mut self) -> Tv {
-        if let Some(id) = self.levels[0].graph.find_input("step") {
+        if let Some(i) = self.signature.input(&InputRole::Step) {
             return Tv {
-                node: id,
+                node: self.levels[0].graph.inputs[i],
                 level: 0,
                 ty: TensorType::scalar(DType::I32),
             };
         }
-        self.input("step", TensorType::scalar(DType::I32))
+        self.input(InputRole::Step, TensorType::scalar(DType::I32))
     }
 
     /// Reads a state variable (one read per entry point, imported into scan bodies).

@@ -4,11 +4,12 @@
 use super::program::Lowerer;
 use super::schedule::{DataSpec, Schedule};
 use super::targets::{TargetRule, TargetSpec};
-use super::tracer::{R, Tracer, err};
+use super::tracer::{Lowered, R, Tracer, err};
 use super::update::lower_update;
 use super::value::{Tv, Value};
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
-use crate::ir::{BinaryOp, DType, Graph, StateId, TensorType};
+use crate::ir::{BinaryOp, DType, StateId, TensorType};
+use crate::signature::{InputRole, OutputRole};
 use crate::syntax::ast::{DataKind, Decl, ExprKind};
 use std::collections::HashMap;
 
@@ -29,7 +30,7 @@ pub(super) fn lower_train(
     sch: &Schedule,
     targets: &[TargetSpec],
     reads: &mut Vec<(String, BatchMode)>,
-) -> Result<Graph, Vec<Diagnostic>> {
+) -> Result<Lowered, Vec<Diagnostic>> {
     let alg = lw.alg;
     let mut t = Tracer::new(lw);
     let mut errors = Vec::new();
@@ -70,7 +71,12 @@ pub(super) fn lower_train(
         match r {
             Ok(tv) => {
                 let n = t.node(&tv);
-                t.g().output(format!("loss/{}", l.name.name), n);
+                t.output(
+                    OutputRole::Loss {
+                        name: l.name.name.clone(),
+                    },
+                    n,
+                );
                 loss_nodes.insert(l.name.name.clone(), tv);
             }
             Err(e) => errors.push(e),
@@ -110,7 +116,7 @@ pub(super) fn lower_train(
         }
         let p = t.here(&p);
         let n = t.gb(span).stop_grad(&p).map_err(|e| vec![e])?;
-        t.g().output(format!("priority/{d}"), n.node);
+        t.output(OutputRole::Priority { data: d.clone() }, n.node);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -330,11 +336,22 @@ pub(super) fn batch_value(
     for f in &spec.fields {
         let mut shape = lead.clone();
         shape.extend(&f.ty.shape);
-        let x = t.input(&format!("{dname}.{}", f.name), f.ty.with_shape(shape));
+        let x = t.input(
+            InputRole::Field {
+                data: dname.to_string(),
+                field: f.name.clone(),
+            },
+            f.ty.with_shape(shape),
+        );
         fields.push((f.name.clone(), Value::Tensor(x)));
     }
     if spec.kind == DataKind::PrioritizedReplay {
-        let w = t.input(&format!("{dname}.weight"), TensorType::f32(lead.clone()));
+        let w = t.input(
+            InputRole::Weights {
+                data: dname.to_string(),
+            },
+            TensorType::f32(lead.clone()),
+        );
         fields.push(("weight".into(), Value::Tensor(w)));
     }
     let v = Value::Record(fields);

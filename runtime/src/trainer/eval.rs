@@ -6,14 +6,14 @@ use crate::envs::VecEnv;
 use crate::error::RunError;
 use rlc_compiler::backend::{Backend, EntryId, In, Out};
 use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
-use rlc_compiler::ir::Graph;
+use rlc_compiler::signature::{InputRole, Signature};
 
 /// Mean return of `episodes` episodes of the `eval` entry point (one per copy). The copies
 /// are seeded from the run's seed and `step`, so an evaluation is reproducible.
 pub fn evaluate(
     backend: &mut dyn Backend,
     entry: EntryId,
-    graph: &Graph,
+    signature: &Signature,
     env: &EnvSpec,
     episodes: usize,
     seed: u64,
@@ -37,15 +37,18 @@ pub fn evaluate(
             break;
         }
         let key = keys::call_key(seed ^ step, keys::Purpose::Eval, calls);
-        let inputs: Vec<In<'_>> = graph
+        let inputs = signature
             .inputs
             .iter()
-            .map(|id| match graph.input_name(*id) {
-                "key" => In::I32(&key),
-                "step" => In::I32(&step_in),
-                _ => In::F32(&obs),
+            .map(|role| match role {
+                InputRole::Key => Ok(In::I32(&key)),
+                InputRole::Step => Ok(In::I32(&step_in)),
+                InputRole::Observation => Ok(In::F32(&obs)),
+                other => Err(RunError::Setup(format!(
+                    "the eval entry point reads `{other}`, which evaluation cannot supply"
+                ))),
             })
-            .collect();
+            .collect::<Result<Vec<In<'_>>, RunError>>()?;
         let mut out = [if discrete {
             Out::I32(&mut act_i)
         } else {

@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use rlc_compiler::backend::{Draw, In, ReplayId};
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::{BatchMode, Compiled, DataSpec};
+use rlc_compiler::signature::{InputRole, Signature};
 use rlc_compiler::syntax::ast::DataKind;
 
 /// How a data source is read by one training call.
@@ -58,30 +59,39 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Builds the plan from the training graph's input names (`D.field`, `D.weight`, `key`).
-    pub fn plan(c: &Compiled, train: &Graph, stores: &[Store]) -> Result<Feed, RunError> {
+    /// Builds the plan from the training entry's graph and the roles of its inputs.
+    pub fn plan(
+        c: &Compiled,
+        train: &Graph,
+        signature: &Signature,
+        stores: &[Store],
+    ) -> Result<Feed, RunError> {
         let mut sources: Vec<SourceFeed> = Vec::new();
         let mut key_input = None;
         let mut step_input = None;
         let mut inputs = Vec::new();
-        for (i, id) in train.inputs.iter().enumerate() {
+        for (i, (id, role)) in train.inputs.iter().zip(&signature.inputs).enumerate() {
             let ty = train.ty(*id);
             inputs.push((ty.dtype, ty.numel()));
-            let name = train.input_name(*id);
-            if name == "key" {
-                key_input = Some(i);
-                continue;
-            }
-            if name == "step" {
-                step_input = Some(i);
-                continue;
-            }
-            let (dname, field) = name
-                .split_once('.')
-                .ok_or_else(|| RunError::Setup(format!("unexpected training input `{name}`")))?;
+            // The data source read and the field (`None`: a prioritized replay's weights).
+            let (dname, field) = match role {
+                InputRole::Key => {
+                    key_input = Some(i);
+                    continue;
+                }
+                InputRole::Step => {
+                    step_input = Some(i);
+                    continue;
+                }
+                InputRole::Field { data, field } => (data.as_str(), Some(field.as_str())),
+                InputRole::Weights { data } => (data.as_str(), None),
+                InputRole::Observation | InputRole::Argument { .. } => {
+                    return Err(RunError::Setup(format!("unexpected training input `{role}`")));
+                }
+            };
             let si =
                 c.data.iter().position(|d| d.name == dname).ok_or_else(|| {
-                    RunError::Setup(format!("training input `{name}` names no data source"))
+                    RunError::Setup(format!("training input `{role}` names no data source"))
                 })?;
             let spec: &DataSpec = &c.data[si];
             let src = match sources.iter_mut().position(|s| s.store == si) {
@@ -113,12 +123,17 @@ impl Feed {
                     sources.last_mut().expect("just pushed")
                 }
             };
-            if field == "weight" && spec.kind == DataKind::PrioritizedReplay {
+            let Some(field) = field else {
+                if spec.kind != DataKind::PrioritizedReplay {
+                    return Err(RunError::Setup(format!(
+                        "training input `{role}`: `{dname}` is not a prioritized replay"
+                    )));
+                }
                 src.weights_input = Some(i);
                 continue;
-            }
+            };
             let fi = spec.fields.iter().position(|f| f.name == field).ok_or_else(|| {
-                RunError::Setup(format!("training input `{name}` names no field of `{dname}`"))
+                RunError::Setup(format!("training input `{role}` names no field of `{dname}`"))
             })?;
             src.fields.push((i, fi));
         }

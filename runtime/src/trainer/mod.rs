@@ -26,6 +26,7 @@ use rlc_compiler::backend::{Backend, Draw, EntryId, In, Out, ReplayId};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::Compiled;
+use rlc_compiler::signature::{InputRole, Signature};
 use setup::{Derive, Src};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -83,8 +84,9 @@ pub struct Trainer<'a> {
     cfg: RunConfig,
     act: EntryId,
     act_graph: &'a Graph,
+    act_signature: &'a Signature,
     eval: EntryId,
-    eval_graph: &'a Graph,
+    eval_signature: &'a Signature,
     train: EntryId,
     train_graph: &'a Graph,
     env: VecEnv,
@@ -131,16 +133,16 @@ impl<'a> Trainer<'a> {
         let stores = setup::stores(program, n)?;
         let into = setup::schedule_targets(program);
         setup::check_warmup(program, &into)?;
-        let feed = Feed::plan(program, entries.train_graph, &stores)?;
+        let feed = Feed::plan(program, entries.train_graph, entries.train_signature, &stores)?;
         let on_device = setup::device_replays(program, backend.as_mut(), &feed, &stores);
         let draws = feed::device_draws(&feed, &on_device);
-        let plan = setup::field_plan(program, &into, entries.act_graph)?;
+        let plan = setup::field_plan(program, &into, entries.act_signature)?;
         let (extras, extra_ints) = setup::act_extras(entries.act_graph);
         let fields = setup::field_buffers(program, &into, n);
         let train_out = setup::output_buffers(entries.train_graph);
-        let loss_outputs = setup::loss_outputs(entries.train_graph);
+        let loss_outputs = setup::loss_outputs(entries.train_signature);
         let derives = setup::compile_derives(program, backend.as_mut())?;
-        let priority_outputs = setup::priority_outputs(program, entries.train_graph, &feed)?;
+        let priority_outputs = setup::priority_outputs(program, entries.train_signature, &feed)?;
         let o = program.env.obs_dim;
         let a = program.env.action.flat_dim();
         Ok(Trainer {
@@ -148,8 +150,9 @@ impl<'a> Trainer<'a> {
             backend,
             act: entries.act,
             act_graph: entries.act_graph,
+            act_signature: entries.act_signature,
             eval: entries.eval,
-            eval_graph: entries.eval_graph,
+            eval_signature: entries.eval_signature,
             train: entries.train,
             train_graph: entries.train_graph,
             env,
@@ -272,7 +275,7 @@ impl<'a> Trainer<'a> {
                 let r = evaluate(
                     self.backend.as_mut(),
                     self.eval,
-                    self.eval_graph,
+                    self.eval_signature,
                     &self.program.env,
                     self.cfg.eval_episodes,
                     self.cfg.seed,
@@ -317,7 +320,7 @@ impl<'a> Trainer<'a> {
         let final_eval = evaluate(
             self.backend.as_mut(),
             self.eval,
-            self.eval_graph,
+            self.eval_signature,
             &self.program.env,
             self.cfg.eval_episodes,
             self.cfg.seed,
@@ -393,11 +396,16 @@ impl<'a> Trainer<'a> {
         let g = self.act_graph;
         let step = [self.steps as i32];
         let mut inputs: Vec<In<'_>> = Vec::with_capacity(3);
-        for id in &g.inputs {
-            inputs.push(match g.input_name(*id) {
-                "key" => In::I32(&key),
-                "step" => In::I32(&step),
-                _ => In::F32(&self.obs),
+        for role in &self.act_signature.inputs {
+            inputs.push(match role {
+                InputRole::Key => In::I32(&key),
+                InputRole::Step => In::I32(&step),
+                InputRole::Observation => In::F32(&self.obs),
+                other => {
+                    return Err(RunError::Setup(format!(
+                        "the acting entry point reads `{other}`, which acting cannot supply"
+                    )));
+                }
             });
         }
         let discrete = self.program.env.action.is_discrete();
@@ -468,21 +476,21 @@ impl<'a> Trainer<'a> {
 
     /// Computes the derived fields of full rollouts (e.g. advantages) before training.
     fn run_derives(&mut self) -> Result<(), RunError> {
-        for (si, id, g, outs, ints) in &mut self.derives {
+        for (si, id, g, sig, outs, ints) in &mut self.derives {
             let Store::Rollout(r) = &mut self.stores[*si] else {
                 continue;
             };
             let spec = &self.program.data[*si];
             {
                 let mut cols = Vec::with_capacity(g.inputs.len());
-                for (k, i) in g.inputs.iter().enumerate() {
-                    let name = g.input_name(*i);
-                    let field = name.split_once('.').map_or(name, |(_, f)| f);
-                    let fi = spec
-                        .fields
-                        .iter()
-                        .position(|f| f.name == field)
-                        .ok_or_else(|| RunError::Setup(format!("derive input `{name}`")))?;
+                for (k, role) in sig.inputs.iter().enumerate() {
+                    let fi = match role {
+                        InputRole::Field { data, field } if *data == spec.name => {
+                            spec.fields.iter().position(|f| f.name == *field)
+                        }
+                        _ => None,
+                    }
+                    .ok_or_else(|| RunError::Setup(format!("derive input `{role}`")))?;
                     // Integer fields (discrete actions) are stored as floats.
                     for (d, x) in ints[k].iter_mut().zip(r.column(fi)) {
                         *d = *x as i32;

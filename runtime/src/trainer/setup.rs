@@ -10,9 +10,18 @@ use crate::error::RunError;
 use rlc_compiler::backend::{Backend, EntryId, ReplayId};
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::{Compiled, EntryKind, FieldSource};
+use rlc_compiler::signature::{EnvField, InputRole, OutputRole, Signature};
 
-/// A rollout's derive entry: (store index, entry, graph, f32 and i32 output buffers).
-pub(super) type Derive<'a> = (usize, EntryId, &'a Graph, Vec<Vec<f32>>, Vec<Vec<i32>>);
+/// A rollout's derive entry: (store index, entry, graph, signature, f32 output and i32
+/// input buffers).
+pub(super) type Derive<'a> = (
+    usize,
+    EntryId,
+    &'a Graph,
+    &'a Signature,
+    Vec<Vec<f32>>,
+    Vec<Vec<i32>>,
+);
 
 /// Where one stored field's values come from in a vector step.
 #[derive(Clone, Copy, Debug)]
@@ -33,10 +42,12 @@ pub(super) enum Src {
 pub(super) struct Entries<'a> {
     pub(super) act: EntryId,
     pub(super) act_graph: &'a Graph,
+    pub(super) act_signature: &'a Signature,
     pub(super) eval: EntryId,
-    pub(super) eval_graph: &'a Graph,
+    pub(super) eval_signature: &'a Signature,
     pub(super) train: EntryId,
     pub(super) train_graph: &'a Graph,
+    pub(super) train_signature: &'a Signature,
 }
 
 /// Finds the acting, evaluation and training entry points, checks the evaluation batch
@@ -58,7 +69,11 @@ pub(super) fn compile_entries<'a>(
     let train_entry = program
         .entry("train")
         .ok_or_else(|| RunError::Setup("no entry `train`".into()))?;
-    let eval_batch = eval_entry.graph.ty(eval_entry.graph.inputs[0]).shape[0];
+    let obs = eval_entry
+        .signature
+        .input(&InputRole::Observation)
+        .ok_or_else(|| RunError::Setup("the eval entry point reads no observations".into()))?;
+    let eval_batch = eval_entry.graph.ty(eval_entry.graph.inputs[obs]).shape[0];
     if eval_batch != eval_episodes {
         return Err(RunError::Setup(format!(
             "the eval entry point was compiled for {eval_batch} episodes, not {}",
@@ -69,10 +84,12 @@ pub(super) fn compile_entries<'a>(
     Ok(Entries {
         act: backend.compile(&act_name, &act_entry.graph)?,
         act_graph: &act_entry.graph,
+        act_signature: &act_entry.signature,
         eval: backend.compile("eval", &eval_entry.graph)?,
-        eval_graph: &eval_entry.graph,
+        eval_signature: &eval_entry.signature,
         train: backend.compile("train", &train_entry.graph)?,
         train_graph: &train_entry.graph,
+        train_signature: &train_entry.signature,
     })
 }
 
@@ -160,34 +177,29 @@ pub(super) fn device_replays(
 pub(super) fn field_plan(
     program: &Compiled,
     into: &[usize],
-    act_graph: &Graph,
+    act: &Signature,
 ) -> Result<Vec<Vec<Src>>, RunError> {
-    let extras: Vec<&str> = act_graph
-        .outputs
-        .iter()
-        .skip(1)
-        .map(|(n, _)| n.as_str())
-        .collect();
+    // The acting entry's outputs after the action, in order (the trainer's extra buffers).
+    let extras: Vec<&OutputRole> = act.outputs.iter().skip(1).collect();
     into.iter()
         .map(|si| {
             program.data[*si]
                 .fields
                 .iter()
                 .map(|f| match &f.source {
-                    FieldSource::Env(name) => Ok(match name.as_str() {
-                        "s" => Src::Obs,
-                        "a" => Src::Action,
-                        "r" => Src::Reward,
-                        "s2" => Src::NextObs,
-                        "done" | "terminated" => Src::Terminated,
-                        "truncated" => Src::Truncated,
-                        "end" => Src::End,
-                        other => return Err(RunError::Setup(format!("unknown environment field `{other}`"))),
+                    FieldSource::Env(field) => Ok(match field {
+                        EnvField::S => Src::Obs,
+                        EnvField::A => Src::Action,
+                        EnvField::R => Src::Reward,
+                        EnvField::S2 => Src::NextObs,
+                        EnvField::Done | EnvField::Terminated => Src::Terminated,
+                        EnvField::Truncated => Src::Truncated,
+                        EnvField::End => Src::End,
                     }),
                     FieldSource::Derived => Ok(Src::Derived),
                     FieldSource::Policy(name) => extras
                         .iter()
-                        .position(|x| x == name)
+                        .position(|x| matches!(x, OutputRole::Extra { field } if field == name))
                         .map(Src::Extra)
                         .ok_or_else(|| {
                             RunError::Setup(format!("the acting policy does not output `{name}`"))
@@ -243,14 +255,9 @@ pub(super) fn output_buffers(g: &Graph) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// The training step's `loss/NAME` outputs: (name, output index).
-pub(super) fn loss_outputs(train: &Graph) -> Vec<(String, usize)> {
-    train
-        .outputs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (name, _))| name.strip_prefix("loss/").map(|l| (l.to_string(), i)))
-        .collect()
+/// The training step's loss outputs: (name, output index).
+pub(super) fn loss_outputs(train: &Signature) -> Vec<(String, usize)> {
+    train.losses().map(|(name, i)| (name.to_string(), i)).collect()
 }
 
 /// Compiles every rollout's derive entry point (in entry order) with its buffers.
@@ -281,7 +288,7 @@ pub(super) fn compile_derives<'a>(
                     }
                 })
                 .collect();
-            derives.push((si, id, &e.graph, outs, ints));
+            derives.push((si, id, &e.graph, &e.signature, outs, ints));
         }
     }
     Ok(derives)
@@ -291,13 +298,13 @@ pub(super) fn compile_derives<'a>(
 /// step must sample the storage it sends priorities for.
 pub(super) fn priority_outputs(
     program: &Compiled,
-    train: &Graph,
+    train: &Signature,
     feed: &Feed,
 ) -> Result<Vec<(usize, usize)>, RunError> {
     let mut out = Vec::new();
-    for (i, (name, _)) in train.outputs.iter().enumerate() {
-        if let Some(d) = name.strip_prefix("priority/") {
-            let si = program.data.iter().position(|x| x.name == d);
+    for (i, role) in train.outputs.iter().enumerate() {
+        if let OutputRole::Priority { data: d } = role {
+            let si = program.data.iter().position(|x| x.name == *d);
             let src = feed.sources.iter().position(|s| Some(s.store) == si);
             match src {
                 Some(k) => out.push((i, k)),

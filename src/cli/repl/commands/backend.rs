@@ -57,7 +57,7 @@ pub(super) fn time(s: &mut Session, rest: &str) -> Res {
         rlc_compiler::env_spec::ActionSpace::Discrete { n } => *n,
         _ => 1,
     };
-    let inputs = rlc_runtime::bench::sample_inputs(&e.graph, n_actions);
+    let inputs = rlc_runtime::bench::sample_inputs(&e.graph, &e.signature, n_actions);
     let us = rlc_runtime::bench::median_call_us(b.as_mut(), id, &e.graph, &inputs)
         .map_err(|err| Reply::err(format!("error: {err}")))?;
     let opt = rlc_compiler::passes::optimize(&e.graph).unwrap_or_else(|_| e.graph.clone());

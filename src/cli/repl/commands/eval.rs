@@ -7,6 +7,7 @@ use crate::cli::repl::session::{Loaded, Reply, Session};
 use rlc_compiler::diag::Code;
 use rlc_compiler::interp::{Tensor, eval as interp_eval, initial_state};
 use rlc_compiler::lower::Traced;
+use rlc_compiler::signature::InputRole;
 use std::fmt::Write;
 
 /// Evaluates an expression in the loaded program's scope (nets at their initial
@@ -96,13 +97,13 @@ fn show_values(t: &Traced, seed: u64) -> Result<String, String> {
     }
     let g = &t.graph;
     let mut inputs = Vec::new();
-    for i in &g.inputs {
-        match g.input_name(*i) {
-            "key" => inputs.push(Tensor::<f64>::i(
+    for role in &t.signature.inputs {
+        match role {
+            InputRole::Key => inputs.push(Tensor::<f64>::i(
                 vec![2],
                 rlc_compiler::random::key_from_seed(seed).to_vec(),
             )),
-            "step" => inputs.push(Tensor::<f64>::i(Vec::<usize>::new(), vec![0])),
+            InputRole::Step => inputs.push(Tensor::<f64>::i(Vec::<usize>::new(), vec![0])),
             other => {
                 return Err(format!(
                     "error: the expression reads the input `{other}`, which :eval cannot supply\n"

@@ -8,6 +8,7 @@ use rlc_compiler::autodiff::{gradient_operands, gradient_reach};
 use rlc_compiler::diag::did_you_mean;
 use rlc_compiler::ir::{Graph, NodeId, Op, StateId, StateKind, print_graph_with_states};
 use rlc_compiler::lower::Compiled;
+use rlc_compiler::signature::OutputRole;
 use std::fmt::Write;
 
 /// Parameters (net parameters and learnables) the gradient of `root` flows to, by autodiff's
@@ -83,7 +84,10 @@ pub(super) fn grad(s: &mut Session, rest: &str) -> Res {
     }
     let mut g =
         rlc_compiler::passes::optimize(&train.graph).map_err(|e| Reply::err(format!("error: {e}")))?;
-    let Some(loss) = g.find_output(&format!("loss/{name}")) else {
+    let role = OutputRole::Loss {
+        name: name.to_string(),
+    };
+    let Some(loss) = train.signature.output(&role).map(|i| g.outputs[i].1) else {
         return Err(Reply::err(format!("error: the training step does not compute `{name}`")).into());
     };
     let (wrt, on_path) = reached_params(&g, p, loss);
