@@ -150,7 +150,7 @@ fn negate_graph(batch: usize) -> rlc_compiler::ir::Graph {
 
 #[test]
 fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
-    use rlc_compiler::backend::{Draw, In, Out};
+    use rlc_compiler::backend::{DeviceReplay, Draw, In, Out};
     use rlc_compiler::random::uniform_slot;
     use rlc_runtime::data::{Field, ReplayBuffer};
     const B: usize = 64;
@@ -232,7 +232,7 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
 
 #[test]
 fn sequence_replay_on_the_device_gathers_time_major_like_the_host() {
-    use rlc_compiler::backend::{Draw, In, Out};
+    use rlc_compiler::backend::{DeviceReplay, Draw, In, Out};
     use rlc_compiler::ir::{Graph, TensorType, UnaryOp};
     use rlc_compiler::random::uniform_slot;
     use rlc_runtime::data::{Field, RolloutStorage, SequenceReplay};
