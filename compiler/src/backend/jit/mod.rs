@@ -1,10 +1,12 @@
-//! The Cranelift JIT backend: every entry point becomes one native function over resident
-//! state and a preallocated arena (nothing is allocated per call).
+//! The Cranelift JIT backend: every entry point, planned by [`super::kernel`], becomes one
+//! native function over resident state and a preallocated arena (nothing is allocated per
+//! call).
 
 mod codegen;
 mod helpers;
 mod pool;
 
+use super::kernel::{self, Storage};
 use super::{Backend, BackendError, EntryId, HostData, In, Out};
 use crate::interp::{Buf, initial_state};
 use crate::ir::{DType, Graph, StateId, StateTable};
@@ -14,8 +16,6 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use std::time::Instant;
-
-use super::kernel::{self, Storage};
 
 /// Loops writing at least this many elements are split across cores.
 const SPLIT_ELEMS: usize = 16_384;

@@ -1,8 +1,8 @@
-//! The OpenCL backend: each entry point is planned exactly as for the JIT (fusion groups,
-//! views, one arena by liveness), rendered as OpenCL C ([`render`]), built once, and run as an
-//! in-order sequence of kernel launches. Parameters, optimiser moments, target copies and
-//! replay buffers stay in device memory, and replay is sampled there ([`replay`]); a call
-//! writes its inputs and reads its outputs, nothing else.
+//! The OpenCL backend: each entry point is planned by [`super::kernel`] as for the JIT
+//! (fusion groups, views, one arena by liveness), rendered as OpenCL C ([`render`]), built
+//! once, and run as an in-order sequence of kernel launches. Parameters, optimiser moments,
+//! target copies and replay buffers stay in device memory, and replay is sampled there
+//! ([`replay`]); a call writes its inputs and reads its outputs, nothing else.
 
 mod device;
 mod render;
