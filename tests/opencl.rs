@@ -10,10 +10,15 @@ mod common;
 use common::differential::{check_examples, check_stdlib};
 use common::root;
 use proptest::prelude::*;
-use rlc_compiler::backend::{Backend, OpenClBackend};
+use rlc_compiler::backend::{Backend, DeviceReplay, OpenClBackend};
 
 fn opencl() -> Box<dyn Backend> {
     Box::new(OpenClBackend::new().unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// The OpenCL backend's device replay.
+fn replay(dev: &mut dyn Backend) -> &mut dyn DeviceReplay {
+    dev.device_replay().expect("OpenCL keeps replay on the device")
 }
 
 #[test]
@@ -155,7 +160,7 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
     use rlc_runtime::data::{Field, ReplayBuffer};
     const B: usize = 64;
     let mut dev = opencl();
-    let id = dev
+    let id = replay(dev.as_mut())
         .replay_create(&[3, 1], 5, 1)
         .unwrap()
         .expect("OpenCL keeps replay on the device");
@@ -168,7 +173,7 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
         fields: vec![(0, 0), (1, 1)],
     };
     let (mut obs, mut act, mut x) = (vec![0f32; 3 * B], vec![0i32; B], vec![0f32; 2]);
-    let empty = dev.call_drawn(
+    let empty = replay(dev.as_mut()).call_drawn(
         entry,
         &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],
         std::slice::from_ref(&draw),
@@ -176,24 +181,29 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
     );
     assert!(empty.unwrap_err().0.contains("empty replay"));
     // Malformed pushes write nothing.
-    assert!(dev.replay_push(id, 2, &[&[0.0; 6]]).is_err());
-    assert!(dev.replay_push(id, 2, &[&[0.0; 5], &[0.0; 2]]).is_err());
+    assert!(replay(dev.as_mut()).replay_push(id, 2, &[&[0.0; 6]]).is_err());
+    assert!(
+        replay(dev.as_mut())
+            .replay_push(id, 2, &[&[0.0; 5], &[0.0; 2]])
+            .is_err()
+    );
     let mut item = 0;
     // 3 items, then 4 (wrapping the ring of 5), then 12 at once (more than it holds).
     for (round, n) in [3usize, 4, 12].into_iter().enumerate() {
         let o: Vec<f32> = (0..3 * n).map(|i| (item * 3 + i) as f32 + 0.5).collect();
         let a: Vec<f32> = (0..n).map(|i| (item + i) as f32).collect();
         item += n;
-        dev.replay_push(id, n, &[&o, &a]).unwrap();
+        replay(dev.as_mut()).replay_push(id, n, &[&o, &a]).unwrap();
         host.push_many(n, &[&o, &a]).unwrap();
         draw.key = [round as u32 + 7, 99];
-        dev.call_drawn(
-            entry,
-            &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],
-            std::slice::from_ref(&draw),
-            &mut [Out::F32(&mut obs), Out::I32(&mut act), Out::F32(&mut x)],
-        )
-        .unwrap();
+        replay(dev.as_mut())
+            .call_drawn(
+                entry,
+                &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],
+                std::slice::from_ref(&draw),
+                &mut [Out::F32(&mut obs), Out::I32(&mut act), Out::F32(&mut x)],
+            )
+            .unwrap();
         assert_eq!(x, [-1.0, -2.0]);
         let mut slots_seen = std::collections::BTreeSet::new();
         for b in 0..B {
@@ -220,7 +230,7 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
             batch,
             ..draw.clone()
         };
-        let err = dev.call_drawn(
+        let err = replay(dev.as_mut()).call_drawn(
             entry,
             &[In::F32(&[]), In::I32(&[]), In::F32(&[1.0, 2.0])],
             &[bad],
@@ -250,7 +260,10 @@ fn sequence_replay_on_the_device_gathers_time_major_like_the_host() {
     }
     let mut dev = opencl();
     let entry = dev.compile("negate", &g).unwrap();
-    let id = dev.replay_create(&[2, 1], 3, T).unwrap().expect("device replay");
+    let id = replay(dev.as_mut())
+        .replay_create(&[2, 1], 3, T)
+        .unwrap()
+        .expect("device replay");
     let mut host = SequenceReplay::new(&fields, 3, T).unwrap();
     let mut rollout = RolloutStorage::new(&fields, T, N).unwrap();
     let draw = |round: u32| Draw {
@@ -273,16 +286,18 @@ fn sequence_replay_on_the_device_gathers_time_major_like_the_host() {
         // Push what the host ring just stored, oldest first, as the trainer does.
         for age in host.len() - N.min(host.capacity())..host.len() {
             let slot = host.slot(age).unwrap();
-            dev.replay_push(id, 1, &[host.sequence(0, slot), host.sequence(1, slot)])
+            replay(dev.as_mut())
+                .replay_push(id, 1, &[host.sequence(0, slot), host.sequence(1, slot)])
                 .unwrap();
         }
-        dev.call_drawn(
-            entry,
-            &[In::F32(&[]), In::F32(&[])],
-            &[draw(round)],
-            &mut [Out::F32(&mut obs), Out::F32(&mut rew)],
-        )
-        .unwrap();
+        replay(dev.as_mut())
+            .call_drawn(
+                entry,
+                &[In::F32(&[]), In::F32(&[])],
+                &[draw(round)],
+                &mut [Out::F32(&mut obs), Out::F32(&mut rew)],
+            )
+            .unwrap();
         let key = draw(round).key;
         for b in 0..B {
             let slot = uniform_slot(key, b as u32, host.len() as u32) as usize;

@@ -33,7 +33,22 @@ pub fn flops(g: &Graph) -> Flops {
                 f.total += b.total * s.length as u64;
                 f.matmul += b.matmul * s.length as u64;
             }
-            _ => {}
+            // Data movement and views: no arithmetic.
+            Op::Input { .. }
+            | Op::Const { .. }
+            | Op::Iota { .. }
+            | Op::State(_)
+            | Op::Assign(_)
+            | Op::Cast
+            | Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Broadcast
+            | Op::Concat { .. }
+            | Op::Slice { .. }
+            | Op::Take { .. }
+            | Op::ScatterAdd { .. }
+            | Op::Project { .. }
+            | Op::StopGrad => {}
         }
     }
     f
@@ -54,7 +69,26 @@ pub fn matmul_shapes(g: &Graph) -> Vec<(usize, usize, usize)> {
                     out.extend(matmul_shapes(&s.body));
                 }
             }
-            _ => {}
+            Op::Input { .. }
+            | Op::Const { .. }
+            | Op::Iota { .. }
+            | Op::State(_)
+            | Op::Assign(_)
+            | Op::Random { .. }
+            | Op::Unary(_)
+            | Op::Binary(_)
+            | Op::Select
+            | Op::Cast
+            | Op::Reduce { .. }
+            | Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Broadcast
+            | Op::Concat { .. }
+            | Op::Slice { .. }
+            | Op::Take { .. }
+            | Op::ScatterAdd { .. }
+            | Op::Project { .. }
+            | Op::StopGrad => {}
         }
     }
     out

@@ -5,13 +5,16 @@
 pub mod cost;
 mod interp;
 pub mod jit;
+pub mod kernel;
 #[cfg(feature = "opencl")]
 pub mod opencl;
+mod replay;
 
 pub use interp::InterpBackend;
 pub use jit::JitBackend;
 #[cfg(feature = "opencl")]
 pub use opencl::OpenClBackend;
+pub use replay::{DeviceReplay, Draw, ReplayId, require_replay};
 
 use crate::ir::{DType, Graph, StateId, StateTable};
 use std::fmt;
@@ -114,40 +117,10 @@ pub trait Backend {
     fn transfers(&self) -> Option<Transfers> {
         None
     }
-    /// Creates a uniform replay buffer kept by the backend itself (on a GPU: in device
-    /// memory) of `capacity` items, each `steps` rows (1 for transitions, T for sequences)
-    /// whose fields have `numels` values per row; `None` when the backend prefers the
-    /// runtime's host buffers (the CPU backends, which share memory).
-    fn replay_create(
-        &mut self,
-        _numels: &[usize],
-        _capacity: usize,
-        _steps: usize,
-    ) -> Result<Option<ReplayId>, BackendError> {
-        Ok(None)
-    }
-    /// Appends `n` items to a backend replay buffer (`values[f]`: field `f`'s `n` items back
-    /// to back, each `steps` rows), overwriting the oldest once full: the same slots as
-    /// pushing them one at a time into the runtime's ring buffers (`push_many`).
-    fn replay_push(&mut self, _replay: ReplayId, _n: usize, _values: &[&[f32]]) -> Result<(), BackendError> {
-        Err(BackendError(format!(
-            "the {} backend keeps no replay buffers",
-            self.name()
-        )))
-    }
-    /// Like [`Backend::call`], but the inputs named in `draws` are filled on the backend by
-    /// sampling its replay buffers (their entries in `inputs` are ignored).
-    fn call_drawn(
-        &mut self,
-        _entry: EntryId,
-        _inputs: &[In<'_>],
-        _draws: &[Draw],
-        _outputs: &mut [Out<'_>],
-    ) -> Result<(), BackendError> {
-        Err(BackendError(format!(
-            "the {} backend keeps no replay buffers",
-            self.name()
-        )))
+    /// Replay buffers kept in the backend's own memory, for backends that can keep them
+    /// (a GPU's); `None` for those that share memory with the runtime (the CPU backends).
+    fn device_replay(&mut self) -> Option<&mut dyn DeviceReplay> {
+        None
     }
 }
 
@@ -165,26 +138,6 @@ impl Transfers {
     pub fn total(&self) -> u64 {
         self.to_device + self.to_host
     }
-}
-
-/// Handle of a replay buffer kept by a backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReplayId(pub usize);
-
-/// A batch a backend draws from one of its replay buffers for one call: item `b` of the batch
-/// is the stored item in slot [`crate::random::uniform_slot`]`(key, b, len)`, the same for
-/// every field. Items of several steps (sequences) arrive time-major, `[steps, batch, ..]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Draw {
-    /// The buffer.
-    pub replay: ReplayId,
-    /// Items drawn.
-    pub batch: usize,
-    /// The Philox key of this draw.
-    pub key: [u32; 2],
-    /// `(entry input, field)` pairs: the input receives the field's `batch` items (converted
-    /// to integers when the input is i32).
-    pub fields: Vec<(usize, usize)>,
 }
 
 /// What one call of an entry costs a kernel-launching backend.

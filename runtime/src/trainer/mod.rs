@@ -456,8 +456,12 @@ impl<'a> Trainer<'a> {
             self.backend.call(self.train, &inputs, &mut outputs)?;
         } else {
             feed::set_draw_keys(&mut self.draws, self.cfg.seed, self.train_calls - 1);
-            self.backend
-                .call_drawn(self.train, &inputs, &self.draws, &mut outputs)?;
+            rlc_compiler::backend::require_replay(self.backend.as_mut())?.call_drawn(
+                self.train,
+                &inputs,
+                &self.draws,
+                &mut outputs,
+            )?;
         }
         for (oi, src) in &self.priority_outputs {
             let s = &self.feed.sources[*src];
@@ -602,7 +606,9 @@ fn store_transition(
         if let Some(id) = on_device[*si] {
             match &stores[*si] {
                 Store::Sequence { replay, .. } => push_sequences(backend, id, replay, added)?,
-                _ => backend.replay_push(id, n, &slices[..f.len()])?,
+                _ => {
+                    rlc_compiler::backend::require_replay(backend)?.replay_push(id, n, &slices[..f.len()])?
+                }
             }
         }
     }
@@ -628,7 +634,7 @@ fn push_sequences(
         for (f, d) in slices.iter_mut().enumerate().take(fields) {
             *d = replay.sequence(f, slot);
         }
-        backend.replay_push(id, 1, &slices[..fields])?;
+        rlc_compiler::backend::require_replay(backend)?.replay_push(id, 1, &slices[..fields])?;
     }
     Ok(())
 }

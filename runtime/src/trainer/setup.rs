@@ -161,7 +161,8 @@ pub(super) fn device_replays(
         // A buffer the device cannot hold (a GPU's largest allocation) stays on the host,
         // sampled there and copied in per call as on the CPU backends.
         on_device[src.store] = backend
-            .replay_create(&numels, capacity, steps)
+            .device_replay()
+            .map_or(Ok(None), |r| r.replay_create(&numels, capacity, steps))
             .unwrap_or_else(|e| {
                 eprintln!(
                     "note: replay `{}` stays on the host ({e})",

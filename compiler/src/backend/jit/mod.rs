@@ -1,11 +1,12 @@
-//! The Cranelift JIT backend: every entry point becomes one native function over resident
-//! state and a preallocated arena (nothing is allocated per call).
+//! The Cranelift JIT backend: every entry point, planned by [`super::kernel`], becomes one
+//! native function over resident state and a preallocated arena (nothing is allocated per
+//! call).
 
 mod codegen;
 mod helpers;
-mod plan;
 mod pool;
 
+use super::kernel::{self, Storage};
 use super::{Backend, BackendError, EntryId, HostData, In, Out};
 use crate::interp::{Buf, initial_state};
 use crate::ir::{DType, Graph, StateId, StateTable};
@@ -15,8 +16,6 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module, default_libcall_names};
 use std::time::Instant;
-
-pub use plan::{ENode, Expr, Kernel, Plan, ScanKernel, Storage, View, plan};
 
 /// Loops writing at least this many elements are split across cores.
 const SPLIT_ELEMS: usize = 16_384;
@@ -154,9 +153,9 @@ impl Backend for JitBackend {
     fn compile(&mut self, name: &str, graph: &Graph) -> Result<EntryId, BackendError> {
         let start = Instant::now();
         let g = crate::passes::optimize(graph).map_err(|e| BackendError(format!("{name}: {e}")))?;
-        let plan = plan::plan(&g).map_err(|e| BackendError(format!("{name}: {}", e.0)))?;
+        let plan = kernel::plan(&g).map_err(|e| BackendError(format!("{name}: {}", e.0)))?;
         for b in &plan.buffers {
-            if let plan::Storage::State(s) = b.storage
+            if let Storage::State(s) = b.storage
                 && (s.0 as usize >= self.states.len() || self.states[s.0 as usize].data.len() != b.len)
             {
                 return Err(BackendError(format!(
@@ -170,7 +169,7 @@ impl Backend for JitBackend {
         let base = arena.as_mut_ptr() as usize;
         let aligned = (base + 63) & !63;
         for b in &plan.buffers {
-            if b.storage == plan::Storage::Const {
+            if b.storage == Storage::Const {
                 for (i, v) in b.data.iter().enumerate() {
                     let bits = if b.dtype == DType::F32 {
                         (*v as f32).to_bits()

@@ -1,8 +1,8 @@
-//! The OpenCL backend: each entry point is planned exactly as for the JIT (fusion groups,
-//! views, one arena by liveness), rendered as OpenCL C ([`render`]), built once, and run as an
-//! in-order sequence of kernel launches. Parameters, optimiser moments, target copies and
-//! replay buffers stay in device memory, and replay is sampled there ([`replay`]); a call
-//! writes its inputs and reads its outputs, nothing else.
+//! The OpenCL backend: each entry point is planned by [`super::kernel`] as for the JIT
+//! (fusion groups, views, one arena by liveness), rendered as OpenCL C ([`render`]), built
+//! once, and run as an in-order sequence of kernel launches. Parameters, optimiser moments,
+//! target copies and replay buffers stay in device memory, and replay is sampled there
+//! ([`replay`]); a call writes its inputs and reads its outputs, nothing else.
 
 mod device;
 mod render;
@@ -10,8 +10,8 @@ mod replay;
 
 pub use device::{Device, OclDevice};
 
-use super::{Backend, BackendError, Draw, EntryId, EntryStats, HostData, In, Out, ReplayId};
-use crate::backend::jit::{Storage, plan};
+use super::{Backend, BackendError, DeviceReplay, Draw, EntryId, EntryStats, HostData, In, Out, ReplayId};
+use crate::backend::kernel::{Storage, plan};
 use crate::interp::{Buf, initial_state};
 use crate::ir::{DType, Graph, StateId, StateTable};
 use device::{Arg, Kern, Mem};
@@ -340,31 +340,6 @@ impl Backend for OpenClBackend {
         self.call_with(entry, inputs, &[], outputs)
     }
 
-    fn replay_create(
-        &mut self,
-        numels: &[usize],
-        capacity: usize,
-        steps: usize,
-    ) -> Result<Option<ReplayId>, BackendError> {
-        self.replays
-            .create(self.dev.as_mut(), numels, capacity, steps)
-            .map(Some)
-    }
-
-    fn replay_push(&mut self, replay: ReplayId, n: usize, values: &[&[f32]]) -> Result<(), BackendError> {
-        self.replays.push(self.dev.as_mut(), replay, n, values)
-    }
-
-    fn call_drawn(
-        &mut self,
-        entry: EntryId,
-        inputs: &[In<'_>],
-        draws: &[Draw],
-        outputs: &mut [Out<'_>],
-    ) -> Result<(), BackendError> {
-        self.call_with(entry, inputs, draws, outputs)
-    }
-
     fn read_state(&self, id: StateId) -> Result<HostData, BackendError> {
         let s = self
             .states
@@ -420,5 +395,36 @@ impl Backend for OpenClBackend {
             bytes_out: x.outputs.iter().map(|o| 4 * o.2).sum(),
             compile_ms: x.compile_ms,
         })
+    }
+
+    fn device_replay(&mut self) -> Option<&mut dyn DeviceReplay> {
+        Some(self)
+    }
+}
+
+impl DeviceReplay for OpenClBackend {
+    fn replay_create(
+        &mut self,
+        numels: &[usize],
+        capacity: usize,
+        steps: usize,
+    ) -> Result<Option<ReplayId>, BackendError> {
+        self.replays
+            .create(self.dev.as_mut(), numels, capacity, steps)
+            .map(Some)
+    }
+
+    fn replay_push(&mut self, replay: ReplayId, n: usize, values: &[&[f32]]) -> Result<(), BackendError> {
+        self.replays.push(self.dev.as_mut(), replay, n, values)
+    }
+
+    fn call_drawn(
+        &mut self,
+        entry: EntryId,
+        inputs: &[In<'_>],
+        draws: &[Draw],
+        outputs: &mut [Out<'_>],
+    ) -> Result<(), BackendError> {
+        self.call_with(entry, inputs, draws, outputs)
     }
 }

@@ -1,9 +1,8 @@
-//! OpenCL C from the JIT's plan: the same fusion groups and buffer layout, one OpenCL kernel
+//! OpenCL C from the kernel plan ([`crate::backend::kernel`]): the same fusion groups and buffer layout, one OpenCL kernel
 //! per planned kernel (a tiled local-memory kernel for matrix products), and a list of launch
 //! steps (scans become host loops over their body's launches).
 
-use crate::backend::jit::{ENode, Expr, View};
-use crate::backend::jit::{Kernel, Plan, ScanKernel, Storage};
+use crate::backend::kernel::{ENode, Expr, Kernel, Plan, ScanKernel, Storage, View};
 use crate::ir::{BinaryOp, DType, RandomDist, ReduceOp, UnaryOp};
 use std::fmt::Write;
 
@@ -149,7 +148,12 @@ impl Renderer<'_> {
                     out.push(self.matmul(&first[0], &first[1], &first[2]));
                     out.push(self.matmul(&second[0], &second[1], &second[2]));
                 }
-                other => out.push(self.kernel(other)),
+                Kernel::Map { .. }
+                | Kernel::Reduce { .. }
+                | Kernel::MatMul { .. }
+                | Kernel::Take { .. }
+                | Kernel::ScatterAdd { .. }
+                | Kernel::Random { .. } => out.push(self.kernel(k)),
             }
         }
         out
