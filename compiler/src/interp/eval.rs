@@ -1,8 +1,12 @@
 //! Node-by-node evaluation of a graph.
 
 use super::layout::{broadcast_map, gather_map, reduce_map, split_at_axis, strides};
+use super::scalar::{
+    eval_binary, eval_binary_i32, eval_compare, eval_logical, eval_unary, eval_unary_i32, reduce_init,
+    reduce_init_i32, reduce_step, reduce_step_i32,
+};
 use super::tensor::{Buf, Real, Tensor};
-use crate::ir::{BinaryOp, DType, Graph, Op, RandomDist, ReduceOp, StateId, TensorType, UnaryOp};
+use crate::ir::{BinaryOp, DType, Graph, Op, RandomDist, StateId, TensorType, UnaryOp};
 use crate::random;
 use std::fmt;
 
@@ -287,46 +291,16 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
             let n = ty.numel();
             out(match &a[0].buf {
                 Buf::F(v) => {
-                    let init = match op {
-                        ReduceOp::Sum => T::zero(),
-                        ReduceOp::Max => T::neg_infinity(),
-                        ReduceOp::Min => T::infinity(),
-                    };
-                    let mut acc = vec![init; n];
+                    let mut acc = vec![reduce_init::<T>(*op); n];
                     for (x, o) in v.iter().zip(&map) {
-                        acc[*o] = match op {
-                            ReduceOp::Sum => acc[*o] + *x,
-                            ReduceOp::Max => {
-                                if *x > acc[*o] || x.is_nan() {
-                                    *x
-                                } else {
-                                    acc[*o]
-                                }
-                            }
-                            ReduceOp::Min => {
-                                if *x < acc[*o] || x.is_nan() {
-                                    *x
-                                } else {
-                                    acc[*o]
-                                }
-                            }
-                        };
+                        acc[*o] = reduce_step(*op, acc[*o], *x);
                     }
                     Buf::F(acc)
                 }
                 Buf::I(v) => {
-                    let init = match op {
-                        ReduceOp::Sum => 0,
-                        ReduceOp::Max => i32::MIN,
-                        ReduceOp::Min => i32::MAX,
-                    };
-                    let mut acc = vec![init; n];
+                    let mut acc = vec![reduce_init_i32(*op); n];
                     for (x, o) in v.iter().zip(&map) {
-                        acc[*o] = match op {
-                            ReduceOp::Sum => acc[*o].wrapping_add(*x),
-                            ReduceOp::Max => acc[*o].max(*x),
-                            ReduceOp::Min => acc[*o].min(*x),
-                        };
+                        acc[*o] = reduce_step_i32(*op, acc[*o], *x);
                     }
                     Buf::I(acc)
                 }
@@ -420,45 +394,9 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
 
 fn unary<T: Real>(op: UnaryOp, b: &Buf<T>) -> Buf<T> {
     match b {
-        Buf::F(v) => Buf::F(
-            v.iter()
-                .map(|x| match op {
-                    UnaryOp::Neg => -*x,
-                    UnaryOp::Exp => x.exp(),
-                    UnaryOp::Log => x.ln(),
-                    UnaryOp::Tanh => x.tanh(),
-                    UnaryOp::Sqrt => x.sqrt(),
-                    UnaryOp::Abs => x.abs(),
-                    UnaryOp::Sin => x.sin(),
-                    UnaryOp::Cos => x.cos(),
-                    UnaryOp::Recip => x.recip(),
-                    UnaryOp::Floor => x.floor(),
-                    UnaryOp::Not => unreachable!("checked"),
-                })
-                .collect(),
-        ),
-        Buf::I(v) => Buf::I(
-            v.iter()
-                .map(|x| match op {
-                    UnaryOp::Neg => x.wrapping_neg(),
-                    UnaryOp::Abs => x.wrapping_abs(),
-                    _ => unreachable!("checked"),
-                })
-                .collect(),
-        ),
+        Buf::F(v) => Buf::F(v.iter().map(|x| eval_unary(op, *x)).collect()),
+        Buf::I(v) => Buf::I(v.iter().map(|x| eval_unary_i32(op, *x)).collect()),
         Buf::B(v) => Buf::B(v.iter().map(|x| !x).collect()),
-    }
-}
-
-fn cmp<X: PartialOrd>(op: BinaryOp, x: X, y: X) -> bool {
-    match op {
-        BinaryOp::Lt => x < y,
-        BinaryOp::Le => x <= y,
-        BinaryOp::Gt => x > y,
-        BinaryOp::Ge => x >= y,
-        BinaryOp::Eq => x == y,
-        BinaryOp::Ne => x != y,
-        _ => unreachable!("not a comparison"),
     }
 }
 
@@ -466,89 +404,22 @@ fn binary<T: Real>(op: BinaryOp, a: &Buf<T>, b: &Buf<T>) -> Buf<T> {
     match (a, b) {
         (Buf::F(x), Buf::F(y)) => {
             if op.is_comparison() {
-                return Buf::B(x.iter().zip(y).map(|(x, y)| cmp(op, *x, *y)).collect());
+                return Buf::B(x.iter().zip(y).map(|(x, y)| eval_compare(op, *x, *y)).collect());
             }
-            Buf::F(
-                x.iter()
-                    .zip(y)
-                    .map(|(x, y)| {
-                        let (x, y) = (*x, *y);
-                        match op {
-                            BinaryOp::Add => x + y,
-                            BinaryOp::Sub => x - y,
-                            BinaryOp::Mul => x * y,
-                            BinaryOp::Div => x / y,
-                            BinaryOp::Pow => x.powf(y),
-                            BinaryOp::Rem => x - (x / y).floor() * y,
-                            // NaN-propagating, like numpy's maximum/minimum.
-                            BinaryOp::Max => {
-                                if x.is_nan() || x >= y {
-                                    x
-                                } else {
-                                    y
-                                }
-                            }
-                            BinaryOp::Min => {
-                                if x.is_nan() || x <= y {
-                                    x
-                                } else {
-                                    y
-                                }
-                            }
-                            _ => unreachable!("checked"),
-                        }
-                    })
-                    .collect(),
-            )
+            Buf::F(x.iter().zip(y).map(|(x, y)| eval_binary(op, *x, *y)).collect())
         }
         (Buf::I(x), Buf::I(y)) => {
             if op.is_comparison() {
-                return Buf::B(x.iter().zip(y).map(|(x, y)| cmp(op, *x, *y)).collect());
+                return Buf::B(x.iter().zip(y).map(|(x, y)| eval_compare(op, *x, *y)).collect());
             }
             Buf::I(
                 x.iter()
                     .zip(y)
-                    .map(|(x, y)| {
-                        let (x, y) = (*x, *y);
-                        match op {
-                            BinaryOp::Add => x.wrapping_add(y),
-                            BinaryOp::Sub => x.wrapping_sub(y),
-                            BinaryOp::Mul => x.wrapping_mul(y),
-                            // Division by zero gives 0 rather than trapping: graphs never fail.
-                            BinaryOp::Div => {
-                                if y == 0 {
-                                    0
-                                } else {
-                                    x.wrapping_div(y)
-                                }
-                            }
-                            BinaryOp::Rem => {
-                                if y == 0 {
-                                    0
-                                } else {
-                                    ((x % y) + y) % y
-                                }
-                            }
-                            BinaryOp::Max => x.max(y),
-                            BinaryOp::Min => x.min(y),
-                            _ => unreachable!("checked"),
-                        }
-                    })
+                    .map(|(x, y)| eval_binary_i32(op, *x, *y))
                     .collect(),
             )
         }
-        (Buf::B(x), Buf::B(y)) => Buf::B(
-            x.iter()
-                .zip(y)
-                .map(|(x, y)| match op {
-                    BinaryOp::And => *x && *y,
-                    BinaryOp::Or => *x || *y,
-                    BinaryOp::Eq => x == y,
-                    BinaryOp::Ne => x != y,
-                    _ => unreachable!("checked"),
-                })
-                .collect(),
-        ),
+        (Buf::B(x), Buf::B(y)) => Buf::B(x.iter().zip(y).map(|(x, y)| eval_logical(op, *x, *y)).collect()),
         _ => unreachable!("binary operands share a type"),
     }
 }

@@ -113,22 +113,7 @@ impl Tracer<'_, '_> {
             .at(sa, format!("this is {}", a.ty))
             .also(sb, format!("this is {}", b.ty))
         };
-        let iop = match op {
-            BinOp::Add => BinaryOp::Add,
-            BinOp::Sub => BinaryOp::Sub,
-            BinOp::Mul => BinaryOp::Mul,
-            BinOp::Div => BinaryOp::Div,
-            BinOp::Rem => BinaryOp::Rem,
-            BinOp::Pow => BinaryOp::Pow,
-            BinOp::Eq => BinaryOp::Eq,
-            BinOp::Ne => BinaryOp::Ne,
-            BinOp::Lt => BinaryOp::Lt,
-            BinOp::Le => BinaryOp::Le,
-            BinOp::Gt => BinaryOp::Gt,
-            BinOp::Ge => BinaryOp::Ge,
-            BinOp::And => BinaryOp::And,
-            BinOp::Or => BinaryOp::Or,
-        };
+        let iop = ir_op(op);
         if da != db {
             return Err(mismatch("needs operands of one element type")
                 .hint("convert explicitly with `f32(x)`, `i32(x)` or `bool(x)`"));
@@ -254,9 +239,38 @@ impl Tracer<'_, '_> {
     }
 }
 
+/// The IR primitive a source operator lowers to.
+fn ir_op(op: BinOp) -> BinaryOp {
+    match op {
+        BinOp::Add => BinaryOp::Add,
+        BinOp::Sub => BinaryOp::Sub,
+        BinOp::Mul => BinaryOp::Mul,
+        BinOp::Div => BinaryOp::Div,
+        BinOp::Rem => BinaryOp::Rem,
+        BinOp::Pow => BinaryOp::Pow,
+        BinOp::Eq => BinaryOp::Eq,
+        BinOp::Ne => BinaryOp::Ne,
+        BinOp::Lt => BinaryOp::Lt,
+        BinOp::Le => BinaryOp::Le,
+        BinOp::Gt => BinaryOp::Gt,
+        BinOp::Ge => BinaryOp::Ge,
+        BinOp::And => BinaryOp::And,
+        BinOp::Or => BinaryOp::Or,
+    }
+}
+
 /// Folds an operation on compile-time constants; `None` if an operand is not a constant.
+///
+/// Float and boolean operations use the interpreter's meaning of the primitive (computed in
+/// f64). Compile-time integers are deliberately different from the IR's wrapping i32: they
+/// are exact i64 (overflow leaves the expression unfolded), division by zero is a compile
+/// error rather than 0, `/` of two integers is a float, `^` of integers stays an integer, and
+/// `%` is Euclidean (never negative), which differs from the IR's floored `%` only for a
+/// negative divisor.
 fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
+    use crate::interp::{eval_binary, eval_compare, eval_logical};
     use Value::*;
+    let iop = ir_op(op);
     let r = match (a, b) {
         (Int(x), Int(y)) => {
             let (x, y) = (*x, *y);
@@ -268,7 +282,7 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
                     if y == 0 {
                         return Some(Err("division by zero".into()));
                     }
-                    Float(x as f64 / y as f64)
+                    Float(eval_binary(BinaryOp::Div, x as f64, y as f64))
                 }
                 BinOp::Rem => {
                     if y == 0 {
@@ -280,41 +294,29 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
                     if y >= 0 {
                         Int(x.checked_pow(u32::try_from(y).ok()?)?)
                     } else {
-                        Float((x as f64).powf(y as f64))
+                        Float(eval_binary(BinaryOp::Pow, x as f64, y as f64))
                     }
                 }
-                BinOp::Eq => Bool(x == y),
-                BinOp::Ne => Bool(x != y),
-                BinOp::Lt => Bool(x < y),
-                BinOp::Le => Bool(x <= y),
-                BinOp::Gt => Bool(x > y),
-                BinOp::Ge => Bool(x >= y),
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    Bool(eval_compare(iop, x, y))
+                }
                 BinOp::And | BinOp::Or => return Some(Err("`&&`/`||` need booleans".into())),
             }
         }
         (Int(_) | Float(_), Int(_) | Float(_)) => {
             let (x, y) = (a.as_f64()?, b.as_f64()?);
             match op {
-                BinOp::Add => Float(x + y),
-                BinOp::Sub => Float(x - y),
-                BinOp::Mul => Float(x * y),
-                BinOp::Div => Float(x / y),
-                BinOp::Rem => Float(x - (x / y).floor() * y),
-                BinOp::Pow => Float(x.powf(y)),
-                BinOp::Eq => Bool(x == y),
-                BinOp::Ne => Bool(x != y),
-                BinOp::Lt => Bool(x < y),
-                BinOp::Le => Bool(x <= y),
-                BinOp::Gt => Bool(x > y),
-                BinOp::Ge => Bool(x >= y),
+                BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::Pow => {
+                    Float(eval_binary(iop, x, y))
+                }
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    Bool(eval_compare(iop, x, y))
+                }
                 BinOp::And | BinOp::Or => return Some(Err("`&&`/`||` need booleans".into())),
             }
         }
         (Bool(x), Bool(y)) => match op {
-            BinOp::And => Bool(*x && *y),
-            BinOp::Or => Bool(*x || *y),
-            BinOp::Eq => Bool(x == y),
-            BinOp::Ne => Bool(x != y),
+            BinOp::And | BinOp::Or | BinOp::Eq | BinOp::Ne => Bool(eval_logical(iop, *x, *y)),
             _ => return Some(Err(format!("`{}` is not defined for booleans", op.symbol()))),
         },
         (Str(x), Str(y)) => match op {
@@ -326,4 +328,45 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
         _ => return None,
     };
     Some(Ok(r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_constants_fold_to_the_interpreters_value() {
+        use crate::interp::{eval_binary, eval_compare};
+        let ops = [
+            BinOp::Add,
+            BinOp::Sub,
+            BinOp::Mul,
+            BinOp::Div,
+            BinOp::Rem,
+            BinOp::Pow,
+            BinOp::Eq,
+            BinOp::Ne,
+            BinOp::Lt,
+            BinOp::Le,
+            BinOp::Gt,
+            BinOp::Ge,
+        ];
+        let vals = [0.5, -1.25, 3.0, 0.0, -7.0];
+        for op in ops {
+            for x in vals {
+                for y in vals {
+                    let got = fold(op, &Value::Float(x), &Value::Float(y)).unwrap().unwrap();
+                    let iop = ir_op(op);
+                    match got {
+                        Value::Float(v) => {
+                            let want = eval_binary(iop, x, y);
+                            assert!(v == want || (v.is_nan() && want.is_nan()), "{op:?} {x} {y}");
+                        }
+                        Value::Bool(b) => assert_eq!(b, eval_compare(iop, x, y), "{op:?} {x} {y}"),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
+    }
 }

@@ -299,7 +299,10 @@ impl Tracer<'_, '_> {
                 out.push((tid, t.clone()));
                 // Bias corrections 1 - b^t, with b^t = exp(t ln b).
                 let corr = |tr: &mut Self, b: f64| -> R<Tv> {
-                    let lb = tr.fill(b.ln(), TensorType::f32(vec![]));
+                    let lb = tr.fill(
+                        crate::interp::eval_unary(UnaryOp::Log, b),
+                        TensorType::f32(vec![]),
+                    );
                     let x = tr.gb(span).binary(BinaryOp::Mul, &t, &lb)?;
                     let p = tr.gb(span).unary(UnaryOp::Exp, &x)?;
                     let one = tr.fill(1.0, TensorType::f32(vec![]));

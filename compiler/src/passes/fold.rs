@@ -109,4 +109,113 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// Same value, treating all NaNs as equal.
+    fn same(a: f64, b: f64) -> bool {
+        a == b || (a.is_nan() && b.is_nan())
+    }
+
+    /// Folds `g` and returns the folded output `r` (it must have become a constant).
+    fn folded(g: &Graph) -> Vec<f64> {
+        let f = fold(g);
+        match &f.node(f.find_output("r").unwrap()).op {
+            Op::Const { values } => values.clone(),
+            other => panic!("not folded: {other:?}"),
+        }
+    }
+
+    /// The interpreter's value of output `r` of the unfolded graph.
+    fn interpreted(g: &Graph) -> Vec<f64> {
+        let v: Tensor<f32> = eval(g, &[], &[]).unwrap().outputs.pop().unwrap();
+        v.to_f64()
+    }
+
+    const XS: [f64; 6] = [0.5, -1.25, 3.0, 0.0, -7.0, 2.0];
+    const YS: [f64; 6] = [2.0, 0.75, -2.0, 4.0, 3.0, 0.0];
+
+    #[test]
+    fn folded_unary_ops_equal_the_interpreter() {
+        use crate::interp::{eval_unary, eval_unary_i32};
+        use crate::ir::DType;
+        for op in UnaryOp::ALL {
+            for dtype in [DType::F32, DType::I32, DType::Bool] {
+                let mut g = Graph::new();
+                let xs: Vec<f64> = match dtype {
+                    DType::F32 => XS.to_vec(),
+                    DType::I32 => XS.iter().map(|x| x.trunc()).collect(),
+                    DType::Bool => XS.iter().map(|x| f64::from(u8::from(*x > 0.0))).collect(),
+                };
+                let x = g
+                    .constant(xs.clone(), TensorType::new(dtype, vec![xs.len()]))
+                    .unwrap();
+                let Ok(r) = g.unary(op, x) else { continue };
+                g.output("r", r);
+                let (got, want) = (folded(&g), interpreted(&g));
+                for (i, x) in xs.iter().enumerate() {
+                    assert!(
+                        same(got[i], want[i]),
+                        "{op:?} {dtype:?} {x}: {} vs {}",
+                        got[i],
+                        want[i]
+                    );
+                    let scalar = match dtype {
+                        DType::F32 => f64::from(eval_unary(op, *x as f32)),
+                        DType::I32 => f64::from(eval_unary_i32(op, *x as i32)),
+                        DType::Bool => f64::from(u8::from(*x == 0.0)),
+                    };
+                    assert!(
+                        same(got[i], scalar),
+                        "{op:?} {dtype:?} {x}: {} vs {scalar}",
+                        got[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn folded_binary_ops_equal_the_interpreter() {
+        use crate::interp::{eval_binary, eval_binary_i32, eval_compare, eval_logical};
+        use crate::ir::DType;
+        for op in BinaryOp::ALL {
+            for dtype in [DType::F32, DType::I32, DType::Bool] {
+                let conv = |v: &[f64]| -> Vec<f64> {
+                    match dtype {
+                        DType::F32 => v.to_vec(),
+                        DType::I32 => v.iter().map(|x| x.trunc()).collect(),
+                        DType::Bool => v.iter().map(|x| f64::from(u8::from(*x > 0.0))).collect(),
+                    }
+                };
+                let (xs, ys) = (conv(&XS), conv(&YS));
+                let mut g = Graph::new();
+                let ty = TensorType::new(dtype, vec![xs.len()]);
+                let x = g.constant(xs.clone(), ty.clone()).unwrap();
+                let y = g.constant(ys.clone(), ty).unwrap();
+                let Ok(r) = g.binary(op, x, y) else { continue };
+                g.output("r", r);
+                let (got, want) = (folded(&g), interpreted(&g));
+                for (i, (x, y)) in xs.iter().zip(&ys).enumerate() {
+                    assert!(
+                        same(got[i], want[i]),
+                        "{op:?} {dtype:?} {x} {y}: {} vs {}",
+                        got[i],
+                        want[i]
+                    );
+                    let flag = |b: bool| f64::from(u8::from(b));
+                    let scalar = match dtype {
+                        DType::F32 if op.is_comparison() => flag(eval_compare(op, *x as f32, *y as f32)),
+                        DType::F32 => f64::from(eval_binary(op, *x as f32, *y as f32)),
+                        DType::I32 if op.is_comparison() => flag(eval_compare(op, *x as i32, *y as i32)),
+                        DType::I32 => f64::from(eval_binary_i32(op, *x as i32, *y as i32)),
+                        DType::Bool => flag(eval_logical(op, *x != 0.0, *y != 0.0)),
+                    };
+                    assert!(
+                        same(got[i], scalar),
+                        "{op:?} {dtype:?} {x} {y}: {} vs {scalar}",
+                        got[i]
+                    );
+                }
+            }
+        }
+    }
 }

@@ -332,7 +332,9 @@ impl Tracer<'_, '_> {
     fn unary_builtin(&mut self, b: Builtin, op: UnaryOp, args: Vec<ArgVal>, whole: Span) -> R<Value> {
         let a = Args::bind(b.name(), b.params(), args, whole)?;
         if let Some(c) = a.req(0)?.value.as_f64() {
-            return Ok(Value::Float(const_unary(op, c)));
+            // Folded in f64 with the interpreter's meaning of the primitive (only float ops
+            // reach here; `abs` of an integer constant folds to a float, as it always has).
+            return Ok(Value::Float(crate::interp::eval_unary(op, c)));
         }
         let x = self.float_arg(a.req(0)?)?;
         if op == UnaryOp::Abs && x.ty.dtype == DType::I32 {
@@ -346,6 +348,9 @@ impl Tracer<'_, '_> {
         let a = Args::bind(b.name(), b.params(), args, whole)?;
         let (x, y) = (a.req(0)?.clone(), a.req(1)?.clone());
         if let (Some(p), Some(q)) = (x.value.as_f64(), y.value.as_f64()) {
+            // Deliberately not `interp::eval_binary(Max/Min)`: `f64::max`/`min` return the
+            // non-NaN operand where the IR primitive propagates NaN, and folded constants have
+            // always behaved this way. Only NaN (and the sign of a zero) can tell them apart.
             return Ok(Value::Float(match op {
                 Extremum::Max => p.max(q),
                 Extremum::Min => p.min(q),
@@ -461,21 +466,5 @@ impl Tracer<'_, '_> {
         }
         self.priorities.push((d, p.clone(), whole));
         Ok(Value::Tensor(p))
-    }
-}
-
-fn const_unary(op: UnaryOp, x: f64) -> f64 {
-    match op {
-        UnaryOp::Exp => x.exp(),
-        UnaryOp::Log => x.ln(),
-        UnaryOp::Tanh => x.tanh(),
-        UnaryOp::Sqrt => x.sqrt(),
-        UnaryOp::Abs => x.abs(),
-        UnaryOp::Sin => x.sin(),
-        UnaryOp::Cos => x.cos(),
-        UnaryOp::Floor => x.floor(),
-        UnaryOp::Neg => -x,
-        UnaryOp::Recip => 1.0 / x,
-        UnaryOp::Not => x,
     }
 }

@@ -19,7 +19,9 @@ impl Tracer<'_, '_> {
     ) -> R<Value> {
         let name = b.name();
         let extremum = matches!(which, Reduction::Max | Reduction::Min);
-        // max/min of compile-time numbers fold.
+        // max/min of compile-time numbers fold. Deliberately not the interpreter's
+        // `reduce_step`: `f64::max`/`min` skip NaN where the IR reduction propagates it, and
+        // folded constants have always behaved this way (only NaN and signed zeros differ).
         if extremum && args.len() >= 2 && args.iter().all(|a| a.value.as_f64().is_some()) {
             let vals: Vec<f64> = args.iter().filter_map(|a| a.value.as_f64()).collect();
             let all_int = args.iter().all(|a| matches!(a.value, Value::Int(_)));
@@ -49,6 +51,9 @@ impl Tracer<'_, '_> {
             && items.iter().all(|v| v.as_f64().is_some())
             && a.opt(1).is_none()
         {
+            // Folded in f64 as before, not with the interpreter's `reduce_step`: `max`/`min`
+            // skip NaN (see above) and `Iterator::sum` starts from -0.0 rather than the IR's
+            // 0.0, so only NaN and the sign of a zero sum can differ from the IR reduction.
             let vals: Vec<f64> = items.iter().filter_map(Value::as_f64).collect();
             let all_int = items.iter().all(|v| matches!(v, Value::Int(_)));
             let r = match which {

@@ -1,0 +1,166 @@
+//! The reference meaning of each IR primitive on one element.
+//!
+//! The interpreter's elementwise and reduction evaluation is built from these functions, and
+//! every compile-time evaluator (constant folding in the lowering, the folding pass) calls
+//! them too, so a primitive's meaning is written exactly once.
+
+use super::tensor::Real;
+use crate::ir::{BinaryOp, ReduceOp, UnaryOp};
+
+/// `op(x)` on a float element.
+///
+/// `Not` is boolean-only; the checker rejects it on numbers, so reaching it here is a bug.
+pub fn eval_unary<T: Real>(op: UnaryOp, x: T) -> T {
+    match op {
+        UnaryOp::Neg => -x,
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Recip => x.recip(),
+        UnaryOp::Floor => x.floor(),
+        UnaryOp::Not => unreachable!("`not` on a number is rejected by the checker"),
+    }
+}
+
+/// `op(x)` on an i32 element (only `Neg` and `Abs` are defined); wraps rather than overflows.
+pub fn eval_unary_i32(op: UnaryOp, x: i32) -> i32 {
+    match op {
+        UnaryOp::Neg => x.wrapping_neg(),
+        UnaryOp::Abs => x.wrapping_abs(),
+        _ => unreachable!("float-only unary op on integers is rejected by the checker"),
+    }
+}
+
+/// `x op y` for the arithmetic binary ops on float elements (comparisons: [`eval_compare`];
+/// `And`/`Or`: [`eval_logical`]).
+pub fn eval_binary<T: Real>(op: BinaryOp, x: T, y: T) -> T {
+    match op {
+        BinaryOp::Add => x + y,
+        BinaryOp::Sub => x - y,
+        BinaryOp::Mul => x * y,
+        BinaryOp::Div => x / y,
+        BinaryOp::Pow => x.powf(y),
+        // Floored remainder: the result has the sign of the divisor, like Python's `%`.
+        BinaryOp::Rem => x - (x / y).floor() * y,
+        // NaN-propagating, like numpy's maximum/minimum.
+        BinaryOp::Max => {
+            if x.is_nan() || x >= y {
+                x
+            } else {
+                y
+            }
+        }
+        BinaryOp::Min => {
+            if x.is_nan() || x <= y {
+                x
+            } else {
+                y
+            }
+        }
+        _ => unreachable!("not an arithmetic op"),
+    }
+}
+
+/// `x op y` for the arithmetic binary ops on i32 elements. Wraps on overflow, and division
+/// or remainder by zero gives 0 rather than trapping: graphs never fail.
+pub fn eval_binary_i32(op: BinaryOp, x: i32, y: i32) -> i32 {
+    match op {
+        BinaryOp::Add => x.wrapping_add(y),
+        BinaryOp::Sub => x.wrapping_sub(y),
+        BinaryOp::Mul => x.wrapping_mul(y),
+        BinaryOp::Div => {
+            if y == 0 {
+                0
+            } else {
+                x.wrapping_div(y)
+            }
+        }
+        // Floored remainder (sign of the divisor), as for floats.
+        BinaryOp::Rem => {
+            if y == 0 {
+                0
+            } else {
+                ((x % y) + y) % y
+            }
+        }
+        BinaryOp::Max => x.max(y),
+        BinaryOp::Min => x.min(y),
+        _ => unreachable!("not an arithmetic op"),
+    }
+}
+
+/// `x op y` for the comparison ops, on any ordered element type.
+pub fn eval_compare<X: PartialOrd>(op: BinaryOp, x: X, y: X) -> bool {
+    match op {
+        BinaryOp::Lt => x < y,
+        BinaryOp::Le => x <= y,
+        BinaryOp::Gt => x > y,
+        BinaryOp::Ge => x >= y,
+        BinaryOp::Eq => x == y,
+        BinaryOp::Ne => x != y,
+        _ => unreachable!("not a comparison"),
+    }
+}
+
+/// `x op y` for the ops defined on booleans (`And`, `Or`, `Eq`, `Ne`).
+pub fn eval_logical(op: BinaryOp, x: bool, y: bool) -> bool {
+    match op {
+        BinaryOp::And => x && y,
+        BinaryOp::Or => x || y,
+        BinaryOp::Eq => x == y,
+        BinaryOp::Ne => x != y,
+        _ => unreachable!("not defined on booleans"),
+    }
+}
+
+/// The identity a float reduction starts from.
+pub fn reduce_init<T: Real>(op: ReduceOp) -> T {
+    match op {
+        ReduceOp::Sum => T::zero(),
+        ReduceOp::Max => T::neg_infinity(),
+        ReduceOp::Min => T::infinity(),
+    }
+}
+
+/// One step of a float reduction: the accumulator after seeing `x`. Max and min propagate NaN.
+pub fn reduce_step<T: Real>(op: ReduceOp, acc: T, x: T) -> T {
+    match op {
+        ReduceOp::Sum => acc + x,
+        ReduceOp::Max => {
+            if x > acc || x.is_nan() {
+                x
+            } else {
+                acc
+            }
+        }
+        ReduceOp::Min => {
+            if x < acc || x.is_nan() {
+                x
+            } else {
+                acc
+            }
+        }
+    }
+}
+
+/// The identity an i32 reduction starts from.
+pub fn reduce_init_i32(op: ReduceOp) -> i32 {
+    match op {
+        ReduceOp::Sum => 0,
+        ReduceOp::Max => i32::MIN,
+        ReduceOp::Min => i32::MAX,
+    }
+}
+
+/// One step of an i32 reduction; sums wrap.
+pub fn reduce_step_i32(op: ReduceOp, acc: i32, x: i32) -> i32 {
+    match op {
+        ReduceOp::Sum => acc.wrapping_add(x),
+        ReduceOp::Max => acc.max(x),
+        ReduceOp::Min => acc.min(x),
+    }
+}
