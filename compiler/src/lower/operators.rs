@@ -264,9 +264,8 @@ fn ir_op(op: BinOp) -> BinaryOp {
 /// Float and boolean operations use the interpreter's meaning of the primitive (computed in
 /// f64). Compile-time integers are deliberately different from the IR's wrapping i32: they
 /// are exact i64 (overflow leaves the expression unfolded), division by zero is a compile
-/// error rather than 0, `/` of two integers is a float, `^` of integers stays an integer, and
-/// `%` is Euclidean (never negative), which differs from the IR's floored `%` only for a
-/// negative divisor.
+/// error rather than 0, `/` of two integers is a float, and `^` of integers stays an integer;
+/// `%` is floored like the IR's.
 fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
     use crate::interp::{eval_binary, eval_compare, eval_logical};
     use Value::*;
@@ -288,7 +287,10 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
                     if y == 0 {
                         return Some(Err("division by zero".into()));
                     }
-                    Int(x.rem_euclid(y))
+                    // Floored, like the IR's `%` (the sign follows the divisor, as in Python),
+                    // so a constant folds to what the same expression computes at run time.
+                    let r = x.checked_rem(y)?;
+                    Int(if r != 0 && (r < 0) != (y < 0) { r + y } else { r })
                 }
                 BinOp::Pow => {
                     if y >= 0 {
@@ -333,6 +335,23 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_remainder_folds_like_the_ir() {
+        use crate::interp::eval_binary;
+        for x in [-7i64, -5, -1, 0, 1, 5, 7] {
+            for y in [-3i64, -2, 2, 3] {
+                let Some(Ok(Value::Int(got))) = fold(BinOp::Rem, &Value::Int(x), &Value::Int(y)) else {
+                    panic!("{x} % {y} does not fold to an integer");
+                };
+                assert_eq!(got as f64, eval_binary(BinaryOp::Rem, x as f64, y as f64), "{x} % {y}");
+            }
+        }
+        assert_eq!(
+            fold(BinOp::Rem, &Value::Int(5), &Value::Int(-3)).map(|r| r.ok()),
+            Some(Some(Value::Int(-1)))
+        );
+    }
 
     #[test]
     fn float_constants_fold_to_the_interpreters_value() {
