@@ -1,7 +1,7 @@
 //! `rlc bench FILE`: compile time, µs per call of every entry point, GFLOP/s of `train`
 //! against the GEMM kernel at the same shapes, and env steps/s of a short training run.
 
-use super::CompileArgs;
+use super::args::CompileArgs;
 use super::common::{EXIT_USAGE, compile_file};
 use rlc_runtime::bench::{BackendReport, MatmulReport, bench_backend, bench_matmuls};
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! `rlc check FILE...`: diagnostics, or a one-line summary per file.
 
-use super::CompileArgs;
+use super::args::CompileArgs;
 use super::common::{EXIT_DIAGNOSTICS, compile_file};
 use std::path::PathBuf;
 

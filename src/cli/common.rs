@@ -1,7 +1,7 @@
 //! Shared plumbing: compiling a file with the runtime's environment registry and printing
 //! diagnostics.
 
-use super::CompileArgs;
+use super::args::CompileArgs;
 use rlc_compiler::check::find_stdlib;
 use rlc_compiler::diag::{Diagnostic, render_all};
 use rlc_compiler::driver::{Driver, EnvLookupError, Request};

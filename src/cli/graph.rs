@@ -1,6 +1,6 @@
 //! `rlc graph FILE [ENTRY]`: the compiled IR as text or DOT.
 
-use super::CompileArgs;
+use super::args::CompileArgs;
 use super::common::{EXIT_USAGE, compile_file};
 use rlc_compiler::diag::did_you_mean;
 use rlc_compiler::ir::{print_graph_with_states, to_dot};

@@ -1,11 +1,14 @@
 //! Command-line interface: argument parsing and one module per subcommand.
 
+mod args;
 mod bench;
 mod check;
 mod common;
 mod graph;
 mod repl;
 mod run;
+
+pub use args::CompileArgs;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -16,17 +19,6 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Options that fix what a program is compiled for.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct CompileArgs {
-    /// Environment id (defaults to the algorithm's declared default).
-    #[arg(long, value_name = "ENV_ID")]
-    pub env: Option<String>,
-    /// Override a hyperparameter: `--set gamma=0.98` (repeatable).
-    #[arg(long = "set", value_name = "NAME=VALUE")]
-    pub set: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,6 +1,6 @@
 //! `rlc run FILE`: train an algorithm end to end.
 
-use super::CompileArgs;
+use super::args::CompileArgs;
 use super::common::{EXIT_USAGE, color, report, resolve_env};
 use rlc_compiler::check::find_stdlib;
 use rlc_compiler::diag::Code;

@@ -7,14 +7,16 @@
 //! Which nodes gradients flow through is decided by one rule ([`gradient_operands`]), used
 //! both here and by tools asking where a loss's gradient goes ([`gradient_reach`]).
 
+mod cotangents;
 mod reach;
 mod rules;
 mod scan;
 
 pub use reach::{gradient_operands, gradient_reach};
 
+use cotangents::Cotangents;
+
 use crate::ir::{DType, Graph, IrError, NodeId, Op};
-use std::collections::HashMap;
 
 /// Gradients of the scalar `loss` with respect to each node in `wrt` (`None` where the loss
 /// does not depend on it through differentiable operations).
@@ -57,7 +59,7 @@ pub fn vjp(
         }
         match &g.node(id).op {
             // A scan collects the cotangents of its projections.
-            Op::Scan(_) => scan::scan_vjp(g, id, &depends, &mut ct)?,
+            Op::Scan(_) => scan::scan_vjp(g, id, &depends, &mut ct, vjp)?,
             Op::Project { .. } => {}
             _ => {
                 let Some(c) = ct.get(id) else { continue };
@@ -88,35 +90,6 @@ fn dependence(g: &Graph, wrt: &[NodeId]) -> Vec<bool> {
         }
     }
     dep
-}
-
-/// Accumulated cotangents per node.
-#[derive(Default)]
-pub(crate) struct Cotangents {
-    map: HashMap<NodeId, NodeId>,
-}
-
-impl Cotangents {
-    pub(crate) fn get(&self, id: NodeId) -> Option<NodeId> {
-        self.map.get(&id).copied()
-    }
-
-    pub(crate) fn add(&mut self, g: &mut Graph, id: NodeId, c: NodeId) -> Result<(), IrError> {
-        if g.ty(id).shape != g.ty(c).shape {
-            return Err(IrError(format!(
-                "cotangent shape {} does not match node %{} of type {}",
-                g.ty(c),
-                id.index(),
-                g.ty(id)
-            )));
-        }
-        let v = match self.map.get(&id) {
-            Some(old) => g.binary(crate::ir::BinaryOp::Add, *old, c)?,
-            None => c,
-        };
-        self.map.insert(id, v);
-        Ok(())
-    }
 }
 
 #[cfg(test)]

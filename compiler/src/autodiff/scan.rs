@@ -5,14 +5,19 @@
 //! the forward step from the stored carry history (so no other residuals are kept) and applies
 //! the body's own VJP, which is built by the same [`super::vjp`] on the body graph.
 
-use super::{Cotangents, vjp};
+use super::cotangents::Cotangents;
 use crate::ir::{BinaryOp, DType, Graph, IrError, Node, NodeId, Op, Scan, TensorType};
+
+/// The graph-level VJP ([`super::vjp`]), passed in by the caller so that this module, which it
+/// calls, does not import it back.
+pub(crate) type Vjp = fn(&mut Graph, &[(NodeId, NodeId)], &[NodeId]) -> Result<Vec<Option<NodeId>>, IrError>;
 
 pub(crate) fn scan_vjp(
     g: &mut Graph,
     id: NodeId,
     depends: &[bool],
     ct: &mut Cotangents,
+    vjp: Vjp,
 ) -> Result<(), IrError> {
     let node = g.node(id).clone();
     let Op::Scan(scan) = &node.op else {

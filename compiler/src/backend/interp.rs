@@ -1,7 +1,8 @@
 //! The reference interpreter as a backend: state held as f32 host tensors, graphs optimised
 //! by the pass pipeline (which preserves results exactly) and evaluated node by node.
 
-use super::{Backend, BackendError, EntryId, HostData, In, Out};
+use super::api::Backend;
+use super::types::{BackendError, EntryId, HostData, In, Out};
 use crate::interp::{Buf, Tensor, eval, initial_state};
 use crate::ir::{DType, Graph, StateId, StateTable};
 

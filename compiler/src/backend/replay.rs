@@ -1,10 +1,10 @@
-//! Device replay: a capability beside [`Backend`], not part of it. A backend with memory of
-//! its own (a GPU's) can keep uniform replay buffers there, append to them, and fill a call's
-//! inputs by sampling them on the device, so a training step copies no batch from the host.
-//! Backends that share memory with the runtime leave [`Backend::device_replay`] at `None`
-//! and the runtime samples its own host buffers.
+//! Device replay: a capability beside [`super::Backend`], not part of it. A backend with
+//! memory of its own (a GPU's) can keep uniform replay buffers there, append to them, and fill
+//! a call's inputs by sampling them on the device, so a training step copies no batch from the
+//! host. Backends that share memory with the runtime leave
+//! [`super::Backend::device_replay`] at `None` and the runtime samples its own host buffers.
 
-use super::{Backend, BackendError, EntryId, In, Out};
+use super::types::{BackendError, EntryId, In, Out};
 
 /// Replay buffers kept by a backend in its own memory.
 pub trait DeviceReplay {
@@ -21,8 +21,8 @@ pub trait DeviceReplay {
     /// each `steps` rows), overwriting the oldest once full: the same slots as pushing them
     /// one at a time into the runtime's ring buffers (`push_many`).
     fn replay_push(&mut self, replay: ReplayId, n: usize, values: &[&[f32]]) -> Result<(), BackendError>;
-    /// Like [`Backend::call`], but the inputs named in `draws` are filled on the backend by
-    /// sampling its replay buffers (their entries in `inputs` are ignored).
+    /// Like [`super::Backend::call`], but the inputs named in `draws` are filled on the backend
+    /// by sampling its replay buffers (their entries in `inputs` are ignored).
     fn call_drawn(
         &mut self,
         entry: EntryId,
@@ -30,14 +30,6 @@ pub trait DeviceReplay {
         draws: &[Draw],
         outputs: &mut [Out<'_>],
     ) -> Result<(), BackendError>;
-}
-
-/// The backend's device replay, or an error naming a backend that keeps no replay buffers.
-pub fn require_replay(backend: &mut dyn Backend) -> Result<&mut dyn DeviceReplay, BackendError> {
-    let name = backend.name();
-    backend
-        .device_replay()
-        .ok_or_else(|| BackendError(format!("the {name} backend keeps no replay buffers")))
 }
 
 /// Handle of a replay buffer kept by a backend.

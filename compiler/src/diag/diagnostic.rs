@@ -1,6 +1,7 @@
 //! A diagnostic: an error with a code, a message, labelled spans and hints.
 
-use super::{Code, Span};
+use super::code::Code;
+use super::source_map::Span;
 
 /// A span with a message.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,6 +1,7 @@
 //! Printing diagnostics with ariadne, with byte-offset spans.
 
-use super::{Diagnostic, SourceMap};
+use super::diagnostic::Diagnostic;
+use super::source_map::SourceMap;
 use ariadne::{Config, IndexType, Label, Report, ReportKind};
 
 /// Renders one diagnostic as text (with ANSI colour when `color` is set).
@@ -17,7 +18,7 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         return out;
     };
     let name = |id| sources.file(id).name.clone();
-    let span_of = |s: super::Span| {
+    let span_of = |s: super::source_map::Span| {
         let len = sources.file(s.file).text.len();
         let start = (s.start as usize).min(len);
         let end = (s.end as usize).clamp(start, len);

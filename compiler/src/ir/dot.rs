@@ -1,7 +1,9 @@
 //! Graphviz DOT output of graphs.
 
+use super::graph::Graph;
+use super::op::Op;
 use super::print::attrs;
-use super::{Graph, Op, StateTable};
+use super::state::StateTable;
 use std::fmt::Write;
 
 fn escape(s: &str) -> String {

@@ -1,9 +1,9 @@
 //! The graph container and typed constructors for every primitive.
 
 use super::op::take_shape;
-use super::{
-    BinaryOp, DType, Op, RandomDist, ReduceOp, Scan, StateId, TensorType, UnaryOp, broadcast_shapes,
-};
+use super::op::{BinaryOp, Op, RandomDist, ReduceOp, Scan, UnaryOp};
+use super::state::StateId;
+use super::types::{DType, TensorType, broadcast_shapes};
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;

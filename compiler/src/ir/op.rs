@@ -4,7 +4,9 @@
 //! lowering, so autodiff and every backend only need to know this list. Adding a variant makes
 //! the compiler point at every `match` that must handle it.
 
-use super::{DType, Graph, StateId, TensorType, types::ShapeDisplay};
+use super::graph::Graph;
+use super::state::StateId;
+use super::types::{DType, ShapeDisplay, TensorType};
 use std::fmt;
 
 /// Elementwise functions of one argument.

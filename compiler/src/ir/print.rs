@@ -1,6 +1,8 @@
 //! Text dumps of graphs, one node per line, readable like a jaxpr.
 
-use super::{Graph, Op, StateId, StateTable};
+use super::graph::Graph;
+use super::op::Op;
+use super::state::{StateId, StateTable};
 use std::fmt::Write;
 
 /// Prints a graph; state variables are shown by number.

@@ -1,6 +1,6 @@
 //! State that lives across calls: parameters, optimiser moments, target copies, counters.
 
-use super::TensorType;
+use super::types::TensorType;
 
 /// Index of a state variable in a [`StateTable`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

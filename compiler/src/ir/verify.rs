@@ -1,7 +1,9 @@
 //! The IR verifier: re-checks every node's typing rule and the ordering invariant.
 //! Passes run it after each rewrite in debug builds.
 
-use super::{Graph, IrError, Op, TensorType};
+use super::graph::{Graph, IrError};
+use super::op::Op;
+use super::types::TensorType;
 
 /// Checks that operands come before their users, every node satisfies its typing rule, state
 /// is assigned at most once, and scan bodies are valid graphs themselves.

@@ -4,17 +4,15 @@ use super::ast::*;
 use crate::diag::{Code, Diagnostic, FileId, Span};
 use pest::Parser;
 use pest::iterators::Pair;
-use pest::pratt_parser::{Assoc, Op, PrattParser};
-use std::sync::OnceLock;
 
+mod builder;
 mod errors;
 mod exprs;
+mod grammar;
 
-use errors::{is_keyword_token, syntax_error};
-
-#[derive(pest_derive::Parser)]
-#[grammar = "syntax/grammar.pest"]
-struct RlParser;
+use builder::{Builder, Res, inner};
+use errors::syntax_error;
+use grammar::{RlParser, Rule};
 
 /// Parses a whole file.
 pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
@@ -63,38 +61,6 @@ fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
     }
     Ok(())
 }
-
-fn pratt() -> &'static PrattParser<Rule> {
-    static P: OnceLock<PrattParser<Rule>> = OnceLock::new();
-    P.get_or_init(|| {
-        PrattParser::new()
-            .op(Op::infix(Rule::or, Assoc::Left))
-            .op(Op::infix(Rule::and, Assoc::Left))
-            .op(Op::infix(Rule::eq, Assoc::Left)
-                | Op::infix(Rule::ne, Assoc::Left)
-                | Op::infix(Rule::lt, Assoc::Left)
-                | Op::infix(Rule::le, Assoc::Left)
-                | Op::infix(Rule::gt, Assoc::Left)
-                | Op::infix(Rule::ge, Assoc::Left))
-            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
-            .op(Op::infix(Rule::mul, Assoc::Left)
-                | Op::infix(Rule::div, Assoc::Left)
-                | Op::infix(Rule::rem, Assoc::Left))
-            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not))
-            .op(Op::infix(Rule::pow, Assoc::Right))
-    })
-}
-
-/// Children of a pair without keyword tokens.
-fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
-    pair.into_inner().filter(|p| !is_keyword_token(p.as_rule()))
-}
-
-struct Builder {
-    file: FileId,
-}
-
-type Res<T> = Result<T, Diagnostic>;
 
 impl Builder {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {

@@ -10,7 +10,7 @@ mod complete;
 mod format;
 mod session;
 
-use super::CompileArgs;
+use super::args::CompileArgs;
 use complete::ReplHelper;
 use rlc_compiler::backend::BACKENDS;
 use session::{Flow, Session};

@@ -1,7 +1,7 @@
 //! The REPL's state: the loaded program, the settings it was compiled with, and the scope
 //! expressions are evaluated in.
 
-use crate::cli::CompileArgs;
+use crate::cli::args::CompileArgs;
 use crate::cli::common::resolve_env;
 use rlc_compiler::check::{ModuleId, find_stdlib};
 use rlc_compiler::diag::{Diagnostic, render_all};

@@ -6,8 +6,9 @@ mod codegen;
 mod helpers;
 mod pool;
 
+use super::api::Backend;
 use super::kernel::{self, Storage};
-use super::{Backend, BackendError, EntryId, HostData, In, Out};
+use super::types::{BackendError, EntryId, HostData, In, Out};
 use crate::interp::{Buf, initial_state};
 use crate::ir::{DType, Graph, StateId, StateTable};
 use cranelift_codegen::ir::{AbiParam, InstBuilder, UserFuncName, types};

@@ -2,7 +2,7 @@
 //! write, read, build, make a kernel, launch), all blocking or in-order. Nothing else in rlc
 //! touches `ocl`, so replacing it means reimplementing [`Device`] only.
 
-use crate::backend::{BackendError, Transfers};
+use crate::backend::types::{BackendError, Transfers};
 use std::cell::Cell;
 
 /// A device buffer handle (of 4-byte words).

@@ -10,7 +10,9 @@ mod replay;
 
 pub use device::{Device, OclDevice};
 
-use super::{Backend, BackendError, DeviceReplay, Draw, EntryId, EntryStats, HostData, In, Out, ReplayId};
+use super::api::Backend;
+use super::replay::{DeviceReplay, Draw, ReplayId};
+use super::types::{BackendError, EntryId, EntryStats, HostData, In, Out};
 use crate::backend::kernel::{Storage, plan};
 use crate::interp::{Buf, initial_state};
 use crate::ir::{DType, Graph, StateId, StateTable};

@@ -9,7 +9,8 @@
 
 use super::device::{Arg, Device, Kern, Mem, Prog};
 use super::render::PRELUDE;
-use crate::backend::{BackendError, Draw, ReplayId};
+use crate::backend::replay::{Draw, ReplayId};
+use crate::backend::types::BackendError;
 use crate::ir::DType;
 
 /// Gathers one field of a batch into an entry's input, time-major: work-item `i` writes

@@ -1,7 +1,7 @@
 //! Syntax errors: pest's "expected ..." turned into a located diagnostic in the
 //! language's own words.
 
-use super::Rule;
+use super::grammar::Rule;
 use crate::diag::{Code, Diagnostic, FileId, Span};
 
 /// Turns a pest error into a located diagnostic listing what could come next.

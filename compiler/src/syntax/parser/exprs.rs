@@ -1,7 +1,8 @@
 //! Expressions: operator precedence (Pratt), postfix calls, indexing and fields, primaries,
 //! `let` blocks and loops.
 
-use super::{Builder, Res, Rule, inner, pratt};
+use super::builder::{Builder, Res, inner, pratt};
+use super::grammar::Rule;
 use crate::diag::{Code, Diagnostic};
 use crate::syntax::ast::*;
 use pest::iterators::{Pair, Pairs};

@@ -2,7 +2,7 @@
 //! hyperparameter or the environment.
 
 use super::args::{Failure, Res, checked};
-use crate::cli::CompileArgs;
+use crate::cli::args::CompileArgs;
 use crate::cli::repl::session::{Reply, Session};
 use std::fmt::Write;
 use std::path::Path;

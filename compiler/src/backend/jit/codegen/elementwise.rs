@@ -2,8 +2,8 @@
 //! loads, constants and iotas, unary and binary ops (libm calls for transcendental
 //! functions), selects, casts, and the combining step of reductions.
 
-use super::helpers;
-use super::{Codegen, LANES, Stream, mem};
+use super::super::helpers;
+use super::state::{Codegen, LANES, Stream, mem};
 use crate::backend::kernel::{ENode, Expr};
 use crate::ir::{BinaryOp, DType, ReduceOp, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};

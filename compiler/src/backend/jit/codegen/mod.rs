@@ -6,58 +6,19 @@
 
 mod elementwise;
 mod nest;
+mod state;
+
+pub use state::Codegen;
+use state::{LANES, UNROLL, mem};
 
 use super::helpers;
 use crate::backend::kernel::{Buffer, ENode, Expr, Kernel, Plan, ScanKernel, Storage, View};
-use crate::ir::{DType, RandomDist, ReduceOp};
+use crate::ir::{DType, RandomDist};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, Type, Value, types};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, Signature, Type, Value, types};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashMap;
-
-const LANES: usize = 4;
-const UNROLL: usize = 4;
-
-/// Emits the body of an entry function `fn(inputs: *const *const u8, outputs: *const *mut u8)`.
-pub struct Codegen<'a, 'b> {
-    pub b: &'a mut FunctionBuilder<'b>,
-    pub plan: &'a Plan,
-    pub arena: usize,
-    pub states: &'a [usize],
-    pub call_conv: CallConv,
-    pub inputs: Value,
-    pub outputs: Value,
-    io_cache: HashMap<(bool, usize), Value>,
-    /// `(part, parts)` when emitting one part of a kernel split across cores.
-    pub band: Option<(Value, Value)>,
-    /// Per top-level kernel: the function running it split across cores, if it is split.
-    pub split: Vec<Option<cranelift_codegen::ir::FuncRef>>,
-}
-
-/// What one loop nest computes.
-struct Nest {
-    streams: Vec<Stream>,
-    leaf_ids: Vec<usize>,
-    expr: Expr,
-    out_dt: DType,
-    reduce: Option<ReduceOp>,
-}
-
-/// How one access of a loop walks memory (or, for iota, produces its index).
-#[derive(Clone, Debug)]
-struct Stream {
-    /// Strides per loop dimension, in elements.
-    strides: Vec<isize>,
-    /// Buffer (None for iota).
-    buf: Option<usize>,
-    /// First element.
-    offset: isize,
-}
-
-fn mem() -> MemFlagsData {
-    MemFlagsData::trusted()
-}
 
 impl<'a, 'b> Codegen<'a, 'b> {
     pub fn new(

@@ -5,7 +5,7 @@
 //! outermost axis.
 
 use super::elementwise::{identity, scalar_ty_mem, vec_ty, vectorizable};
-use super::{Codegen, LANES, Nest, Stream, UNROLL, mem};
+use super::state::{Codegen, LANES, Nest, Stream, UNROLL, mem};
 use crate::backend::kernel::{ENode, Expr, View};
 use crate::ir::ReduceOp;
 use cranelift_codegen::ir::condcodes::IntCC;
