@@ -6,41 +6,19 @@
 //! per entry of that table.
 
 mod arguments;
+mod kinds;
 mod operands;
 mod reduce;
 
 use super::args::{ArgVal, Args};
+use kinds::Reduction;
+pub(crate) use kinds::Extremum;
 use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::builtins::Builtin;
 use crate::diag::{Code, Span};
 use crate::ir::{BinaryOp, DType, RandomDist, TensorType, UnaryOp};
 use crate::syntax::ast::BinOp;
-
-/// Elementwise `maximum` or `minimum`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Extremum {
-    Max,
-    Min,
-}
-
-impl Extremum {
-    fn op(self) -> BinaryOp {
-        match self {
-            Extremum::Max => BinaryOp::Max,
-            Extremum::Min => BinaryOp::Min,
-        }
-    }
-}
-
-/// The reductions `sum`, `mean`, `max` and `min`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reduction {
-    Sum,
-    Mean,
-    Max,
-    Min,
-}
 
 /// `logsumexp` and the two softmaxes built on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Builtins on whole arguments: elementwise operators with constants, `pick`, random
 //! numbers, `stop` and `grad`.
 
-use super::Extremum;
+use super::kinds::Extremum;
 use crate::diag::{Code, Span};
 use crate::ir::{BinaryOp, DType, RandomDist};
 use crate::lower::args::ArgVal;

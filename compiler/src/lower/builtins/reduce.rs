@@ -1,6 +1,6 @@
 //! Reductions (`sum`, `mean`, `max`, `min`) and `concat`.
 
-use super::Reduction;
+use super::kinds::Reduction;
 use crate::builtins::Builtin;
 use crate::diag::{Code, Span};
 use crate::ir::{BinaryOp, DType, ReduceOp};
