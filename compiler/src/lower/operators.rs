@@ -347,10 +347,10 @@ mod tests {
                 assert_eq!(got as f64, eval_binary(BinaryOp::Rem, x as f64, y as f64), "{x} % {y}");
             }
         }
-        assert_eq!(
-            fold(BinOp::Rem, &Value::Int(5), &Value::Int(-3)).map(|r| r.ok()),
-            Some(Some(Value::Int(-1)))
-        );
+        assert!(matches!(
+            fold(BinOp::Rem, &Value::Int(5), &Value::Int(-3)),
+            Some(Ok(Value::Int(-1)))
+        ));
     }
 
     #[test]
