@@ -344,7 +344,11 @@ mod tests {
                 let Some(Ok(Value::Int(got))) = fold(BinOp::Rem, &Value::Int(x), &Value::Int(y)) else {
                     panic!("{x} % {y} does not fold to an integer");
                 };
-                assert_eq!(got as f64, eval_binary(BinaryOp::Rem, x as f64, y as f64), "{x} % {y}");
+                assert_eq!(
+                    got as f64,
+                    eval_binary(BinaryOp::Rem, x as f64, y as f64),
+                    "{x} % {y}"
+                );
             }
         }
         assert!(matches!(

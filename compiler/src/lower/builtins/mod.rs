@@ -11,14 +11,14 @@ mod operands;
 mod reduce;
 
 use super::args::{ArgVal, Args};
-use kinds::Reduction;
-pub(crate) use kinds::Extremum;
 use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::builtins::Builtin;
 use crate::diag::{Code, Span};
 use crate::ir::{BinaryOp, DType, RandomDist, TensorType, UnaryOp};
 use crate::syntax::ast::BinOp;
+pub(crate) use kinds::Extremum;
+use kinds::Reduction;
 
 /// `logsumexp` and the two softmaxes built on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
