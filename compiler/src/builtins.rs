@@ -64,6 +64,12 @@ pub enum Builtin {
     Argmax,
     /// `argmin(x, axis)`.
     Argmin,
+    /// `argsort(x, axis, descending)`.
+    Argsort,
+    /// `top_k(x, k, axis)`.
+    TopK,
+    /// `take_along(x, idx, axis)`.
+    TakeAlong,
     /// `one_hot(a, n)`.
     OneHot,
     /// `pick(x, a)`.
@@ -184,7 +190,7 @@ impl Declaration {
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 65] = [
+    pub const ALL: [Builtin; 68] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -212,6 +218,9 @@ impl Builtin {
         Builtin::LogSoftmax,
         Builtin::Argmax,
         Builtin::Argmin,
+        Builtin::Argsort,
+        Builtin::TopK,
+        Builtin::TakeAlong,
         Builtin::OneHot,
         Builtin::Pick,
         Builtin::Concat,
@@ -282,6 +291,9 @@ impl Builtin {
             Builtin::LogSoftmax => ("log_softmax", &["x", "axis"], Form::Call),
             Builtin::Argmax => ("argmax", &["x", "axis"], Form::Call),
             Builtin::Argmin => ("argmin", &["x", "axis"], Form::Call),
+            Builtin::Argsort => ("argsort", &["x", "axis", "descending"], Form::Call),
+            Builtin::TopK => ("top_k", &["x", "k", "axis"], Form::Call),
+            Builtin::TakeAlong => ("take_along", &["x", "idx", "axis"], Form::Call),
             Builtin::OneHot => ("one_hot", &["a", "n"], Form::Call),
             Builtin::Pick => ("pick", &["x", "a"], Form::Call),
             Builtin::Concat => ("concat", &["axis"], Form::Variadic),

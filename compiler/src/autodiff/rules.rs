@@ -16,6 +16,7 @@ pub(crate) fn differentiable_operands(op: &Op, n: usize) -> Vec<usize> {
         Op::Take { .. } => vec![0],
         Op::ScatterAdd { .. } => vec![0, 2],
         Op::Scan(_) | Op::Project { .. } => (0..n).collect(),
+        Op::Routine(r) => r.definition().differentiable(n),
         Op::Input { .. }
         | Op::Const { .. }
         | Op::Iota { .. }
@@ -215,6 +216,7 @@ pub(crate) fn vjp_rule(gr: &mut Graph, id: NodeId, g: NodeId) -> Result<Vec<(usi
         | Op::Random { .. }
         | Op::Cast
         | Op::StopGrad => vec![],
+        Op::Routine(r) => r.definition().vjp(gr, a, y, g)?,
         Op::Scan(_) | Op::Project { .. } => unreachable!("scans are handled by scan_vjp"),
     };
     Ok(out)

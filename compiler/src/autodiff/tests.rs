@@ -349,3 +349,27 @@ fn gradient_reach_is_autodiffs_rule() {
         "grad differentiates exactly what gradient_reach reports"
     );
 }
+
+#[test]
+fn values_gathered_by_argsort_get_the_gradient_of_their_position() {
+    // sorted(x) = x.take(argsort(x)): the indices carry no gradient, the gather does.
+    check(
+        "sorted",
+        Case {
+            shapes: vec![vec![6]],
+            range: (-2.0, 2.0),
+        },
+        &|g, x| {
+            let order = g
+                .routine(
+                    crate::ir::Routine::Argsort(crate::ir::Argsort {
+                        axis: 0,
+                        descending: true,
+                    }),
+                    &[x[0]],
+                )
+                .unwrap();
+            g.take(x[0], order, 0).unwrap()
+        },
+    );
+}

@@ -28,6 +28,10 @@ pub fn flops(g: &Graph) -> Flops {
             }
             Op::Unary(_) | Op::Binary(_) | Op::Select | Op::Random { .. } => f.total += n.ty.numel() as u64,
             Op::Reduce { .. } => f.total += g.ty(n.args[0]).numel() as u64,
+            Op::Routine(r) => {
+                let args: Vec<_> = n.args.iter().map(|a| g.ty(*a)).collect();
+                f.total += r.definition().flops(&args, &n.ty);
+            }
             Op::Scan(s) => {
                 let b = flops(&s.body);
                 f.total += b.total * s.length as u64;
@@ -80,6 +84,7 @@ pub fn matmul_shapes(g: &Graph) -> Vec<(usize, usize, usize)> {
             | Op::Select
             | Op::Cast
             | Op::Reduce { .. }
+            | Op::Routine(_)
             | Op::Reshape
             | Op::Transpose { .. }
             | Op::Broadcast

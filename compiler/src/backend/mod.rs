@@ -10,6 +10,7 @@ pub mod kernel;
 #[cfg(feature = "opencl")]
 pub mod opencl;
 mod replay;
+mod routine;
 mod types;
 
 pub use api::{Backend, require_replay};

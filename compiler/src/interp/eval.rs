@@ -6,7 +6,7 @@ use super::scalar::{
     reduce_init_i32, reduce_step, reduce_step_i32,
 };
 use super::tensor::{Buf, Real, Tensor};
-use crate::ir::{BinaryOp, DType, Graph, Op, RandomDist, StateId, TensorType, UnaryOp};
+use crate::ir::{BinaryOp, DType, Graph, HostArg, Op, RandomDist, StateId, TensorType, UnaryOp};
 use crate::random;
 use std::fmt;
 
@@ -212,6 +212,15 @@ fn bools<T>(t: &Tensor<T>) -> &[bool] {
     }
 }
 
+/// A buffer's elements as f64 (exact for f32, i32 and bool), for a routine's evaluation.
+fn host_values<T: Real>(b: &Buf<T>) -> Vec<f64> {
+    match b {
+        Buf::F(v) => v.iter().map(|x| x.f64()).collect(),
+        Buf::I(v) => v.iter().map(|x| f64::from(*x)).collect(),
+        Buf::B(v) => v.iter().map(|x| f64::from(u8::from(*x))).collect(),
+    }
+}
+
 /// Applies a position map to any buffer: `out[i] = src[map[i]]`.
 fn remap<T: Copy>(b: &Buf<T>, map: &[usize]) -> Buf<T> {
     match b {
@@ -385,6 +394,20 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
                 }
             }
             Ok(res)
+        }
+        Op::Routine(r) => {
+            let data: Vec<Vec<f64>> = a.iter().map(|t| host_values(&t.buf)).collect();
+            let args: Vec<HostArg<'_>> = a
+                .iter()
+                .zip(&data)
+                .map(|(t, d)| HostArg { ty: &t.ty, data: d })
+                .collect();
+            let v = r.definition().eval(&args, ty);
+            out(match ty.dtype {
+                DType::F32 => Buf::F(v.iter().map(|x| T::of(*x)).collect()),
+                DType::I32 => Buf::I(v.iter().map(|x| *x as i32).collect()),
+                DType::Bool => Buf::B(v.iter().map(|x| *x != 0.0).collect()),
+            })
         }
         Op::Input { .. } | Op::State(_) | Op::Assign(_) | Op::Scan(_) | Op::Project { .. } => {
             unreachable!("handled by eval")

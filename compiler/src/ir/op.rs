@@ -5,6 +5,7 @@
 //! the compiler point at every `match` that must handle it.
 
 use super::graph::Graph;
+use super::routine::Routine;
 use super::state::StateId;
 use super::types::{DType, ShapeDisplay, TensorType};
 use std::fmt;
@@ -315,6 +316,8 @@ pub enum Op {
     },
     /// Identity whose gradient is zero.
     StopGrad,
+    /// A routine (sorting, small linear algebra), defined in one file of [`super::routine`].
+    Routine(Routine),
 }
 
 impl Op {
@@ -350,6 +353,7 @@ impl Op {
             Op::Scan(_) => "scan".into(),
             Op::Project { .. } => "project".into(),
             Op::StopGrad => "stop_grad".into(),
+            Op::Routine(r) => r.definition().name().into(),
         }
     }
 
@@ -587,6 +591,10 @@ impl Op {
                 for (i, (_, o)) in body.outputs.iter().enumerate() {
                     same(body.ty(*o), args[i])?;
                 }
+            }
+            Op::Routine(r) => {
+                let ty = r.definition().output_type(args)?;
+                same(&ty, out)?;
             }
             Op::Project { index } => {
                 arity(1)?;

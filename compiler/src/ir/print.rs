@@ -78,7 +78,15 @@ pub(crate) fn attrs(op: &Op, states: Option<&StateTable>) -> String {
             s.n_carry
         ),
         Op::Project { index } => format!("[{index}]"),
-        _ => String::new(),
+        Op::Routine(r) => r.definition().attrs(),
+        Op::Unary(_)
+        | Op::Binary(_)
+        | Op::Select
+        | Op::Cast
+        | Op::MatMul
+        | Op::Reshape
+        | Op::Broadcast
+        | Op::StopGrad => String::new(),
     }
 }
 

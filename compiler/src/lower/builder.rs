@@ -8,7 +8,8 @@
 use super::value::Tv;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{
-    BinaryOp, DType, Graph, IrError, NodeId, RandomDist, ReduceOp, Scan, StateId, TensorType, UnaryOp,
+    Argsort, BinaryOp, DType, Graph, IrError, NodeId, RandomDist, ReduceOp, Routine, Scan, StateId,
+    TensorType, UnaryOp,
 };
 
 /// Result of building or tracing: a value, or the diagnostic that stops it.
@@ -337,5 +338,71 @@ impl<'g> Builder<'g> {
         let xr = self.reshape(x, &xs)?;
         let yr = self.reshape(y, &ys)?;
         self.binary(BinaryOp::Mul, &xr, &yr)
+    }
+
+    /// A routine (see [`crate::ir::Routine`]) applied to operands of this level.
+    pub(crate) fn routine(&mut self, r: Routine, args: &[&Tv]) -> R<Tv> {
+        let nodes: Vec<NodeId> = args.iter().map(|a| a.node).collect();
+        let n = self.graph.routine(r, &nodes);
+        self.emit(n)
+    }
+
+    /// The positions of the `k` largest entries along `axis`, largest first (ties: the
+    /// earlier position first; NaNs never before a number). `k` is checked by the caller.
+    pub(crate) fn top_k(&mut self, x: &Tv, k: usize, axis: usize) -> R<Tv> {
+        let order = self.routine(
+            Routine::Argsort(Argsort {
+                axis,
+                descending: true,
+            }),
+            &[x],
+        )?;
+        self.slice(&order, axis, 0, k)
+    }
+
+    /// numpy's `take_along_axis`: `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `axis`,
+    /// for i32 `idx` shaped like `x` except on `axis` (checked by the caller). Indices are
+    /// clamped into the axis, as `take` clamps, so a bad index never reads a neighbouring line.
+    /// One flat gather: its gradient is a scatter-add.
+    pub(crate) fn take_along(&mut self, x: &Tv, idx: &Tv, axis: usize) -> R<Tv> {
+        let shape = idx.ty.shape.clone();
+        let len = x.ty.shape[axis];
+        let i32_of = |v: usize| v as f64;
+        // Clamp into [0, len): built from `lt` and `select` only.
+        let zero = self.fill(0.0, idx.ty.clone());
+        let last = self.fill(i32_of(len.max(1) - 1), idx.ty.clone());
+        let below = self.binary(BinaryOp::Lt, idx, &zero)?;
+        let lo = self.select(&below, &zero, idx)?;
+        let above = self.binary(BinaryOp::Lt, &last, &lo)?;
+        let clamped = self.select(&above, &last, &lo)?;
+        // Flat position in x: sum over axes of coordinate * x's stride.
+        let mut stride = 1usize;
+        let mut strides = vec![0usize; shape.len()];
+        for d in (0..shape.len()).rev() {
+            strides[d] = stride;
+            stride *= x.ty.shape[d];
+        }
+        let mut flat: Option<Tv> = None;
+        for (d, stride) in strides.iter().enumerate() {
+            let coord = if d == axis {
+                clamped.clone()
+            } else {
+                self.iota(d, shape.clone())?
+            };
+            let s = self.fill(i32_of(*stride), idx.ty.clone());
+            let term = self.binary(BinaryOp::Mul, &coord, &s)?;
+            flat = Some(match flat {
+                None => term,
+                Some(f) => self.binary(BinaryOp::Add, &f, &term)?,
+            });
+        }
+        let n: usize = shape.iter().product();
+        let flat = match flat {
+            Some(f) => self.reshape(&f, &[n])?,
+            None => self.fill(0.0, TensorType::new(DType::I32, vec![n])),
+        };
+        let xf = self.reshape(x, &[x.ty.numel()])?;
+        let g = self.take(&xf, &flat, 0)?;
+        self.reshape(&g, &shape)
     }
 }

@@ -31,19 +31,21 @@ pub fn fold(g: &Graph) -> Graph {
                     let v = splat(&out.node(args[0]).op)?;
                     Some(out.fill(v, node.ty.clone()))
                 }
-                op if op.is_elementwise()
-                    || matches!(
-                        op,
-                        Op::Reduce { .. }
-                            | Op::MatMul
-                            | Op::Concat { .. }
-                            | Op::Slice { .. }
-                            | Op::Transpose { .. }
-                            | Op::Take { .. }
-                            | Op::ScatterAdd { .. }
-                            | Op::Iota { .. }
-                    ) =>
-                {
+                Op::Unary(_)
+                | Op::Binary(_)
+                | Op::Select
+                | Op::Cast
+                | Op::StopGrad
+                | Op::Reduce { .. }
+                | Op::MatMul
+                | Op::Concat { .. }
+                | Op::Slice { .. }
+                | Op::Transpose { .. }
+                | Op::Take { .. }
+                | Op::ScatterAdd { .. }
+                | Op::Iota { .. }
+                | Op::Routine(_) => {
+                    let op = &node.op;
                     let all_splat = args.iter().all(|a| splat(&out.node(*a).op).is_some());
                     if node.ty.numel() > MAX_FOLDED && !(all_splat && op.is_elementwise()) {
                         return None;
@@ -76,7 +78,14 @@ pub fn fold(g: &Graph) -> Graph {
                         label: node.label.clone(),
                     }))
                 }
-                _ => None,
+                // Leaves, state, randomness (never constant) and loops: nothing to fold.
+                Op::Input { .. }
+                | Op::Const { .. }
+                | Op::State(_)
+                | Op::Assign(_)
+                | Op::Random { .. }
+                | Op::Scan(_)
+                | Op::Project { .. } => None,
             }
         },
     );

@@ -2,6 +2,8 @@
 //! CPU has it), gathers and scatters, the shared random-number generator, and libm.
 //! Each is `extern "C"` and takes raw pointers the code generator knows to be valid.
 
+use crate::backend::kernel::RoutineCall;
+use crate::backend::routine::run_on_words;
 use crate::random;
 
 /// Products with at least this many flops are split across cores.
@@ -295,6 +297,26 @@ pub unsafe extern "C" fn take(
                 o += 1;
             }
         }
+    }
+}
+
+/// Runs a routine on the host (see `backend/routine.rs`).
+///
+/// # Safety
+/// `call` points at a live [`RoutineCall`]; `args` holds one pointer per operand, each
+/// addressing that operand's element count of 4-byte words; `out` addresses the result's.
+pub unsafe extern "C" fn routine(call: *const RoutineCall, args: *const *const u32, out: *mut u32) {
+    // SAFETY: as the caller promises; the plan keeps `call` alive as long as the code.
+    unsafe {
+        let call = &*call;
+        let ptrs = std::slice::from_raw_parts(args, call.args.len());
+        let slices: Vec<&[u32]> = ptrs
+            .iter()
+            .zip(&call.args)
+            .map(|(p, ty)| std::slice::from_raw_parts(*p, ty.numel()))
+            .collect();
+        let out = std::slice::from_raw_parts_mut(out, call.out.numel());
+        run_on_words(call, &slices, out);
     }
 }
 

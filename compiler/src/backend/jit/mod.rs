@@ -53,6 +53,9 @@ struct JitEntry {
     func: EntryFn,
     _module: JITModule,
     _arena: Vec<u64>,
+    /// The plan the code was generated from: compiled code holds addresses into it (routine
+    /// descriptions), so it lives exactly as long as the code.
+    _plan: kernel::Plan,
     inputs: Vec<(String, DType, usize)>,
     outputs: Vec<(String, DType, usize)>,
     in_ptrs: Vec<*const u8>,
@@ -303,6 +306,7 @@ impl Backend for JitBackend {
             func,
             _module: module,
             _arena: arena,
+            _plan: plan,
             inputs,
             outputs,
             in_ptrs: vec![std::ptr::null(); ni],

@@ -124,6 +124,11 @@ fn kernels(out: &mut String, ks: &[Kernel], depth: usize) -> fmt::Result {
                 "random {o} <- {} key {key} stream {stream}",
                 dist_name(*dist)
             )?,
+            Kernel::Routine { call, args, out: o } => {
+                let def = call.routine.definition();
+                let args = args.iter().map(View::to_string).collect::<Vec<_>>().join(", ");
+                writeln!(out, "routine {o} <- {}{}({args})", def.name(), def.attrs())?
+            }
             Kernel::Scan(s) => {
                 let list = |vs: &[View]| vs.iter().map(View::to_string).collect::<Vec<_>>().join(", ");
                 writeln!(

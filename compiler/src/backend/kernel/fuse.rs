@@ -42,7 +42,8 @@ pub(super) fn fusion(op: &Op) -> Fusion {
         | Op::Take { .. }
         | Op::ScatterAdd { .. }
         | Op::Scan(_)
-        | Op::Project { .. } => Fusion::Opaque,
+        | Op::Project { .. }
+        | Op::Routine(_) => Fusion::Opaque,
     }
 }
 
@@ -197,6 +198,7 @@ impl Planner<'_> {
                 | Op::Random { .. }
                 | Op::Reduce { .. }
                 | Op::MatMul
+                | Op::Routine(_)
                 | Op::Reshape
                 | Op::Transpose { .. }
                 | Op::Broadcast

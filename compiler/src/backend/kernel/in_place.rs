@@ -144,6 +144,11 @@ fn retarget(k: &mut Kernel, from: usize, to: usize) {
             retarget_view(key, from, to);
             retarget_view(out, from, to);
         }
+        Kernel::Routine { args, out, .. } => {
+            for v in args.iter_mut().chain(std::iter::once(out)) {
+                retarget_view(v, from, to);
+            }
+        }
         Kernel::Scan(s) => {
             for v in s.inits.iter_mut().chain(s.new_carries.iter_mut()) {
                 retarget_view(v, from, to);

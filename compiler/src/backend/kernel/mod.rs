@@ -26,7 +26,7 @@ mod types;
 mod views;
 
 pub use dump::dump;
-pub use types::{Buffer, ENode, Expr, Kernel, Plan, PlanError, ScanKernel, Storage, View};
+pub use types::{Buffer, ENode, Expr, Kernel, Plan, PlanError, RoutineCall, ScanKernel, Storage, View};
 
 use crate::ir::Graph;
 use planner::Planner;

@@ -4,8 +4,9 @@
 //! chains fused ([`super::fuse`]); everything else (products, gathers, scatters, random
 //! numbers, concatenations, scans) becomes a kernel writing a fresh arena buffer.
 
-use super::types::{Buffer, ENode, Expr, Kernel, PlanError, ScanKernel, Storage, View};
+use super::types::{Buffer, ENode, Expr, Kernel, PlanError, RoutineCall, ScanKernel, Storage, View};
 use crate::ir::{DType, Graph, NodeId, Op, StateId, TensorType};
+use std::sync::Arc;
 
 /// What a node became.
 #[derive(Clone, Debug)]
@@ -189,6 +190,25 @@ impl<'g> Planner<'g> {
                         key,
                         dist: *dist,
                         stream: *stream,
+                        out: o.clone(),
+                    });
+                    Val::View(o)
+                }
+                Op::Routine(routine) => {
+                    let mut args = Vec::with_capacity(node.args.len());
+                    for a in node.args.clone() {
+                        args.push(self.contiguous(a)?);
+                    }
+                    let out = self.new_buffer(Storage::Arena, &node.ty);
+                    let o = View::whole(out, &node.ty.shape);
+                    let call = RoutineCall {
+                        routine: routine.clone(),
+                        args: node.args.iter().map(|a| self.g.ty(*a).clone()).collect(),
+                        out: node.ty.clone(),
+                    };
+                    self.kernels.push(Kernel::Routine {
+                        call: Arc::new(call),
+                        args,
                         out: o.clone(),
                     });
                     Val::View(o)

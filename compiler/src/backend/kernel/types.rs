@@ -2,7 +2,8 @@
 //! expressions, and the kernels an entry point runs in order. Every backend that runs a plan
 //! (the JIT, OpenCL) reads only these types.
 
-use crate::ir::{BinaryOp, DType, RandomDist, ReduceOp, StateId, UnaryOp};
+use crate::ir::{BinaryOp, DType, RandomDist, ReduceOp, Routine, StateId, TensorType, UnaryOp};
+use std::sync::Arc;
 
 /// Where a buffer lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -221,8 +222,29 @@ pub enum Kernel {
         /// Destination (contiguous).
         out: View,
     },
+    /// A routine run on the host by its reference evaluation (contiguous views).
+    Routine {
+        /// The routine and its operand and result types.
+        call: Arc<RoutineCall>,
+        /// Operands.
+        args: Vec<View>,
+        /// Destination.
+        out: View,
+    },
     /// A scan loop.
     Scan(Box<ScanKernel>),
+}
+
+/// A routine with the types it is applied to: everything a backend needs to run it. Shared
+/// (`Arc`) so that compiled code can hold its address for as long as the plan lives.
+#[derive(Debug)]
+pub struct RoutineCall {
+    /// The routine.
+    pub routine: Routine,
+    /// Operand types.
+    pub args: Vec<TensorType>,
+    /// Result type.
+    pub out: TensorType,
 }
 
 impl Kernel {
@@ -236,6 +258,7 @@ impl Kernel {
             Kernel::Take { x, idx, .. } => vec![x, idx],
             Kernel::ScatterAdd { idx, upd, .. } => vec![idx, upd],
             Kernel::Random { key, .. } => vec![key],
+            Kernel::Routine { args, .. } => args.iter().collect(),
             Kernel::Scan(s) => {
                 let mut v: Vec<&View> = s.inits.iter().collect();
                 for k in &s.body {
@@ -254,9 +277,10 @@ impl Kernel {
             Kernel::Reduce { acc, .. } => vec![acc.buf],
             Kernel::MatMul { c, .. } => vec![c.buf],
             Kernel::MatMulPair { first, second } => vec![first[2].buf, second[2].buf],
-            Kernel::Take { out, .. } | Kernel::ScatterAdd { out, .. } | Kernel::Random { out, .. } => {
-                vec![out.buf]
-            }
+            Kernel::Take { out, .. }
+            | Kernel::ScatterAdd { out, .. }
+            | Kernel::Random { out, .. }
+            | Kernel::Routine { out, .. } => vec![out.buf],
             Kernel::Scan(s) => {
                 let mut v = vec![s.t_buf];
                 v.extend(&s.carries);

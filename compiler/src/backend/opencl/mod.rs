@@ -11,7 +11,9 @@ mod replay;
 pub use device::{Device, OclDevice};
 
 use super::api::Backend;
+use super::kernel::{RoutineCall, View};
 use super::replay::{DeviceReplay, Draw, ReplayId};
+use super::routine::run_on_words;
 use super::types::{BackendError, EntryId, EntryStats, HostData, In, Out};
 use crate::backend::kernel::{Storage, plan};
 use crate::interp::{Buf, initial_state};
@@ -36,6 +38,9 @@ struct ClEntry {
     /// Inputs the last call drew from device replay (not copied from the host).
     drawn: Vec<bool>,
     source: String,
+    /// Per plan buffer: its device memory and the word offset of its first element (for
+    /// host steps).
+    places: Vec<(Mem, usize)>,
     launches: usize,
     scratch: Vec<u32>,
     compile_ms: f64,
@@ -80,6 +85,7 @@ impl OpenClBackend {
                         .then(|| ((ck.bufs.len() + 2 * usize::from(ck.arena)) as u32, t));
                     self.dev.launch(*kern, ck.global, ck.local, int_arg.as_slice())?;
                 }
+                Step::Host { call, args, out } => self.run_host(e, call, args, out)?,
                 Step::Scan {
                     length,
                     reverse,
@@ -100,6 +106,28 @@ impl OpenClBackend {
             }
         }
         Ok(())
+    }
+
+    /// Runs a routine on the host: its operands are read from the device, the result written.
+    fn run_host(
+        &mut self,
+        e: usize,
+        call: &RoutineCall,
+        args: &[View],
+        out: &View,
+    ) -> Result<(), BackendError> {
+        let mut words = Vec::with_capacity(args.len());
+        for v in args {
+            let (mem, base) = self.entries[e].places[v.buf];
+            let mut w = vec![0u32; v.numel()];
+            self.dev.read(mem, base + v.offset as usize, &mut w)?;
+            words.push(w);
+        }
+        let slices: Vec<&[u32]> = words.iter().map(Vec::as_slice).collect();
+        let mut res = vec![0u32; out.numel()];
+        run_on_words(call, &slices, &mut res);
+        let (mem, base) = self.entries[e].places[out.buf];
+        self.dev.write(mem, base + out.offset as usize, &res)
     }
 
     /// Runs an entry: host inputs are written, inputs named by `draws` are sampled from
@@ -187,6 +215,7 @@ fn count_launches(steps: &[Step]) -> usize {
         .iter()
         .map(|s| match s {
             Step::Launch(_) => 1,
+            Step::Host { .. } => 0,
             Step::Scan {
                 length,
                 init,
@@ -294,6 +323,15 @@ impl Backend for OpenClBackend {
             };
             mems.push(m);
         }
+        let places: Vec<(Mem, usize)> = plan
+            .buffers
+            .iter()
+            .zip(&mems)
+            .map(|(b, m)| match b.storage {
+                Storage::Arena | Storage::Const => (*m, b.offset / 4),
+                Storage::State(_) | Storage::Input(_) | Storage::Output(_) => (*m, 0),
+            })
+            .collect();
         let Rendered {
             source,
             kernels,
@@ -325,6 +363,7 @@ impl Backend for OpenClBackend {
             inputs,
             outputs,
             source,
+            places,
             launches,
             drawn: vec![false; g.inputs.len()],
             scratch: vec![0; scratch_len],

@@ -2,9 +2,10 @@
 //! per planned kernel (a tiled local-memory kernel for matrix products), and a list of launch
 //! steps (scans become host loops over their body's launches).
 
-use crate::backend::kernel::{ENode, Expr, Kernel, Plan, ScanKernel, Storage, View};
+use crate::backend::kernel::{ENode, Expr, Kernel, Plan, RoutineCall, ScanKernel, Storage, View};
 use crate::ir::{BinaryOp, DType, RandomDist, ReduceOp, UnaryOp};
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Tile edge of the matrix-product kernel (work-groups are TILE x TILE).
 pub const TILE: usize = 16;
@@ -33,6 +34,16 @@ pub struct ClKernel {
 pub enum Step {
     /// Launch kernel `k` (with the current scan step as `t` if it takes one).
     Launch(usize),
+    /// A routine run on the host: read the operands back, evaluate, write the result (see
+    /// `backend/routine.rs`); views are contiguous.
+    Host {
+        /// The routine and its types.
+        call: Arc<RoutineCall>,
+        /// Operands.
+        args: Vec<View>,
+        /// Destination.
+        out: View,
+    },
     /// A scan: `init` once, then per step `t`: write `t` into the arena, `body`, `copy`.
     Scan {
         /// Steps.
@@ -154,6 +165,11 @@ impl Renderer<'_> {
                 | Kernel::Take { .. }
                 | Kernel::ScatterAdd { .. }
                 | Kernel::Random { .. } => out.push(self.kernel(k)),
+                Kernel::Routine { call, args, out: o } => out.push(Step::Host {
+                    call: call.clone(),
+                    args: args.clone(),
+                    out: o.clone(),
+                }),
             }
         }
         out
@@ -287,7 +303,9 @@ impl Renderer<'_> {
                 stream,
                 out,
             } => self.random(key, *dist, *stream, out),
-            Kernel::MatMulPair { .. } | Kernel::Scan(_) => unreachable!("handled in steps"),
+            Kernel::MatMulPair { .. } | Kernel::Scan(_) | Kernel::Routine { .. } => {
+                unreachable!("handled in steps")
+            }
         }
     }
 

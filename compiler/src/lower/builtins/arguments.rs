@@ -145,4 +145,32 @@ impl Tracer<'_, '_> {
         }
         Ok(ax as usize)
     }
+
+    /// A tensor that can be sorted: f32 or i32 (numbers become f32 scalars).
+    pub(crate) fn sortable_arg(&mut self, a: &ArgVal) -> R<Tv> {
+        let t = self.arg_tensor(a, Some(DType::F32))?;
+        if t.ty.dtype == DType::Bool || t.ty.rank() == 0 {
+            return Err(err(
+                Code::TypeMismatch,
+                "expected an f32 or i32 tensor with at least one axis",
+                a.span,
+                format!("this is {}", t.ty),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// An optional `true`/`false` argument called `what` (default false).
+    pub(crate) fn flag_arg(&mut self, a: Option<&ArgVal>, what: &str) -> R<bool> {
+        match a.map(|a| (&a.value, a.span)) {
+            None | Some((Value::Bool(false), _)) => Ok(false),
+            Some((Value::Bool(true), _)) => Ok(true),
+            Some((other, span)) => Err(err(
+                Code::BadArgument,
+                format!("{what} is true or false"),
+                span,
+                format!("this is {}", other.describe()),
+            )),
+        }
+    }
 }

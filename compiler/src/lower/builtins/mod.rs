@@ -15,7 +15,7 @@ use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::builtins::Builtin;
 use crate::diag::{Code, Span};
-use crate::ir::{BinaryOp, DType, RandomDist, TensorType, UnaryOp};
+use crate::ir::{Argsort, BinaryOp, DType, RandomDist, Routine, TensorType, UnaryOp};
 use crate::syntax::ast::BinOp;
 pub(crate) use kinds::Extremum;
 use kinds::Reduction;
@@ -99,6 +99,62 @@ impl Tracer<'_, '_> {
             Builtin::LogSoftmax => self.softmax_family(b, LseForm::LogSoftmax, args, whole),
             Builtin::Argmax => self.argext_builtin(b, true, args, whole),
             Builtin::Argmin => self.argext_builtin(b, false, args, whole),
+            Builtin::Argsort => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.sortable_arg(a.req(0)?)?;
+                let axis = self.axis_arg(a.opt(1), &x, -1)?;
+                let descending = self.flag_arg(a.opt(2), "descending")?;
+                let r = Routine::Argsort(Argsort { axis, descending });
+                self.gb(whole).routine(r, &[&x]).map(Value::Tensor)
+            }
+            Builtin::TopK => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.sortable_arg(a.req(0)?)?;
+                let k = self.usize_arg(a.req(1)?)?;
+                let axis = self.axis_arg(a.opt(2), &x, -1)?;
+                let n = x.ty.shape[axis];
+                if k == 0 || k > n {
+                    return Err(err(
+                        Code::IndexOutOfBounds,
+                        format!(
+                            "top_k needs 1 <= k <= {n} (the length of axis {axis} of {})",
+                            x.ty
+                        ),
+                        a.req(1)?.span,
+                        format!("k is {k}"),
+                    ));
+                }
+                self.gb(whole).top_k(&x, k, axis).map(Value::Tensor)
+            }
+            Builtin::TakeAlong => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.arg_tensor(a.req(0)?, Some(DType::F32))?;
+                let idx = self.arg_tensor(a.req(1)?, Some(DType::I32))?;
+                let axis = self.axis_arg(a.opt(2), &x, -1)?;
+                let fits = idx.ty.dtype == DType::I32
+                    && idx.ty.rank() == x.ty.rank()
+                    && (0..x.ty.rank()).all(|d| d == axis || idx.ty.shape[d] == x.ty.shape[d]);
+                if !fits {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!(
+                            "`take_along(x, idx, axis)` needs i32 indices shaped like x except on axis {axis}; got {} and {}",
+                            x.ty, idx.ty
+                        ),
+                        a.req(1)?.span,
+                        format!("this is {}", idx.ty),
+                    ));
+                }
+                if x.ty.numel() > i32::MAX as usize || x.ty.shape[axis] == 0 {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!("take_along cannot index {}", x.ty),
+                        a.req(0)?.span,
+                        "empty axis or too many elements for i32 positions",
+                    ));
+                }
+                self.gb(whole).take_along(&x, &idx, axis).map(Value::Tensor)
+            }
             Builtin::OneHot => {
                 let a = Args::bind(name, params, args, whole)?;
                 let idx = self.arg_tensor(a.req(0)?, Some(DType::I32))?;

@@ -15,10 +15,13 @@ use super::helpers;
 use crate::backend::kernel::{Buffer, ENode, Expr, Kernel, Plan, ScanKernel, Storage, View};
 use crate::ir::{DType, RandomDist};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{AbiParam, InstBuilder, Signature, Type, Value, types};
+use cranelift_codegen::ir::{
+    AbiParam, InstBuilder, Signature, StackSlotData, StackSlotKind, Type, Value, types,
+};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 impl<'a, 'b> Codegen<'a, 'b> {
     pub fn new(
@@ -252,6 +255,27 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     &[types::I64; 5],
                     &[],
                     &args,
+                );
+            }
+            Kernel::Routine { call, args, out } => {
+                // Operand addresses go in a stack array; the call's description is kept
+                // alive by the plan, which the compiled entry owns.
+                let size = (8 * args.len().max(1)) as u32;
+                let slot =
+                    self.b
+                        .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+                for (i, a) in args.iter().enumerate() {
+                    let p = self.view_addr(a);
+                    self.b.ins().stack_store(types::I64, p, slot, (8 * i) as i32);
+                }
+                let ptrs = self.b.ins().stack_addr(types::I64, slot, 0);
+                let call_addr = self.iconst(Arc::as_ptr(call) as i64);
+                let o = self.view_addr(out);
+                self.call(
+                    helpers::routine as *const () as usize,
+                    &[types::I64; 3],
+                    &[],
+                    &[call_addr, ptrs, o],
                 );
             }
             Kernel::Scan(s) => self.scan(s),
