@@ -1,4 +1,4 @@
-//! Routines (`ir/routine/`: sorting and friends) on every backend (OpenCL with `--features
+//! Routines (`ir/routine/`: argsort, solve) on every backend (OpenCL with `--features
 //! opencl`): exact values against hand-computed results, the interpreter against each backend
 //! on a whole program that sorts in its loss and policy, and the located errors of the
 //! builtins built on them.
@@ -60,8 +60,8 @@ fn argsort_is_stable_with_nans_last_on_the_interpreter_and_the_jit() {
 }
 
 #[test]
-fn a_program_that_sorts_matches_the_interpreter_on_the_jit() {
-    let path = root().join("tests/programs/sorting.rl");
+fn a_program_with_routines_matches_the_interpreter_on_the_jit() {
+    let path = root().join("tests/programs/routines.rl");
     check_program(|| Box::new(JitBackend::new()), &path, &[]);
     check_program(|| Box::new(JitBackend::new()), &path, &["k=1", "batch=5"]);
 }
@@ -86,7 +86,7 @@ fn program(body: &str) -> String {
 }
 
 #[test]
-fn sorting_builtins_report_bad_arguments_where_they_are() {
+fn routine_builtins_report_bad_arguments_where_they_are() {
     let cases = [
         ("policy greedy(s) = top_k(q(s), 0)[..., 0]", "1 <= k <= 2"),
         ("policy greedy(s) = top_k(q(s), 3)[..., 0]", "1 <= k <= 2"),
@@ -102,6 +102,10 @@ fn sorting_builtins_report_bad_arguments_where_they_are() {
         (
             "policy greedy(s) = i32(take_along(q(s), range(3)))",
             "shaped like x except on axis",
+        ),
+        (
+            "policy greedy(s) = argmax(solve(q(s), q(s)))",
+            "needs a of shape [n, n]",
         ),
     ];
     for (line, want) in cases {
@@ -127,7 +131,7 @@ mod opencl {
     }
 
     #[test]
-    fn a_program_that_sorts_matches_the_interpreter_on_opencl() {
-        check_program(opencl, &root().join("tests/programs/sorting.rl"), &[]);
+    fn a_program_with_routines_matches_the_interpreter_on_opencl() {
+        check_program(opencl, &root().join("tests/programs/routines.rl"), &[]);
     }
 }

@@ -70,6 +70,8 @@ pub enum Builtin {
     TopK,
     /// `take_along(x, idx, axis)`.
     TakeAlong,
+    /// `solve(a, b)`.
+    Solve,
     /// `one_hot(a, n)`.
     OneHot,
     /// `pick(x, a)`.
@@ -190,7 +192,7 @@ impl Declaration {
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 68] = [
+    pub const ALL: [Builtin; 69] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -221,6 +223,7 @@ impl Builtin {
         Builtin::Argsort,
         Builtin::TopK,
         Builtin::TakeAlong,
+        Builtin::Solve,
         Builtin::OneHot,
         Builtin::Pick,
         Builtin::Concat,
@@ -294,6 +297,7 @@ impl Builtin {
             Builtin::Argsort => ("argsort", &["x", "axis", "descending"], Form::Call),
             Builtin::TopK => ("top_k", &["x", "k", "axis"], Form::Call),
             Builtin::TakeAlong => ("take_along", &["x", "idx", "axis"], Form::Call),
+            Builtin::Solve => ("solve", &["a", "b"], Form::Call),
             Builtin::OneHot => ("one_hot", &["a", "n"], Form::Call),
             Builtin::Pick => ("pick", &["x", "a"], Form::Call),
             Builtin::Concat => ("concat", &["axis"], Form::Variadic),

@@ -93,4 +93,4 @@ fn dependence(g: &Graph, wrt: &[NodeId]) -> Vec<bool> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

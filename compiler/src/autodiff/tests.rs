@@ -8,17 +8,19 @@ use rand::{RngExt, SeedableRng};
 /// Largest error allowed: |analytic - numeric| / max(1, |analytic|, |numeric|).
 const TOL: f64 = 1e-6;
 
-type Build = dyn Fn(&mut Graph, &[NodeId]) -> NodeId;
+pub(crate) type Build = dyn Fn(&mut Graph, &[NodeId]) -> NodeId;
 
-struct Case {
-    shapes: Vec<Vec<usize>>,
+/// The inputs of a gradient check.
+pub(crate) struct Case {
+    /// Shapes of the f32 inputs.
+    pub(crate) shapes: Vec<Vec<usize>>,
     /// Inputs are drawn uniformly from this range (away from kinks and poles).
-    range: (f64, f64),
+    pub(crate) range: (f64, f64),
 }
 
 /// Builds `f(inputs)`, reduces it to a scalar with fixed random weights, differentiates, and
 /// compares every gradient element with a central difference.
-fn check(name: &str, case: Case, build: &Build) {
+pub(crate) fn check(name: &str, case: Case, build: &Build) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
     let mut g = Graph::new();
     let xs: Vec<NodeId> = case

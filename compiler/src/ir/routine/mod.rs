@@ -15,8 +15,10 @@
 //! (`builtins.rs` and `lower/builtins/`). See ARCHITECTURE.md, "How to add a primitive".
 
 mod argsort;
+mod solve;
 
 pub use argsort::Argsort;
+pub use solve::Solve;
 
 use super::graph::{Graph, IrError, NodeId};
 use super::types::TensorType;
@@ -70,6 +72,8 @@ pub trait Definition {
 pub enum Routine {
     /// Indices that sort an axis; see [`Argsort`].
     Argsort(Argsort),
+    /// The solution of a small linear system; see [`Solve`].
+    Solve(Solve),
 }
 
 impl Routine {
@@ -77,6 +81,7 @@ impl Routine {
     pub fn definition(&self) -> &dyn Definition {
         match self {
             Routine::Argsort(r) => r,
+            Routine::Solve(r) => r,
         }
     }
 }

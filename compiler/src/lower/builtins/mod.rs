@@ -15,7 +15,7 @@ use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::builtins::Builtin;
 use crate::diag::{Code, Span};
-use crate::ir::{Argsort, BinaryOp, DType, RandomDist, Routine, TensorType, UnaryOp};
+use crate::ir::{Argsort, BinaryOp, DType, RandomDist, Routine, Solve, TensorType, UnaryOp};
 use crate::syntax::ast::BinOp;
 pub(crate) use kinds::Extremum;
 use kinds::Reduction;
@@ -125,6 +125,28 @@ impl Tracer<'_, '_> {
                     ));
                 }
                 self.gb(whole).top_k(&x, k, axis).map(Value::Tensor)
+            }
+            Builtin::Solve => {
+                let a = Args::bind(name, params, args, whole)?;
+                let (m, rhs) = (self.float_arg(a.req(0)?)?, self.float_arg(a.req(1)?)?);
+                let fits = m.ty.rank() == 2
+                    && m.ty.shape[0] == m.ty.shape[1]
+                    && (1..=2).contains(&rhs.ty.rank())
+                    && rhs.ty.shape[0] == m.ty.shape[0];
+                if !fits {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!(
+                            "`solve(a, b)` needs a of shape [n, n] and b of shape [n] or [n, m]; got {} and {}",
+                            m.ty, rhs.ty
+                        ),
+                        whole,
+                        "in this call",
+                    ));
+                }
+                self.gb(whole)
+                    .routine(Routine::Solve(Solve), &[&m, &rhs])
+                    .map(Value::Tensor)
             }
             Builtin::TakeAlong => {
                 let a = Args::bind(name, params, args, whole)?;

@@ -1,8 +1,9 @@
-// A test fixture, not an algorithm: a DQN whose loss and policy use every sorting builtin
-// (argsort, top_k, take_along), so the routine path is run end to end by every backend.
+// A test fixture, not an algorithm: a DQN whose loss and policy use every builtin built on a
+// routine (argsort, top_k, take_along, solve), so the routine path -- values and gradients --
+// is run end to end by every backend.
 import nets.{mlp}
 
-algorithm sorting {
+algorithm routines {
   param gamma = 0.99
   param batch = 8
   param hidden = [16]
@@ -26,7 +27,10 @@ algorithm sorting {
     let err = pick(qs, b.a) - y
     let order = argsort(err, 0, descending = true)
     let sorted = take_along(err, order)
-    mean(sorted^2) + 0.1 * mean(take_along(qs, top_k(qs, k, -1), -1))
+    // A small linear solve, differentiated in both operands.
+    let v = mean(qs, 0)
+    let m = outer(v, v) + 2.0 * one_hot(range(env.num_actions), env.num_actions)
+    mean(sorted^2) + 0.1 * mean(take_along(qs, top_k(qs, k, -1), -1)) + 0.01 * sum(solve(m, v))
   }
 
   update q by adam(lr = 1e-3) on td
