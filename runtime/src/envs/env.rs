@@ -7,16 +7,6 @@ use rand::RngExt;
 
 use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
-/// The registered ids, in registry order: what the registry's `make` accepts, kept here so
-/// [`EnvError::UnknownEnv`] can list them without importing the registry.
-pub(super) const KNOWN_IDS: &[&str] = &[
-    "CartPole-v1",
-    "Pendulum-v1",
-    "MountainCarContinuous-v0",
-    "MountainCar-v0",
-    "Acrobot-v1",
-];
-
 /// The random number generator environments draw their initial states from.
 pub type EnvRng = rand_chacha::ChaCha8Rng;
 
@@ -57,6 +47,8 @@ pub enum EnvError {
         id: String,
         /// The closest registered id, if any is reasonably close.
         suggestion: Option<&'static str>,
+        /// Every registered id, in registry order (for the message).
+        known: &'static [&'static str],
     },
     /// A discrete action for a continuous environment, or the other way round.
     WrongActionKind {
@@ -94,12 +86,16 @@ pub enum EnvError {
 impl fmt::Display for EnvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EnvError::UnknownEnv { id, suggestion } => {
+            EnvError::UnknownEnv {
+                id,
+                suggestion,
+                known,
+            } => {
                 write!(f, "unknown environment `{id}`")?;
                 if let Some(s) = suggestion {
                     write!(f, "; did you mean `{s}`?")?;
                 }
-                write!(f, " known: {}", KNOWN_IDS.join(", "))
+                write!(f, " known: {}", known.join(", "))
             }
             EnvError::WrongActionKind { env, expected, got } => {
                 write!(f, "{env} takes {expected} actions, but a {got} action was given")

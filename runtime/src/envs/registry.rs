@@ -3,15 +3,70 @@
 
 use super::acrobot::Acrobot;
 use super::cartpole::CartPole;
-use super::env::{Env, EnvError, KNOWN_IDS};
+use super::env::{Env, EnvError};
 use super::mountain_car::MountainCar;
 use super::mountain_car_continuous::MountainCarContinuous;
 use super::pendulum::Pendulum;
 use rlc_compiler::env_spec::EnvSpec;
 
+/// One registered environment: how to create it and its spec.
+struct Registered {
+    id: &'static str,
+    make: fn() -> Box<dyn Env>,
+    spec: fn() -> EnvSpec,
+}
+
+/// Every environment, in the order they are listed to users. The one place an environment is
+/// registered.
+const REGISTRY: &[Registered] = &[
+    Registered {
+        id: "CartPole-v1",
+        make: || Box::new(CartPole::new()),
+        spec: CartPole::env_spec,
+    },
+    Registered {
+        id: "Pendulum-v1",
+        make: || Box::new(Pendulum::new()),
+        spec: Pendulum::env_spec,
+    },
+    Registered {
+        id: "MountainCarContinuous-v0",
+        make: || Box::new(MountainCarContinuous::new()),
+        spec: MountainCarContinuous::env_spec,
+    },
+    Registered {
+        id: "MountainCar-v0",
+        make: || Box::new(MountainCar::new()),
+        spec: MountainCar::env_spec,
+    },
+    Registered {
+        id: "Acrobot-v1",
+        make: || Box::new(Acrobot::new()),
+        spec: Acrobot::env_spec,
+    },
+];
+
+/// The registered ids, in registry order (derived from [`REGISTRY`] once).
+const KNOWN_IDS: &[&str] = &{
+    let mut ids = [""; REGISTRY.len()];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        ids[i] = REGISTRY[i].id;
+        i += 1;
+    }
+    ids
+};
+
 /// The ids [`make`] and [`spec`] accept.
 pub fn known_ids() -> &'static [&'static str] {
     KNOWN_IDS
+}
+
+fn lookup(id: &str) -> Result<&'static Registered, EnvError> {
+    REGISTRY
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| unknown_env(id))
 }
 
 /// Creates a fresh environment by id (state all zeros until reset).
@@ -19,14 +74,7 @@ pub fn known_ids() -> &'static [&'static str] {
 /// # Errors
 /// [`EnvError::UnknownEnv`] (listing the known ids) for an unregistered id.
 pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
-    Ok(match id {
-        "CartPole-v1" => Box::new(CartPole::new()),
-        "Pendulum-v1" => Box::new(Pendulum::new()),
-        "MountainCarContinuous-v0" => Box::new(MountainCarContinuous::new()),
-        "MountainCar-v0" => Box::new(MountainCar::new()),
-        "Acrobot-v1" => Box::new(Acrobot::new()),
-        _ => return Err(unknown_env(id)),
-    })
+    lookup(id).map(|r| (r.make)())
 }
 
 /// The spec of a registered environment, without creating it.
@@ -34,14 +82,7 @@ pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
 /// # Errors
 /// [`EnvError::UnknownEnv`] (listing the known ids) for an unregistered id.
 pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
-    Ok(match id {
-        "CartPole-v1" => CartPole::env_spec(),
-        "Pendulum-v1" => Pendulum::env_spec(),
-        "MountainCarContinuous-v0" => MountainCarContinuous::env_spec(),
-        "MountainCar-v0" => MountainCar::env_spec(),
-        "Acrobot-v1" => Acrobot::env_spec(),
-        _ => return Err(unknown_env(id)),
-    })
+    lookup(id).map(|r| (r.spec)())
 }
 
 /// The error for an unregistered id, with the closest known id as a suggestion.
@@ -56,6 +97,7 @@ fn unknown_env(id: &str) -> EnvError {
     EnvError::UnknownEnv {
         id: id.to_string(),
         suggestion,
+        known: KNOWN_IDS,
     }
 }
 
