@@ -101,7 +101,7 @@ fn routine_builtins_report_bad_arguments_where_they_are() {
         ),
         (
             "policy greedy(s) = i32(take_along(q(s), range(3)))",
-            "shaped like x except on axis",
+            "shaped like x (or 1) except on axis",
         ),
         (
             "policy greedy(s) = argmax(solve(q(s), q(s)))",

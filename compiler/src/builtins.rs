@@ -72,6 +72,10 @@ pub enum Builtin {
     TakeAlong,
     /// `solve(a, b)`.
     Solve,
+    /// `matmul(a, b)`.
+    Matmul,
+    /// `lower_triangular(v)`.
+    LowerTriangular,
     /// `one_hot(a, n)`.
     OneHot,
     /// `pick(x, a)`.
@@ -192,7 +196,7 @@ impl Declaration {
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 69] = [
+    pub const ALL: [Builtin; 71] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -224,6 +228,8 @@ impl Builtin {
         Builtin::TopK,
         Builtin::TakeAlong,
         Builtin::Solve,
+        Builtin::Matmul,
+        Builtin::LowerTriangular,
         Builtin::OneHot,
         Builtin::Pick,
         Builtin::Concat,
@@ -298,6 +304,8 @@ impl Builtin {
             Builtin::TopK => ("top_k", &["x", "k", "axis"], Form::Call),
             Builtin::TakeAlong => ("take_along", &["x", "idx", "axis"], Form::Call),
             Builtin::Solve => ("solve", &["a", "b"], Form::Call),
+            Builtin::Matmul => ("matmul", &["a", "b"], Form::Call),
+            Builtin::LowerTriangular => ("lower_triangular", &["v"], Form::Call),
             Builtin::OneHot => ("one_hot", &["a", "n"], Form::Call),
             Builtin::Pick => ("pick", &["x", "a"], Form::Call),
             Builtin::Concat => ("concat", &["axis"], Form::Variadic),

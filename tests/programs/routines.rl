@@ -1,6 +1,6 @@
 // A test fixture, not an algorithm: a DQN whose loss and policy use every builtin built on a
-// routine (argsort, top_k, take_along, solve), so the routine path -- values and gradients --
-// is run end to end by every backend.
+// routine or a gather (argsort, top_k, take_along, solve, matmul, lower_triangular), so these
+// paths -- values and gradients -- are run end to end by every backend.
 import nets.{mlp}
 
 algorithm routines {
@@ -30,7 +30,11 @@ algorithm routines {
     // A small linear solve, differentiated in both operands.
     let v = mean(qs, 0)
     let m = outer(v, v) + 2.0 * one_hot(range(env.num_actions), env.num_actions)
-    mean(sorted^2) + 0.1 * mean(take_along(qs, top_k(qs, k, -1), -1)) + 0.01 * sum(solve(m, v))
+    // NAF-style: lower-triangular factors from a vector per sample, and batched products.
+    let lt = lower_triangular(concat(qs, qs[..., 0:1], axis = -1))
+    let lp = matmul(lt, lt)
+    let tri = mean(lp) + mean(matmul(lt, expand(qs, -1)))
+    mean(sorted^2) + 0.1 * mean(take_along(qs, top_k(qs, k, -1), -1)) + 0.01 * sum(solve(m, v)) + 0.01 * tri
   }
 
   update q by adam(lr = 1e-3) on td

@@ -361,11 +361,14 @@ impl<'g> Builder<'g> {
     }
 
     /// numpy's `take_along_axis`: `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `axis`,
-    /// for i32 `idx` shaped like `x` except on `axis` (checked by the caller). Indices are
+    /// for i32 `idx` shaped like `x` (or 1) except on `axis` (checked by the caller). Indices are
     /// clamped into the axis, as `take` clamps, so a bad index never reads a neighbouring line.
     /// One flat gather: its gradient is a scatter-add.
     pub(crate) fn take_along(&mut self, x: &Tv, idx: &Tv, axis: usize) -> R<Tv> {
-        let shape = idx.ty.shape.clone();
+        // Size-1 axes of `idx` (other than `axis`) repeat, as numpy broadcasts them.
+        let mut shape = x.ty.shape.clone();
+        shape[axis] = idx.ty.shape[axis];
+        let idx = &self.broadcast_to(idx, &shape)?;
         let len = x.ty.shape[axis];
         let i32_of = |v: usize| v as f64;
         // Clamp into [0, len): built from `lt` and `select` only.
@@ -404,5 +407,52 @@ impl<'g> Builder<'g> {
         let xf = self.reshape(x, &[x.ty.numel()])?;
         let g = self.take(&xf, &flat, 0)?;
         self.reshape(&g, &shape)
+    }
+
+    /// `a @ b` over the last two axes, leading axes broadcast (checked by the caller): one
+    /// matrix product for plain matrices, else a broadcast product summed over `k` (for the
+    /// small per-sample matrices of NAF and K-FAC).
+    pub(crate) fn batched_matmul(&mut self, a: &Tv, b: &Tv) -> R<Tv> {
+        if a.ty.rank() == 2 && b.ty.rank() == 2 {
+            return self.matmul(a, b);
+        }
+        // a[.., m, k, 1] * b[.., 1, k, n], summed over k.
+        let mut sa = a.ty.shape.clone();
+        sa.push(1);
+        let ra = self.reshape(a, &sa)?;
+        let mut sb = b.ty.shape.clone();
+        sb.insert(sb.len() - 2, 1);
+        let rb = self.reshape(b, &sb)?;
+        let p = self.binary(BinaryOp::Mul, &ra, &rb)?;
+        let k = p.ty.rank() - 2;
+        self.sum(&p, &[k])
+    }
+
+    /// The `[.., n, n]` lower-triangular matrices filled row by row from `v` of shape
+    /// `[.., n(n+1)/2]` (`L[i][j] = v[i(i+1)/2 + j]` for `j <= i`, zero above the diagonal);
+    /// `n` is checked by the caller. A gather from `v` with a zero appended, so the gradient
+    /// is a scatter-add into `v`.
+    pub(crate) fn lower_triangular(&mut self, v: &Tv, n: usize) -> R<Tv> {
+        let r = v.ty.rank();
+        let m = v.ty.shape[r - 1];
+        let mut zs = v.ty.shape.clone();
+        zs[r - 1] = 1;
+        let zero = self.fill(0.0, v.ty.with_shape(zs));
+        let padded = self.concat(&[v.clone(), zero], r - 1)?;
+        let positions: Vec<f64> = (0..n * n)
+            .map(|p| {
+                let (i, j) = (p / n, p % n);
+                if j <= i {
+                    (i * (i + 1) / 2 + j) as f64
+                } else {
+                    m as f64
+                }
+            })
+            .collect();
+        let idx = self.constant(positions, TensorType::new(DType::I32, vec![n * n]))?;
+        let flat = self.take(&padded, &idx, r - 1)?;
+        let mut shape = v.ty.shape[..r - 1].to_vec();
+        shape.extend([n, n]);
+        self.reshape(&flat, &shape)
     }
 }

@@ -148,6 +148,46 @@ impl Tracer<'_, '_> {
                     .routine(Routine::Solve(Solve), &[&m, &rhs])
                     .map(Value::Tensor)
             }
+            Builtin::Matmul => {
+                let a = Args::bind(name, params, args, whole)?;
+                let (x, y) = (self.float_arg(a.req(0)?)?, self.float_arg(a.req(1)?)?);
+                let (rx, ry) = (x.ty.rank(), y.ty.rank());
+                if rx < 2 || ry < 2 || x.ty.shape[rx - 1] != y.ty.shape[ry - 2] {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!(
+                            "matmul needs [.., m, k] and [.., k, n], got {} and {}",
+                            x.ty, y.ty
+                        ),
+                        whole,
+                        "in this call",
+                    )
+                    .also(a.req(0)?.span, format!("this is {}", x.ty))
+                    .also(a.req(1)?.span, format!("this is {}", y.ty)));
+                }
+                let (lx, ly) = (&x.ty.shape[..rx - 2], &y.ty.shape[..ry - 2]);
+                self.check_broadcast(lx, a.req(0)?.span, ly, a.req(1)?.span, "matmul")?;
+                self.gb(whole).batched_matmul(&x, &y).map(Value::Tensor)
+            }
+            Builtin::LowerTriangular => {
+                let a = Args::bind(name, params, args, whole)?;
+                let v = self.float_arg(a.req(0)?)?;
+                let m = v.ty.shape.last().copied().unwrap_or(0);
+                // n(n+1)/2 = m.
+                let n = (0..=m).find(|n| n * (n + 1) / 2 >= m).unwrap_or(0);
+                if v.ty.rank() == 0 || m == 0 || n * (n + 1) / 2 != m {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!(
+                            "lower_triangular needs a last axis of n(n+1)/2 entries (1, 3, 6, 10, ...), got {}",
+                            v.ty
+                        ),
+                        a.req(0)?.span,
+                        format!("this is {}", v.ty),
+                    ));
+                }
+                self.gb(whole).lower_triangular(&v, n).map(Value::Tensor)
+            }
             Builtin::TakeAlong => {
                 let a = Args::bind(name, params, args, whole)?;
                 let x = self.arg_tensor(a.req(0)?, Some(DType::F32))?;
@@ -155,12 +195,13 @@ impl Tracer<'_, '_> {
                 let axis = self.axis_arg(a.opt(2), &x, -1)?;
                 let fits = idx.ty.dtype == DType::I32
                     && idx.ty.rank() == x.ty.rank()
-                    && (0..x.ty.rank()).all(|d| d == axis || idx.ty.shape[d] == x.ty.shape[d]);
+                    && (0..x.ty.rank())
+                        .all(|d| d == axis || idx.ty.shape[d] == x.ty.shape[d] || idx.ty.shape[d] == 1);
                 if !fits {
                     return Err(err(
                         Code::ShapeMismatch,
                         format!(
-                            "`take_along(x, idx, axis)` needs i32 indices shaped like x except on axis {axis}; got {} and {}",
+                            "`take_along(x, idx, axis)` needs i32 indices shaped like x (or 1) except on axis {axis}; got {} and {}",
                             x.ty, idx.ty
                         ),
                         a.req(1)?.span,
