@@ -1,10 +1,10 @@
-//! Conformance of the trace operators in `stdlib/traces.rl` against vectors recorded from
-//! rlax (`../shared/conformance/traces`, or `RLC_CONFORMANCE_DIR`): on the interpreter in f64
+//! Conformance of the library operators in `stdlib/traces.rl` and `stdlib/distributional.rl`
+//! against vectors recorded from rlax (`../shared/conformance/traces`, or `RLC_CONFORMANCE_DIR`): on the interpreter in f64
 //! (tolerance 1e-9 * max(1, |e|)) and on the JIT in f32 (1e-4 * max(1, |e|)).
 
 mod common;
 
-use common::traces::{call, conformance_dir, expected};
+use common::traces::{call, conformance_dir, expected, file, import};
 use rlc_compiler::backend::{Backend, JitBackend, Out};
 use rlc_compiler::driver::{Driver, no_env};
 use rlc_compiler::interp::eval;
@@ -21,18 +21,16 @@ fn check(got: &[f64], want: &[f64], eps: f64, what: &str) {
 }
 
 fn run_op(op: &str) {
-    let path = conformance_dir().join("traces").join(format!("{op}.json"));
+    let path = conformance_dir()
+        .join("traces")
+        .join(format!("{}.json", file(op)));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let file: Value = serde_json::from_str(&text).expect("json");
     let cases = file["cases"].as_array().expect("cases");
     assert!(!cases.is_empty());
     let mut d = Driver::new(Some(common::stdlib()));
     let m = d
-        .load_text(
-            "conformance.rl",
-            Some(&common::stdlib()),
-            &format!("import traces.{{{op}}}\n"),
-        )
+        .load_text("conformance.rl", Some(&common::stdlib()), &import(op))
         .expect("load");
     for (ci, case) in cases.iter().enumerate() {
         let tags = &case["tags"];
@@ -107,4 +105,40 @@ fn conformance_vtrace() {
 #[test]
 fn conformance_importance_corrected_td_errors() {
     run_op("importance_corrected_td_errors");
+}
+#[test]
+fn conformance_td_lambda() {
+    run_op("td_lambda");
+}
+#[test]
+fn conformance_sarsa_lambda() {
+    run_op("sarsa_lambda");
+}
+#[test]
+fn conformance_q_lambda() {
+    run_op("q_lambda");
+}
+#[test]
+fn conformance_general_off_policy_returns_from_action_values() {
+    run_op("general_off_policy_returns_from_action_values");
+}
+#[test]
+fn conformance_tree_backup_returns() {
+    run_op("tree_backup_returns");
+}
+#[test]
+fn conformance_transformed_n_step_q_learning() {
+    run_op("transformed_n_step_q_learning");
+}
+#[test]
+fn conformance_categorical_l2_project() {
+    run_op("categorical_l2_project");
+}
+#[test]
+fn conformance_categorical_td_learning() {
+    run_op("categorical_td_learning");
+}
+#[test]
+fn conformance_quantile_regression_loss() {
+    run_op("quantile_regression_loss");
 }
