@@ -32,7 +32,8 @@ fn categorical_l2_project(z_p, probs, z_q) = {
 /// onto v_atoms_tm1, and the predicted softmax(v_logits_tm1). No gradient flows into the
 /// target. r_t and discount_t are scalars.
 fn categorical_td_learning(v_atoms_tm1, v_logits_tm1, r_t, discount_t, v_atoms_t, v_logits_t) = {
-  let target = stop(categorical_l2_project(r_t + discount_t * v_atoms_t, softmax(v_logits_t), v_atoms_tm1))
+  let target_z = r_t + discount_t * v_atoms_t
+  let target = stop(categorical_l2_project(target_z, softmax(v_logits_t), v_atoms_tm1))
   -sum(target * log_softmax(v_logits_tm1))
 }
 
@@ -41,6 +42,7 @@ fn categorical_td_learning(v_atoms_tm1, v_logits_tm1, r_t, discount_t, v_atoms_t
 /// delta[i][j] = dist_target[j] - dist_src[i], weight = |tau_src[i] - 1{delta[i][j] < 0}|,
 /// loss = sum_i mean_j weight * L(delta), L = |.| when huber_param = 0, else the Huber loss
 /// with threshold huber_param (not divided by it, as in rlax; the same for huber_param = 1).
+/// huber_param is a constant: it picks the loss when the graph is built.
 fn quantile_regression_loss(dist_src, tau_src, dist_target, huber_param = 0.0) = {
   let delta = outer(ones_like(dist_src), dist_target) - outer(dist_src, ones_like(dist_target))
   let weight = abs(expand(tau_src, 1) - stop(where(delta < 0.0, 1.0, 0.0)))
