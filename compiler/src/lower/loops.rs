@@ -7,6 +7,10 @@ use crate::ir::{DType, Graph, Scan, TensorType, broadcast_shapes};
 use crate::syntax::ast::Loop;
 use std::collections::HashMap;
 
+/// The most iterations a `for` loop unrolls: every iteration is a copy of the body in the graph,
+/// so a count such as a replay capacity passed by mistake would otherwise take hours to compile.
+const MAX_UNROLL: usize = 4096;
+
 impl Tracer<'_, '_> {
     /// `for x in LIST with c = init { body }`: unrolled at compile time.
     pub(crate) fn for_loop(&mut self, l: &Loop, whole: Span) -> R<Value> {
@@ -23,6 +27,18 @@ impl Tracer<'_, '_> {
                 .hint("use `scan` to loop over a tensor axis"));
             }
         };
+        if items.len() > MAX_UNROLL {
+            return Err(err(
+                Code::BadArgument,
+                format!(
+                    "`for` would unroll {} iterations; at most {MAX_UNROLL} are allowed",
+                    items.len()
+                ),
+                l.over.span,
+                "iterates this many times",
+            )
+            .hint("use `scan` to loop many times (it compiles to one loop, not copies of the body)"));
+        }
         let mut carries = Vec::new();
         for (_, init) in &l.carries {
             carries.push(self.eval(init)?);
