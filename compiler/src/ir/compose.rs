@@ -155,6 +155,11 @@ mod tests {
         v.to_f64()
     }
 
+    /// A comparison as Rust computes it on f32.
+    type Reference = fn(f32, f32) -> bool;
+    /// The same comparison built in a graph.
+    type Build = fn(&mut Graph, NodeId, NodeId) -> NodeId;
+
     fn f64s(v: &[f32]) -> Vec<f64> {
         v.iter().map(|x| f64::from(*x)).collect()
     }
@@ -173,11 +178,7 @@ mod tests {
         let min = run(DType::F32, &fx, &fy, |g, x, y| g.min(x, y).unwrap());
         let abs = run(DType::F32, &fx, &fy, |g, x, _| g.abs(x).unwrap());
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
-        let cmp: [(
-            &str,
-            fn(f32, f32) -> bool,
-            fn(&mut Graph, NodeId, NodeId) -> NodeId,
-        ); 4] = [
+        let cmp: [(&str, Reference, Build); 4] = [
             ("gt", |x, y| x > y, |g, x, y| g.gt(x, y).unwrap()),
             ("ge", |x, y| x >= y, |g, x, y| g.ge(x, y).unwrap()),
             ("le", |x, y| x <= y, |g, x, y| g.le(x, y).unwrap()),
