@@ -148,13 +148,13 @@ fn the_repl_shows_the_opencl_kernels() {
 /// A graph that returns its three inputs negated: a batch of observations (f32[B,3]), a batch
 /// of discrete actions (i32[B,1]) and a host scalar (f32[2]).
 fn negate_graph(batch: usize) -> rlc_compiler::ir::Graph {
-    use rlc_compiler::ir::{DType, Graph, TensorType, UnaryOp};
+    use rlc_compiler::ir::{DType, Graph, TensorType};
     let mut g = Graph::new();
     let o = g.input("D.obs", TensorType::f32(vec![batch, 3]));
     let a = g.input("D.action", TensorType::new(DType::I32, vec![batch, 1]));
     let x = g.input("x", TensorType::f32(vec![2]));
     for (name, v) in [("obs", o), ("action", a), ("x", x)] {
-        let n = g.unary(UnaryOp::Neg, v).unwrap();
+        let n = g.neg(v).unwrap();
         g.output(name, n);
     }
     g
@@ -250,7 +250,7 @@ fn replay_on_the_device_draws_the_slots_the_host_sampler_names() {
 #[test]
 fn sequence_replay_on_the_device_gathers_time_major_like_the_host() {
     use rlc_compiler::backend::{Draw, In, Out};
-    use rlc_compiler::ir::{Graph, TensorType, UnaryOp};
+    use rlc_compiler::ir::{Graph, TensorType};
     use rlc_compiler::random::uniform_slot;
     use rlc_runtime::data::{Field, RolloutStorage, SequenceReplay};
     // Sequences of T = 3 steps from 2 environments, a ring of 3 sequences, batches of 8.
@@ -262,7 +262,7 @@ fn sequence_replay_on_the_device_gathers_time_major_like_the_host() {
     let o = g.input("D.obs", TensorType::f32(vec![T, B, 2]));
     let r = g.input("D.r", TensorType::f32(vec![T, B]));
     for (name, v) in [("obs", o), ("r", r)] {
-        let n = g.unary(UnaryOp::Neg, v).unwrap();
+        let n = g.neg(v).unwrap();
         g.output(name, n);
     }
     let mut dev = opencl();

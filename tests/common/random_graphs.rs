@@ -25,12 +25,12 @@ pub fn random_graph(seed: u64) -> Graph {
         let node = match rng.random_range(0..12) {
             0 | 1 => {
                 let safe = |g: &mut Graph, x: NodeId, add: f64| {
-                    let a = g.unary(UnaryOp::Abs, x).unwrap();
+                    let a = g.abs(x).unwrap();
                     let c = g.fill(add, g.ty(x).clone());
                     g.binary(BinaryOp::Add, a, c).unwrap()
                 };
                 match rng.random_range(0..10) {
-                    0 => g.unary(UnaryOp::Neg, x).unwrap(),
+                    0 => g.neg(x).unwrap(),
                     1 => {
                         let t = g.unary(UnaryOp::Tanh, x).unwrap();
                         g.unary(UnaryOp::Exp, t).unwrap()
@@ -51,7 +51,7 @@ pub fn random_graph(seed: u64) -> Graph {
                         let s = safe(&mut g, x, 0.5);
                         g.unary(UnaryOp::Recip, s).unwrap()
                     }
-                    _ => g.unary(UnaryOp::Abs, x).unwrap(),
+                    _ => g.abs(x).unwrap(),
                 }
             }
             2 | 3 => {
@@ -71,28 +71,31 @@ pub fn random_graph(seed: u64) -> Graph {
                     cands[rng.random_range(0..cands.len())]
                 };
                 let y = g.broadcast_to(y, &xs).unwrap();
-                let op = [
-                    BinaryOp::Add,
-                    BinaryOp::Sub,
-                    BinaryOp::Mul,
-                    BinaryOp::Max,
-                    BinaryOp::Min,
-                    BinaryOp::Div,
-                    BinaryOp::Rem,
-                ][rng.random_range(0..7)];
-                if matches!(op, BinaryOp::Div | BinaryOp::Rem) {
-                    let a = g.unary(UnaryOp::Abs, y).unwrap();
-                    let c = g.fill(0.5, g.ty(y).clone());
-                    let d = g.binary(BinaryOp::Add, a, c).unwrap();
-                    g.binary(op, x, d).unwrap()
-                } else {
-                    g.binary(op, x, y).unwrap()
+                // Subtraction and minimum are composites (ir::compose), built in their old slots.
+                match rng.random_range(0..7) {
+                    1 => g.sub(x, y).unwrap(),
+                    4 => g.min(x, y).unwrap(),
+                    k @ (5 | 6) => {
+                        let a = g.abs(y).unwrap();
+                        let c = g.fill(0.5, g.ty(y).clone());
+                        let d = g.binary(BinaryOp::Add, a, c).unwrap();
+                        let op = if k == 5 { BinaryOp::Div } else { BinaryOp::Rem };
+                        g.binary(op, x, d).unwrap()
+                    }
+                    k => {
+                        let op = match k {
+                            0 => BinaryOp::Add,
+                            2 => BinaryOp::Mul,
+                            _ => BinaryOp::Max,
+                        };
+                        g.binary(op, x, y).unwrap()
+                    }
                 }
             }
             4 => {
                 // select(x > 0, x, y)
                 let z = g.fill(0.0, g.ty(x).clone());
-                let c = g.binary(BinaryOp::Gt, x, z).unwrap();
+                let c = g.gt(x, z).unwrap();
                 let y = g.unary(UnaryOp::Sin, x).unwrap();
                 g.select(c, x, y).unwrap()
             }
@@ -118,7 +121,7 @@ pub fn random_graph(seed: u64) -> Graph {
             }
             9 if !xs.is_empty() => {
                 let ax = rng.random_range(0..xs.len());
-                let y = g.unary(UnaryOp::Neg, x).unwrap();
+                let y = g.neg(x).unwrap();
                 g.concat(&[x, y], ax).unwrap()
             }
             10 => {

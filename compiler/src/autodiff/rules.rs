@@ -1,4 +1,5 @@
-//! One vector-Jacobian rule per primitive, written with primitives only.
+//! One vector-Jacobian rule per primitive, written with primitives and the exact composites of
+//! [`crate::ir`]'s `compose` (negation, subtraction, comparisons).
 
 use crate::ir::{BinaryOp, DType, Graph, IrError, NodeId, Op, ReduceOp, TensorType, UnaryOp};
 
@@ -38,29 +39,18 @@ pub(crate) fn vjp_rule(gr: &mut Graph, id: NodeId, g: NodeId) -> Result<Vec<(usi
         Op::Unary(u) => {
             let x = a[0];
             let d = match u {
-                UnaryOp::Neg => gr.unary(UnaryOp::Neg, g)?,
                 UnaryOp::Exp => gr.binary(Mul, g, y)?,
                 UnaryOp::Log => gr.binary(Div, g, x)?,
                 UnaryOp::Tanh => {
                     let yy = gr.binary(Mul, y, y)?;
                     let one = fill_like(gr, 1.0, y);
-                    let d = gr.binary(Sub, one, yy)?;
+                    let d = gr.sub(one, yy)?;
                     gr.binary(Mul, g, d)?
                 }
                 UnaryOp::Sqrt => {
                     let two = fill_like(gr, 2.0, y);
                     let den = gr.binary(Mul, two, y)?;
                     gr.binary(Div, g, den)?
-                }
-                UnaryOp::Abs => {
-                    // sign(x) * g, with sign(0) = 0 as in JAX.
-                    let zero = fill_like(gr, 0.0, x);
-                    let pos = gr.binary(Gt, x, zero)?;
-                    let neg = gr.binary(Lt, x, zero)?;
-                    let ng = gr.unary(UnaryOp::Neg, g)?;
-                    let z = fill_like(gr, 0.0, g);
-                    let inner = gr.select(neg, ng, z)?;
-                    gr.select(pos, g, inner)?
                 }
                 UnaryOp::Sin => {
                     let c = gr.unary(UnaryOp::Cos, x)?;
@@ -69,12 +59,12 @@ pub(crate) fn vjp_rule(gr: &mut Graph, id: NodeId, g: NodeId) -> Result<Vec<(usi
                 UnaryOp::Cos => {
                     let s = gr.unary(UnaryOp::Sin, x)?;
                     let gs = gr.binary(Mul, g, s)?;
-                    gr.unary(UnaryOp::Neg, gs)?
+                    gr.neg(gs)?
                 }
                 UnaryOp::Recip => {
                     let yy = gr.binary(Mul, y, y)?;
                     let gyy = gr.binary(Mul, g, yy)?;
-                    gr.unary(UnaryOp::Neg, gyy)?
+                    gr.neg(gyy)?
                 }
                 UnaryOp::Floor | UnaryOp::Not => return Ok(vec![]),
             };
@@ -84,18 +74,17 @@ pub(crate) fn vjp_rule(gr: &mut Graph, id: NodeId, g: NodeId) -> Result<Vec<(usi
             let (l, r) = (a[0], a[1]);
             match b {
                 Add => vec![(0, g), (1, g)],
-                Sub => vec![(0, g), (1, gr.unary(UnaryOp::Neg, g)?)],
                 Mul => vec![(0, gr.binary(Mul, g, r)?), (1, gr.binary(Mul, g, l)?)],
                 Div => {
                     let dl = gr.binary(Div, g, r)?;
                     let gy = gr.binary(Mul, g, y)?;
                     let q = gr.binary(Div, gy, r)?;
-                    vec![(0, dl), (1, gr.unary(UnaryOp::Neg, q)?)]
+                    vec![(0, dl), (1, gr.neg(q)?)]
                 }
                 Pow => {
                     // d/dl = g * r * l^(r-1); d/dr = g * y * log(l) (0 where l == 0, as in JAX).
                     let one = fill_like(gr, 1.0, r);
-                    let rm1 = gr.binary(Sub, r, one)?;
+                    let rm1 = gr.sub(r, one)?;
                     let p = gr.binary(Pow, l, rm1)?;
                     let rp = gr.binary(Mul, r, p)?;
                     let dl = gr.binary(Mul, g, rp)?;
@@ -113,15 +102,15 @@ pub(crate) fn vjp_rule(gr: &mut Graph, id: NodeId, g: NodeId) -> Result<Vec<(usi
                     let q = gr.binary(Div, l, r)?;
                     let f = gr.unary(UnaryOp::Floor, q)?;
                     let gf = gr.binary(Mul, g, f)?;
-                    vec![(0, g), (1, gr.unary(UnaryOp::Neg, gf)?)]
+                    vec![(0, g), (1, gr.neg(gf)?)]
                 }
-                Max | Min => {
+                Max => {
                     // The gradient goes to the chosen operand (the left one on ties).
-                    let pick_left = gr.binary(if *b == Max { Ge } else { Le }, l, r)?;
+                    let pick_left = gr.ge(l, r)?;
                     let z = fill_like(gr, 0.0, g);
                     vec![(0, gr.select(pick_left, g, z)?), (1, gr.select(pick_left, z, g)?)]
                 }
-                _ => vec![],
+                Lt | Eq | And | Or => vec![],
             }
         }
         Op::Select => {

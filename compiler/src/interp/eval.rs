@@ -2,8 +2,8 @@
 
 use super::layout::{broadcast_map, gather_map, reduce_map, split_at_axis, strides};
 use super::scalar::{
-    eval_binary, eval_binary_i32, eval_compare, eval_logical, eval_unary, eval_unary_i32, reduce_init,
-    reduce_init_i32, reduce_step, reduce_step_i32,
+    eval_binary, eval_binary_i32, eval_compare, eval_logical, eval_unary, reduce_init, reduce_init_i32,
+    reduce_step, reduce_step_i32,
 };
 use super::tensor::{Buf, Real, Tensor};
 use crate::ir::{BinaryOp, DType, Graph, HostArg, Op, RandomDist, StateId, TensorType, UnaryOp};
@@ -418,7 +418,7 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
 fn unary<T: Real>(op: UnaryOp, b: &Buf<T>) -> Buf<T> {
     match b {
         Buf::F(v) => Buf::F(v.iter().map(|x| eval_unary(op, *x)).collect()),
-        Buf::I(v) => Buf::I(v.iter().map(|x| eval_unary_i32(op, *x)).collect()),
+        Buf::I(_) => unreachable!("no unary primitive is defined on i32; the checker rejects it"),
         Buf::B(v) => Buf::B(v.iter().map(|x| !x).collect()),
     }
 }

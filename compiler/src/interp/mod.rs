@@ -12,7 +12,7 @@ mod tensor;
 pub use eval::{Evaluated, InterpError, eval};
 pub use init::initial_state;
 pub use scalar::{
-    eval_binary, eval_binary_i32, eval_compare, eval_logical, eval_unary, eval_unary_i32, reduce_init,
-    reduce_init_i32, reduce_step, reduce_step_i32,
+    eval_binary, eval_binary_i32, eval_compare, eval_logical, eval_unary, reduce_init, reduce_init_i32,
+    reduce_step, reduce_step_i32,
 };
 pub use tensor::{Buf, Real, Tensor};

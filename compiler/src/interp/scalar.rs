@@ -12,12 +12,10 @@ use crate::ir::{BinaryOp, ReduceOp, UnaryOp};
 /// `Not` is boolean-only; the checker rejects it on numbers, so reaching it here is a bug.
 pub fn eval_unary<T: Real>(op: UnaryOp, x: T) -> T {
     match op {
-        UnaryOp::Neg => -x,
         UnaryOp::Exp => x.exp(),
         UnaryOp::Log => x.ln(),
         UnaryOp::Tanh => x.tanh(),
         UnaryOp::Sqrt => x.sqrt(),
-        UnaryOp::Abs => x.abs(),
         UnaryOp::Sin => x.sin(),
         UnaryOp::Cos => x.cos(),
         UnaryOp::Recip => x.recip(),
@@ -26,27 +24,17 @@ pub fn eval_unary<T: Real>(op: UnaryOp, x: T) -> T {
     }
 }
 
-/// `op(x)` on an i32 element (only `Neg` and `Abs` are defined); wraps rather than overflows.
-pub fn eval_unary_i32(op: UnaryOp, x: i32) -> i32 {
-    match op {
-        UnaryOp::Neg => x.wrapping_neg(),
-        UnaryOp::Abs => x.wrapping_abs(),
-        _ => unreachable!("float-only unary op on integers is rejected by the checker"),
-    }
-}
-
 /// `x op y` for the arithmetic binary ops on float elements (comparisons: [`eval_compare`];
 /// `And`/`Or`: [`eval_logical`]).
 pub fn eval_binary<T: Real>(op: BinaryOp, x: T, y: T) -> T {
     match op {
         BinaryOp::Add => x + y,
-        BinaryOp::Sub => x - y,
         BinaryOp::Mul => x * y,
         BinaryOp::Div => x / y,
         BinaryOp::Pow => x.powf(y),
         // Floored remainder: the result has the sign of the divisor, like Python's `%`.
         BinaryOp::Rem => x - (x / y).floor() * y,
-        // NaN-propagating, like numpy's maximum/minimum.
+        // NaN-propagating, like numpy's maximum; the left operand on ties.
         BinaryOp::Max => {
             if x.is_nan() || x >= y {
                 x
@@ -54,14 +42,7 @@ pub fn eval_binary<T: Real>(op: BinaryOp, x: T, y: T) -> T {
                 y
             }
         }
-        BinaryOp::Min => {
-            if x.is_nan() || x <= y {
-                x
-            } else {
-                y
-            }
-        }
-        _ => unreachable!("not an arithmetic op"),
+        BinaryOp::Lt | BinaryOp::Eq | BinaryOp::And | BinaryOp::Or => unreachable!("not an arithmetic op"),
     }
 }
 
@@ -70,7 +51,6 @@ pub fn eval_binary<T: Real>(op: BinaryOp, x: T, y: T) -> T {
 pub fn eval_binary_i32(op: BinaryOp, x: i32, y: i32) -> i32 {
     match op {
         BinaryOp::Add => x.wrapping_add(y),
-        BinaryOp::Sub => x.wrapping_sub(y),
         BinaryOp::Mul => x.wrapping_mul(y),
         BinaryOp::Div => {
             if y == 0 {
@@ -88,8 +68,8 @@ pub fn eval_binary_i32(op: BinaryOp, x: i32, y: i32) -> i32 {
             }
         }
         BinaryOp::Max => x.max(y),
-        BinaryOp::Min => x.min(y),
-        _ => unreachable!("not an arithmetic op"),
+        BinaryOp::Pow => unreachable!("`pow` on integers is rejected by the checker"),
+        BinaryOp::Lt | BinaryOp::Eq | BinaryOp::And | BinaryOp::Or => unreachable!("not an arithmetic op"),
     }
 }
 
@@ -97,23 +77,31 @@ pub fn eval_binary_i32(op: BinaryOp, x: i32, y: i32) -> i32 {
 pub fn eval_compare<X: PartialOrd>(op: BinaryOp, x: X, y: X) -> bool {
     match op {
         BinaryOp::Lt => x < y,
-        BinaryOp::Le => x <= y,
-        BinaryOp::Gt => x > y,
-        BinaryOp::Ge => x >= y,
         BinaryOp::Eq => x == y,
-        BinaryOp::Ne => x != y,
-        _ => unreachable!("not a comparison"),
+        BinaryOp::Add
+        | BinaryOp::Mul
+        | BinaryOp::Div
+        | BinaryOp::Pow
+        | BinaryOp::Rem
+        | BinaryOp::Max
+        | BinaryOp::And
+        | BinaryOp::Or => unreachable!("not a comparison"),
     }
 }
 
-/// `x op y` for the ops defined on booleans (`And`, `Or`, `Eq`, `Ne`).
+/// `x op y` for the ops defined on booleans (`And`, `Or`, `Eq`).
 pub fn eval_logical(op: BinaryOp, x: bool, y: bool) -> bool {
     match op {
         BinaryOp::And => x && y,
         BinaryOp::Or => x || y,
         BinaryOp::Eq => x == y,
-        BinaryOp::Ne => x != y,
-        _ => unreachable!("not defined on booleans"),
+        BinaryOp::Add
+        | BinaryOp::Mul
+        | BinaryOp::Div
+        | BinaryOp::Pow
+        | BinaryOp::Rem
+        | BinaryOp::Max
+        | BinaryOp::Lt => unreachable!("not defined on booleans"),
     }
 }
 

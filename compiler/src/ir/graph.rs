@@ -235,12 +235,18 @@ impl Graph {
 
     /// A binary op with numpy broadcasting of the operands.
     pub fn binary_bcast(&mut self, op: BinaryOp, a: NodeId, b: NodeId) -> Res {
+        let (a, b) = self.broadcast_pair(a, b)?;
+        self.binary(op, a, b)
+    }
+
+    /// Both operands numpy-broadcast to their common shape (no node for one already there).
+    pub fn broadcast_pair(&mut self, a: NodeId, b: NodeId) -> Result<(NodeId, NodeId), IrError> {
         let (sa, sb) = (self.ty(a).shape.clone(), self.ty(b).shape.clone());
         let shape = broadcast_shapes(&sa, &sb)
             .ok_or_else(|| IrError(format!("cannot broadcast {:?} with {:?}", sa, sb)))?;
         let a = self.broadcast_to(a, &shape)?;
         let b = self.broadcast_to(b, &shape)?;
-        self.binary(op, a, b)
+        Ok((a, b))
     }
 
     /// `select(cond, a, b)`.

@@ -7,6 +7,7 @@
 //! [`StateTable`]; graphs read it with [`Op::State`] and write it with [`Op::Assign`]. All reads
 //! see the values from before the call and all assignments take effect together at its end.
 
+mod compose;
 mod dot;
 mod graph;
 mod op;

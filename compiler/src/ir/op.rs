@@ -3,6 +3,15 @@
 //! Everything else (softmax, log-probabilities, layers, optimisers) is composed from these in
 //! lowering, so autodiff and every backend only need to know this list. Adding a variant makes
 //! the compiler point at every `match` that must handle it.
+//!
+//! The elementwise list is kept small: a function that can be built *exactly* from the others
+//! is not a primitive. Negation, subtraction, `min`, `abs`, `>`, `>=`, `<=` and `!=` are
+//! composites in [`super::compose`] (bit-identical, up to a NaN's sign bit and `abs(-0.0)`).
+//! `Cos` stays although `sin(x + pi/2)` would express it: `x + pi/2` is rounded to f32 before
+//! the sine sees it, an error that grows with `|x|` (for large `x` the result is unrelated to
+//! `cos(x)`). `Floor`, `Rem` and `Pow` have no exact composition from the rest. `Recip` is
+//! exactly `1 / x` and nothing in the lowering emits it; it is kept for now (a candidate for
+//! the next trim).
 
 use super::graph::Graph;
 use super::routine::Routine;
@@ -13,8 +22,6 @@ use std::fmt;
 /// Elementwise functions of one argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UnaryOp {
-    /// `-x`
-    Neg,
     /// `e^x`
     Exp,
     /// natural logarithm
@@ -23,8 +30,6 @@ pub enum UnaryOp {
     Tanh,
     /// square root
     Sqrt,
-    /// `|x|`
-    Abs,
     /// sine
     Sin,
     /// cosine
@@ -39,13 +44,11 @@ pub enum UnaryOp {
 
 impl UnaryOp {
     /// Every unary op.
-    pub const ALL: [UnaryOp; 11] = [
-        UnaryOp::Neg,
+    pub const ALL: [UnaryOp; 9] = [
         UnaryOp::Exp,
         UnaryOp::Log,
         UnaryOp::Tanh,
         UnaryOp::Sqrt,
-        UnaryOp::Abs,
         UnaryOp::Sin,
         UnaryOp::Cos,
         UnaryOp::Recip,
@@ -56,12 +59,10 @@ impl UnaryOp {
     /// Lower-case name used in dumps.
     pub fn name(self) -> &'static str {
         match self {
-            UnaryOp::Neg => "neg",
             UnaryOp::Exp => "exp",
             UnaryOp::Log => "log",
             UnaryOp::Tanh => "tanh",
             UnaryOp::Sqrt => "sqrt",
-            UnaryOp::Abs => "abs",
             UnaryOp::Sin => "sin",
             UnaryOp::Cos => "cos",
             UnaryOp::Recip => "recip",
@@ -76,8 +77,6 @@ impl UnaryOp {
 pub enum BinaryOp {
     /// `a + b`
     Add,
-    /// `a - b`
-    Sub,
     /// `a * b`
     Mul,
     /// `a / b` (integers: truncating)
@@ -86,22 +85,13 @@ pub enum BinaryOp {
     Pow,
     /// floor modulo: `a - floor(a/b)*b` (the sign follows `b`, as in Python)
     Rem,
-    /// elementwise maximum
+    /// elementwise maximum: `a` where `a` is NaN or `a >= b`, else `b` (NaN-propagating; the
+    /// left operand on ties)
     Max,
-    /// elementwise minimum
-    Min,
     /// `a < b`
     Lt,
-    /// `a <= b`
-    Le,
-    /// `a > b`
-    Gt,
-    /// `a >= b`
-    Ge,
     /// `a == b`
     Eq,
-    /// `a != b`
-    Ne,
     /// boolean and
     And,
     /// boolean or
@@ -110,21 +100,15 @@ pub enum BinaryOp {
 
 impl BinaryOp {
     /// Every binary op.
-    pub const ALL: [BinaryOp; 16] = [
+    pub const ALL: [BinaryOp; 10] = [
         BinaryOp::Add,
-        BinaryOp::Sub,
         BinaryOp::Mul,
         BinaryOp::Div,
         BinaryOp::Pow,
         BinaryOp::Rem,
         BinaryOp::Max,
-        BinaryOp::Min,
         BinaryOp::Lt,
-        BinaryOp::Le,
-        BinaryOp::Gt,
-        BinaryOp::Ge,
         BinaryOp::Eq,
-        BinaryOp::Ne,
         BinaryOp::And,
         BinaryOp::Or,
     ];
@@ -133,19 +117,13 @@ impl BinaryOp {
     pub fn name(self) -> &'static str {
         match self {
             BinaryOp::Add => "add",
-            BinaryOp::Sub => "sub",
             BinaryOp::Mul => "mul",
             BinaryOp::Div => "div",
             BinaryOp::Pow => "pow",
             BinaryOp::Rem => "rem",
             BinaryOp::Max => "max",
-            BinaryOp::Min => "min",
             BinaryOp::Lt => "lt",
-            BinaryOp::Le => "le",
-            BinaryOp::Gt => "gt",
-            BinaryOp::Ge => "ge",
             BinaryOp::Eq => "eq",
-            BinaryOp::Ne => "ne",
             BinaryOp::And => "and",
             BinaryOp::Or => "or",
         }
@@ -153,10 +131,7 @@ impl BinaryOp {
 
     /// True for comparisons (result is bool).
     pub fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne
-        )
+        matches!(self, BinaryOp::Lt | BinaryOp::Eq)
     }
 
     /// True for `and` / `or`.
@@ -411,8 +386,14 @@ impl Op {
                 same(args[0], out)?;
                 let ok = match u {
                     UnaryOp::Not => out.dtype == DType::Bool,
-                    UnaryOp::Neg | UnaryOp::Abs => out.dtype != DType::Bool,
-                    _ => out.dtype == DType::F32,
+                    UnaryOp::Exp
+                    | UnaryOp::Log
+                    | UnaryOp::Tanh
+                    | UnaryOp::Sqrt
+                    | UnaryOp::Sin
+                    | UnaryOp::Cos
+                    | UnaryOp::Recip
+                    | UnaryOp::Floor => out.dtype == DType::F32,
                 };
                 if !ok {
                     return Err(format!("{} is not defined for {}", u.name(), out.dtype));
@@ -433,7 +414,7 @@ impl Op {
                 let ok = if b.is_logical() {
                     d == DType::Bool && out.dtype == DType::Bool
                 } else if b.is_comparison() {
-                    out.dtype == DType::Bool && (d != DType::Bool || matches!(b, BinaryOp::Eq | BinaryOp::Ne))
+                    out.dtype == DType::Bool && (d != DType::Bool || *b == BinaryOp::Eq)
                 } else if *b == BinaryOp::Pow {
                     d == DType::F32 && out.dtype == d
                 } else {

@@ -85,6 +85,66 @@ impl<'g> Builder<'g> {
         self.emit(r)
     }
 
+    /// Applies `f` to `x`, a function written on [`Graph`] (for the composites).
+    pub(crate) fn apply(
+        &mut self,
+        x: &Tv,
+        f: impl FnOnce(&mut Graph, NodeId) -> Result<NodeId, IrError>,
+    ) -> R<Tv> {
+        let r = f(self.graph, x.node);
+        self.emit(r)
+    }
+
+    /// Applies `f` to `x` and `y` broadcast to their common shape, a function written on
+    /// [`Graph`] (one primitive or a composite).
+    pub(crate) fn apply2(
+        &mut self,
+        x: &Tv,
+        y: &Tv,
+        f: impl FnOnce(&mut Graph, NodeId, NodeId) -> Result<NodeId, IrError>,
+    ) -> R<Tv> {
+        let r = self
+            .graph
+            .broadcast_pair(x.node, y.node)
+            .and_then(|(a, b)| f(self.graph, a, b));
+        self.emit(r)
+    }
+
+    /// `-x` (composite).
+    pub(crate) fn neg(&mut self, x: &Tv) -> R<Tv> {
+        self.apply(x, Graph::neg)
+    }
+
+    /// `|x|` (composite; `abs(-0.0)` is `-0.0`).
+    pub(crate) fn abs(&mut self, x: &Tv) -> R<Tv> {
+        self.apply(x, Graph::abs)
+    }
+
+    /// `x - y` with broadcasting (composite).
+    pub(crate) fn sub(&mut self, x: &Tv, y: &Tv) -> R<Tv> {
+        self.apply2(x, y, Graph::sub)
+    }
+
+    /// The elementwise minimum with broadcasting (composite).
+    pub(crate) fn min(&mut self, x: &Tv, y: &Tv) -> R<Tv> {
+        self.apply2(x, y, Graph::min)
+    }
+
+    /// `x > y` with broadcasting (composite).
+    pub(crate) fn gt(&mut self, x: &Tv, y: &Tv) -> R<Tv> {
+        self.apply2(x, y, Graph::gt)
+    }
+
+    /// `x >= y` with broadcasting (composite).
+    pub(crate) fn ge(&mut self, x: &Tv, y: &Tv) -> R<Tv> {
+        self.apply2(x, y, Graph::ge)
+    }
+
+    /// `x <= y` with broadcasting (composite).
+    pub(crate) fn le(&mut self, x: &Tv, y: &Tv) -> R<Tv> {
+        self.apply2(x, y, Graph::le)
+    }
+
     /// `c ? a : b`, elementwise on equal shapes.
     pub(crate) fn select(&mut self, c: &Tv, a: &Tv, b: &Tv) -> R<Tv> {
         let r = self.graph.select(c.node, a.node, b.node);
@@ -185,7 +245,7 @@ impl<'g> Builder<'g> {
         self.lift(r).map(|_| ())
     }
 
-    // ------------------------------------------------------------ composites (primitives only)
+    // ------------------------------------------------------------ functions built from the above
 
     /// The mean of every entry, as a scalar.
     pub(crate) fn mean_all(&mut self, x: &Tv) -> R<Tv> {
@@ -207,7 +267,7 @@ impl<'g> Builder<'g> {
         let m = self.reduce(ReduceOp::Max, x, &[axis])?;
         let m = self.stop_grad(&m)?;
         let mk = self.keepdim(&m, axis)?;
-        let d = self.binary(BinaryOp::Sub, x, &mk)?;
+        let d = self.sub(x, &mk)?;
         let e = self.unary(UnaryOp::Exp, &d)?;
         let s = self.sum(&e, &[axis])?;
         let l = self.unary(UnaryOp::Log, &s)?;
@@ -219,20 +279,20 @@ impl<'g> Builder<'g> {
         let ax = l.ty.rank() - 1;
         let lse = self.logsumexp(l, ax)?;
         let lk = self.keepdim(&lse, ax)?;
-        self.binary(BinaryOp::Sub, l, &lk)
+        self.sub(l, &lk)
     }
 
     /// Numerically safe sigmoid: exp only of non-positive numbers, so neither branch overflows.
     pub(crate) fn sigmoid(&mut self, x: &Tv) -> R<Tv> {
-        let ax = self.unary(UnaryOp::Abs, x)?;
-        let nax = self.unary(UnaryOp::Neg, &ax)?;
+        let ax = self.abs(x)?;
+        let nax = self.neg(&ax)?;
         let e = self.unary(UnaryOp::Exp, &nax)?;
         let one = self.fill(1.0, x.ty.clone());
         let den = self.binary(BinaryOp::Add, &one, &e)?;
         let pos = self.binary(BinaryOp::Div, &one, &den)?;
         let neg = self.binary(BinaryOp::Div, &e, &den)?;
         let z = self.fill(0.0, x.ty.clone());
-        let c = self.binary(BinaryOp::Ge, x, &z)?;
+        let c = self.ge(x, &z)?;
         self.select(&c, &pos, &neg)
     }
 
@@ -240,8 +300,8 @@ impl<'g> Builder<'g> {
     pub(crate) fn softplus(&mut self, x: &Tv) -> R<Tv> {
         let z = self.fill(0.0, x.ty.clone());
         let mx = self.binary(BinaryOp::Max, x, &z)?;
-        let ax = self.unary(UnaryOp::Abs, x)?;
-        let nax = self.unary(UnaryOp::Neg, &ax)?;
+        let ax = self.abs(x)?;
+        let nax = self.neg(&ax)?;
         let e = self.unary(UnaryOp::Exp, &nax)?;
         let one = self.fill(1.0, x.ty.clone());
         let s = self.binary(BinaryOp::Add, &one, &e)?;
@@ -259,35 +319,29 @@ impl<'g> Builder<'g> {
     pub(crate) fn elu(&mut self, x: &Tv) -> R<Tv> {
         // exp of min(x, 0) keeps the unused branch finite (no NaN gradients).
         let z = self.fill(0.0, x.ty.clone());
-        let neg = self.binary(BinaryOp::Min, x, &z)?;
+        let neg = self.min(x, &z)?;
         let e = self.unary(UnaryOp::Exp, &neg)?;
         let one = self.fill(1.0, x.ty.clone());
-        let em1 = self.binary(BinaryOp::Sub, &e, &one)?;
-        let pos = self.binary(BinaryOp::Gt, x, &z)?;
+        let em1 = self.sub(&e, &one)?;
+        let pos = self.gt(x, &z)?;
         self.select(&pos, x, &em1)
     }
 
     /// -1, 0 or 1 by the sign of each entry.
     pub(crate) fn sign(&mut self, x: &Tv) -> R<Tv> {
-        let z = self.fill(0.0, x.ty.clone());
-        let one = self.fill(1.0, x.ty.clone());
-        let mone = self.fill(-1.0, x.ty.clone());
-        let pos = self.binary(BinaryOp::Gt, x, &z)?;
-        let neg = self.binary(BinaryOp::Lt, x, &z)?;
-        let inner = self.select(&neg, &mone, &z)?;
-        self.select(&pos, &one, &inner)
+        self.apply(x, Graph::sign)
     }
 
     /// The Huber loss of each entry: quadratic within `delta` of zero, linear outside.
     pub(crate) fn huber(&mut self, x: &Tv, delta: f64) -> R<Tv> {
-        let ax = self.unary(UnaryOp::Abs, x)?;
+        let ax = self.abs(x)?;
         let d = self.fill(delta, x.ty.clone());
-        let small = self.binary(BinaryOp::Le, &ax, &d)?;
+        let small = self.le(&ax, &d)?;
         let half = self.fill(0.5, x.ty.clone());
         let sq = self.binary(BinaryOp::Mul, x, x)?;
         let quad = self.binary(BinaryOp::Mul, &half, &sq)?;
         let hd = self.fill(0.5 * delta, x.ty.clone());
-        let ad = self.binary(BinaryOp::Sub, &ax, &hd)?;
+        let ad = self.sub(&ax, &hd)?;
         let lin = self.binary(BinaryOp::Mul, &d, &ad)?;
         self.select(&small, &quad, &lin)
     }
@@ -304,7 +358,7 @@ impl<'g> Builder<'g> {
         let r = self.reduce(ReduceOp::Min, &cand, &[axis])?;
         // An all-NaN row would give n; clamp into range so the action is always valid.
         let last = self.fill((x.ty.shape[axis].max(1) - 1) as f64, r.ty.clone());
-        self.binary(BinaryOp::Min, &r, &last)
+        self.min(&r, &last)
     }
 
     /// `[..] i32 -> [.., n] f32` with a one at each index.

@@ -157,9 +157,9 @@ impl Tracer<'_, '_> {
                 let tiny = self.fill(1e-7, u.ty.clone());
                 let u = self.gb(span).binary(BinaryOp::Max, &u, &tiny)?;
                 let lu = self.gb(span).unary(UnaryOp::Log, &u)?;
-                let nlu = self.gb(span).unary(UnaryOp::Neg, &lu)?;
+                let nlu = self.gb(span).neg(&lu)?;
                 let llu = self.gb(span).unary(UnaryOp::Log, &nlu)?;
-                let pert = self.gb(span).binary(BinaryOp::Sub, &l, &llu)?;
+                let pert = self.gb(span).sub(&l, &llu)?;
                 let r = l.ty.rank();
                 self.gb(span).argext(&pert, r - 1, true)?
             }
@@ -169,7 +169,7 @@ impl Tracer<'_, '_> {
 
     fn normal_log_density(&mut self, x: &Tv, m: &Tv, s: &Tv, span: Span) -> R<Tv> {
         // -(x-m)^2 / (2 s^2) - log s - log(2 pi)/2, summed over the last axis.
-        let d = self.gb(span).binary(BinaryOp::Sub, x, m)?;
+        let d = self.gb(span).sub(x, m)?;
         let z = self.gb(span).binary(BinaryOp::Div, &d, s)?;
         let z2 = self.gb(span).binary(BinaryOp::Mul, &z, &z)?;
         let half = self.fill(-0.5, z2.ty.clone());
@@ -177,8 +177,8 @@ impl Tracer<'_, '_> {
         let ls = self.gb(span).unary(UnaryOp::Log, s)?;
         let ls = self.gb(span).broadcast_to(&ls, &q.ty.shape)?;
         let c = self.fill(0.5 * LN_2PI, q.ty.clone());
-        let a = self.gb(span).binary(BinaryOp::Sub, &q, &ls)?;
-        let lp = self.gb(span).binary(BinaryOp::Sub, &a, &c)?;
+        let a = self.gb(span).sub(&q, &ls)?;
+        let lp = self.gb(span).sub(&a, &c)?;
         self.sum_event(&lp, span)
     }
 
@@ -215,11 +215,11 @@ impl Tracer<'_, '_> {
                     None => {
                         let lim = self.fill(1.0 - 1e-6, x.ty.clone());
                         let nlim = self.fill(-(1.0 - 1e-6), x.ty.clone());
-                        let c = self.gb(span).binary(BinaryOp::Min, &x, &lim)?;
+                        let c = self.gb(span).min(&x, &lim)?;
                         let c = self.gb(span).binary(BinaryOp::Max, &c, &nlim)?;
                         let one = self.fill(1.0, x.ty.clone());
                         let num = self.gb(span).binary(BinaryOp::Add, &one, &c)?;
-                        let den = self.gb(span).binary(BinaryOp::Sub, &one, &c)?;
+                        let den = self.gb(span).sub(&one, &c)?;
                         let q = self.gb(span).binary(BinaryOp::Div, &num, &den)?;
                         let l = self.gb(span).unary(UnaryOp::Log, &q)?;
                         let half = self.fill(0.5, x.ty.clone());
@@ -232,12 +232,12 @@ impl Tracer<'_, '_> {
                 let n2u = self.gb(span).binary(BinaryOp::Mul, &m2, &u)?;
                 let sp = self.gb(span).softplus(&n2u)?;
                 let ln2 = self.fill(std::f64::consts::LN_2, u.ty.clone());
-                let a = self.gb(span).binary(BinaryOp::Sub, &ln2, &u)?;
-                let a = self.gb(span).binary(BinaryOp::Sub, &a, &sp)?;
+                let a = self.gb(span).sub(&ln2, &u)?;
+                let a = self.gb(span).sub(&a, &sp)?;
                 let two = self.fill(2.0, u.ty.clone());
                 let corr = self.gb(span).binary(BinaryOp::Mul, &two, &a)?;
                 let corr = self.sum_event(&corr, span)?;
-                self.gb(span).binary(BinaryOp::Sub, &base, &corr)
+                self.gb(span).sub(&base, &corr)
             }
             Dist::Categorical { logits } => {
                 let x = self.arg_tensor(xa, Some(DType::I32))?;
@@ -270,7 +270,7 @@ impl Tracer<'_, '_> {
                 let p = self.gb(span).unary(UnaryOp::Exp, &ls)?;
                 let pl = self.gb(span).binary(BinaryOp::Mul, &p, &ls)?;
                 let s = self.sum_event(&pl, span)?;
-                self.gb(span).unary(UnaryOp::Neg, &s)
+                self.gb(span).neg(&s)
             }
         }
     }
@@ -300,7 +300,7 @@ impl Tracer<'_, '_> {
                 let lr = self.gb(span).binary(BinaryOp::Div, &sq, &sp)?;
                 let lr = self.gb(span).unary(UnaryOp::Log, &lr)?;
                 let sp2 = self.gb(span).binary(BinaryOp::Mul, &sp, &sp)?;
-                let dm = self.gb(span).binary(BinaryOp::Sub, &mp, &mq)?;
+                let dm = self.gb(span).sub(&mp, &mq)?;
                 let dm2 = self.gb(span).binary(BinaryOp::Mul, &dm, &dm)?;
                 let num = self.gb(span).binary(BinaryOp::Add, &sp2, &dm2)?;
                 let sq2 = self.gb(span).binary(BinaryOp::Mul, &sq, &sq)?;
@@ -309,7 +309,7 @@ impl Tracer<'_, '_> {
                 let frac = self.gb(span).binary(BinaryOp::Div, &num, &den)?;
                 let s = self.gb(span).binary(BinaryOp::Add, &lr, &frac)?;
                 let half = self.fill(0.5, s.ty.clone());
-                let k = self.gb(span).binary(BinaryOp::Sub, &s, &half)?;
+                let k = self.gb(span).sub(&s, &half)?;
                 self.sum_event(&k, span)?
             }
             (Dist::Categorical { logits: lp }, Dist::Categorical { logits: lq }) => {
@@ -326,7 +326,7 @@ impl Tracer<'_, '_> {
                 let a = self.gb(span).log_softmax_last(&lp)?;
                 let b = self.gb(span).log_softmax_last(&lq)?;
                 let p = self.gb(span).unary(UnaryOp::Exp, &a)?;
-                let d = self.gb(span).binary(BinaryOp::Sub, &a, &b)?;
+                let d = self.gb(span).sub(&a, &b)?;
                 let pd = self.gb(span).binary(BinaryOp::Mul, &p, &d)?;
                 self.sum_event(&pd, span)?
             }

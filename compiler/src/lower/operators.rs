@@ -3,7 +3,7 @@
 use super::tracer::{R, Tracer, err};
 use super::value::{Tv, Value};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, DType, TensorType, UnaryOp, broadcast_shapes};
+use crate::ir::{BinaryOp, DType, Graph, IrError, NodeId, TensorType, UnaryOp, broadcast_shapes};
 use crate::syntax::ast::{BinOp, UnOp};
 
 fn shape_str(s: &[usize]) -> String {
@@ -21,9 +21,9 @@ impl Tracer<'_, '_> {
             (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
             (op, v @ (Value::Tensor(_) | Value::List(_))) => {
                 let t = self.tensor_of(v, vspan, None)?;
-                let (uop, ok) = match op {
-                    UnOp::Neg => (UnaryOp::Neg, t.ty.dtype != DType::Bool),
-                    UnOp::Not => (UnaryOp::Not, t.ty.dtype == DType::Bool),
+                let ok = match op {
+                    UnOp::Neg => t.ty.dtype != DType::Bool,
+                    UnOp::Not => t.ty.dtype == DType::Bool,
                 };
                 if !ok {
                     return Err(err(
@@ -37,7 +37,11 @@ impl Tracer<'_, '_> {
                         format!("this is {}", t.ty),
                     ));
                 }
-                self.gb(whole).unary(uop, &t).map(Value::Tensor)
+                let f: fn(&mut Graph, NodeId) -> Result<NodeId, IrError> = match op {
+                    UnOp::Neg => Graph::neg,
+                    UnOp::Not => |g, x| g.unary(UnaryOp::Not, x),
+                };
+                self.gb(whole).apply(&t, f).map(Value::Tensor)
             }
             (op, v) => Err(err(
                 Code::TypeMismatch,
@@ -113,29 +117,29 @@ impl Tracer<'_, '_> {
             .at(sa, format!("this is {}", a.ty))
             .also(sb, format!("this is {}", b.ty))
         };
-        let iop = ir_op(op);
         if da != db {
             return Err(mismatch("needs operands of one element type")
                 .hint("convert explicitly with `f32(x)`, `i32(x)` or `bool(x)`"));
         }
-        if iop.is_logical() && da != DType::Bool {
+        let logical = matches!(op, BinOp::And | BinOp::Or);
+        if logical && da != DType::Bool {
             return Err(mismatch("needs booleans"));
         }
-        if !iop.is_logical() && da == DType::Bool && !matches!(iop, BinaryOp::Eq | BinaryOp::Ne) {
+        if !logical && da == DType::Bool && !matches!(op, BinOp::Eq | BinOp::Ne) {
             return Err(
                 mismatch("is not defined for booleans").hint("convert with `f32(x)` to compute with flags")
             );
         }
-        if matches!(iop, BinaryOp::Pow) && da != DType::F32 {
+        if op == BinOp::Pow && da != DType::F32 {
             return Err(mismatch("needs f32 operands"));
         }
-        if matches!(iop, BinaryOp::Div) && da == DType::I32 {
+        if op == BinOp::Div && da == DType::I32 {
             return Err(mismatch("on integers is ambiguous").hint("convert with `f32(x)` first"));
         }
         let shape = self.check_broadcast(&a.ty.shape, sa, &b.ty.shape, sb, op.symbol())?;
         let _ = shape;
         // x^2 is common in losses; a multiply is exact and cheaper than pow.
-        if iop == BinaryOp::Pow
+        if op == BinOp::Pow
             && let crate::ir::Op::Const { values } = &self.g().node(b.node).op
             && values.len() == 1
             && values[0] == 2.0
@@ -145,7 +149,7 @@ impl Tracer<'_, '_> {
             let target = broadcast_shapes(&out, &b.ty.shape).unwrap_or(out);
             return self.gb(whole).broadcast_to(&sq, &target);
         }
-        self.gb(whole).binary(iop, &a, &b)
+        self.gb(whole).apply2(&a, &b, |g, x, y| build(op, g, x, y))
     }
 
     /// Numpy broadcasting, except that combining two tensors into something larger than
@@ -239,24 +243,70 @@ impl Tracer<'_, '_> {
     }
 }
 
-/// The IR primitive a source operator lowers to.
-fn ir_op(op: BinOp) -> BinaryOp {
-    match op {
+/// Builds `a op b` on operands of one shape: a primitive, or for `-`, `!=`, `<=`, `>` and `>=`
+/// the exact composite of [`Graph`]'s `compose` methods.
+fn build(op: BinOp, g: &mut Graph, a: NodeId, b: NodeId) -> Result<NodeId, IrError> {
+    let prim = match op {
+        BinOp::Sub => return g.sub(a, b),
+        BinOp::Ne => return g.neq(a, b),
+        BinOp::Le => return g.le(a, b),
+        BinOp::Gt => return g.gt(a, b),
+        BinOp::Ge => return g.ge(a, b),
         BinOp::Add => BinaryOp::Add,
-        BinOp::Sub => BinaryOp::Sub,
         BinOp::Mul => BinaryOp::Mul,
         BinOp::Div => BinaryOp::Div,
         BinOp::Rem => BinaryOp::Rem,
         BinOp::Pow => BinaryOp::Pow,
         BinOp::Eq => BinaryOp::Eq,
-        BinOp::Ne => BinaryOp::Ne,
         BinOp::Lt => BinaryOp::Lt,
-        BinOp::Le => BinaryOp::Le,
-        BinOp::Gt => BinaryOp::Gt,
-        BinOp::Ge => BinaryOp::Ge,
         BinOp::And => BinaryOp::And,
         BinOp::Or => BinaryOp::Or,
+    };
+    g.binary(prim, a, b)
+}
+
+/// A comparison of two compile-time numbers, composed from `<` and `==` as [`build`] composes
+/// it in the graph (so `<=` of NaN is false, and `!=` of NaN true, in both).
+fn compare<X: PartialOrd + Copy>(op: BinOp, x: X, y: X) -> bool {
+    use crate::interp::eval_compare;
+    let lt = |x, y| eval_compare(BinaryOp::Lt, x, y);
+    let eq = |x, y| eval_compare(BinaryOp::Eq, x, y);
+    match op {
+        BinOp::Lt => lt(x, y),
+        BinOp::Eq => eq(x, y),
+        BinOp::Ne => !eq(x, y),
+        BinOp::Le => lt(x, y) || eq(x, y),
+        BinOp::Gt => lt(y, x),
+        BinOp::Ge => lt(y, x) || eq(y, x),
+        BinOp::Add
+        | BinOp::Sub
+        | BinOp::Mul
+        | BinOp::Div
+        | BinOp::Rem
+        | BinOp::Pow
+        | BinOp::And
+        | BinOp::Or => {
+            unreachable!("{op:?} is no comparison")
+        }
     }
+}
+
+/// A float operation of two compile-time numbers, with the meaning the graph gives it
+/// (`a - b` is `a + b * -1`, as [`build`] composes it).
+fn arith(op: BinOp, x: f64, y: f64) -> f64 {
+    use crate::interp::eval_binary;
+    let prim = match op {
+        BinOp::Sub => return eval_binary(BinaryOp::Add, x, eval_binary(BinaryOp::Mul, y, -1.0)),
+        BinOp::Add => BinaryOp::Add,
+        BinOp::Mul => BinaryOp::Mul,
+        BinOp::Div => BinaryOp::Div,
+        BinOp::Rem => BinaryOp::Rem,
+        BinOp::Pow => BinaryOp::Pow,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::And | BinOp::Or => {
+            unreachable!("{op:?} is no arithmetic")
+        }
+    };
+    eval_binary(prim, x, y)
 }
 
 /// Folds an operation on compile-time constants; `None` if an operand is not a constant.
@@ -267,9 +317,8 @@ fn ir_op(op: BinOp) -> BinaryOp {
 /// error rather than 0, `/` of two integers is a float, and `^` of integers stays an integer;
 /// `%` is floored like the IR's.
 fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
-    use crate::interp::{eval_binary, eval_compare, eval_logical};
+    use crate::interp::eval_logical;
     use Value::*;
-    let iop = ir_op(op);
     let r = match (a, b) {
         (Int(x), Int(y)) => {
             let (x, y) = (*x, *y);
@@ -281,7 +330,7 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
                     if y == 0 {
                         return Some(Err("division by zero".into()));
                     }
-                    Float(eval_binary(BinaryOp::Div, x as f64, y as f64))
+                    Float(arith(op, x as f64, y as f64))
                 }
                 BinOp::Rem => {
                     if y == 0 {
@@ -296,11 +345,11 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
                     if y >= 0 {
                         Int(x.checked_pow(u32::try_from(y).ok()?)?)
                     } else {
-                        Float(eval_binary(BinaryOp::Pow, x as f64, y as f64))
+                        Float(arith(op, x as f64, y as f64))
                     }
                 }
                 BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                    Bool(eval_compare(iop, x, y))
+                    Bool(compare(op, x, y))
                 }
                 BinOp::And | BinOp::Or => return Some(Err("`&&`/`||` need booleans".into())),
             }
@@ -309,16 +358,19 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
             let (x, y) = (a.as_f64()?, b.as_f64()?);
             match op {
                 BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::Pow => {
-                    Float(eval_binary(iop, x, y))
+                    Float(arith(op, x, y))
                 }
                 BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                    Bool(eval_compare(iop, x, y))
+                    Bool(compare(op, x, y))
                 }
                 BinOp::And | BinOp::Or => return Some(Err("`&&`/`||` need booleans".into())),
             }
         }
         (Bool(x), Bool(y)) => match op {
-            BinOp::And | BinOp::Or | BinOp::Eq | BinOp::Ne => Bool(eval_logical(iop, *x, *y)),
+            BinOp::And => Bool(eval_logical(BinaryOp::And, *x, *y)),
+            BinOp::Or => Bool(eval_logical(BinaryOp::Or, *x, *y)),
+            BinOp::Eq => Bool(eval_logical(BinaryOp::Eq, *x, *y)),
+            BinOp::Ne => Bool(!eval_logical(BinaryOp::Eq, *x, *y)),
             _ => return Some(Err(format!("`{}` is not defined for booleans", op.symbol()))),
         },
         (Str(x), Str(y)) => match op {
@@ -357,9 +409,21 @@ mod tests {
         ));
     }
 
+    /// The interpreter's value (in f64, as constants fold) of `x op y` built as the lowering
+    /// builds it.
+    fn interpreted(op: BinOp, x: f64, y: f64) -> f64 {
+        use crate::interp::{Tensor, eval};
+        let mut g = Graph::new();
+        let a = g.scalar(x);
+        let b = g.scalar(y);
+        let r = build(op, &mut g, a, b).unwrap();
+        g.output("r", r);
+        let v: Tensor<f64> = eval(&g, &[], &[]).unwrap().outputs.pop().unwrap();
+        v.to_f64()[0]
+    }
+
     #[test]
     fn float_constants_fold_to_the_interpreters_value() {
-        use crate::interp::{eval_binary, eval_compare};
         let ops = [
             BinOp::Add,
             BinOp::Sub,
@@ -374,18 +438,20 @@ mod tests {
             BinOp::Gt,
             BinOp::Ge,
         ];
-        let vals = [0.5, -1.25, 3.0, 0.0, -7.0];
+        let vals = [0.5, -1.25, 3.0, 0.0, -0.0, -7.0, f64::NAN];
         for op in ops {
             for x in vals {
                 for y in vals {
                     let got = fold(op, &Value::Float(x), &Value::Float(y)).unwrap().unwrap();
-                    let iop = ir_op(op);
+                    let want = interpreted(op, x, y);
                     match got {
                         Value::Float(v) => {
-                            let want = eval_binary(iop, x, y);
-                            assert!(v == want || (v.is_nan() && want.is_nan()), "{op:?} {x} {y}");
+                            assert!(
+                                v.to_bits() == want.to_bits() || (v.is_nan() && want.is_nan()),
+                                "{op:?} {x} {y}: {v} vs {want}"
+                            );
                         }
-                        Value::Bool(b) => assert_eq!(b, eval_compare(iop, x, y), "{op:?} {x} {y}"),
+                        Value::Bool(b) => assert_eq!(f64::from(u8::from(b)), want, "{op:?} {x} {y}"),
                         other => panic!("{other:?}"),
                     }
                 }

@@ -263,7 +263,7 @@ impl Tracer<'_, '_> {
                 let cn = self.fill(c, norm.ty.clone());
                 let ratio = self.gb(span).binary(BinaryOp::Div, &cn, &den)?;
                 let one = self.fill(1.0, norm.ty.clone());
-                let scale = self.gb(span).binary(BinaryOp::Min, &ratio, &one)?;
+                let scale = self.gb(span).min(&ratio, &one)?;
                 for g in &mut grads {
                     *g = self.gb(span).binary(BinaryOp::Mul, g, &scale)?;
                 }
@@ -287,7 +287,7 @@ impl Tracer<'_, '_> {
                     };
                     let lr = self.lr(spec);
                     let d = self.gb(span).binary(BinaryOp::Mul, &lr, &step)?;
-                    let np = self.gb(span).binary(BinaryOp::Sub, &p.param, &d)?;
+                    let np = self.gb(span).sub(&p.param, &d)?;
                     out.push((p.id, np));
                 }
             }
@@ -306,7 +306,7 @@ impl Tracer<'_, '_> {
                     let x = tr.gb(span).binary(BinaryOp::Mul, &t, &lb)?;
                     let p = tr.gb(span).unary(UnaryOp::Exp, &x)?;
                     let one = tr.fill(1.0, TensorType::f32(vec![]));
-                    tr.gb(span).binary(BinaryOp::Sub, &one, &p)
+                    tr.gb(span).sub(&one, &p)
                 };
                 let c1 = corr(self, b1)?;
                 let c2 = corr(self, b2)?;
@@ -337,7 +337,7 @@ impl Tracer<'_, '_> {
                     let den = self.gb(span).binary(BinaryOp::Add, &sv, &eps_hat)?;
                     let q = self.gb(span).binary(BinaryOp::Div, &nm, &den)?;
                     let d = self.gb(span).binary(BinaryOp::Mul, &alpha, &q)?;
-                    let np = self.gb(span).binary(BinaryOp::Sub, &p.param, &d)?;
+                    let np = self.gb(span).sub(&p.param, &d)?;
                     out.push((mid, nm));
                     out.push((vid, nv));
                     out.push((p.id, np));
@@ -359,7 +359,7 @@ impl Tracer<'_, '_> {
                     let q = self.gb(span).binary(BinaryOp::Div, g, &den)?;
                     let lr = self.lr(spec);
                     let d = self.gb(span).binary(BinaryOp::Mul, &lr, &q)?;
-                    let np = self.gb(span).binary(BinaryOp::Sub, &p.param, &d)?;
+                    let np = self.gb(span).sub(&p.param, &d)?;
                     out.push((sid, ns));
                     out.push((p.id, np));
                 }

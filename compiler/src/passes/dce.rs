@@ -38,7 +38,7 @@ mod tests {
         let y = g.binary(BinaryOp::Add, x, x).unwrap();
         g.output("y", y);
         let s = g.state(crate::ir::StateId(0), TensorType::f32(vec![2]));
-        let n = g.unary(UnaryOp::Neg, s).unwrap();
+        let n = g.unary(UnaryOp::Sqrt, s).unwrap();
         g.assign(crate::ir::StateId(0), n).unwrap();
         let d = dce(&g);
         assert_eq!(d.len(), g.len() - 1);

@@ -265,7 +265,7 @@ arena: 64 bytes
         let mut g = Graph::new();
         let x = g.input("x", TensorType::f32(vec![4]));
         let a = g.unary(UnaryOp::Exp, x).unwrap();
-        let b = g.unary(UnaryOp::Neg, a).unwrap();
+        let b = g.unary(UnaryOp::Sqrt, a).unwrap();
         let c = g.unary(UnaryOp::Sin, a).unwrap();
         let d = g.binary(BinaryOp::Add, b, c).unwrap();
         g.output("d", d);
@@ -279,7 +279,7 @@ buffers:
   b3 f32x4 output 0
 kernels:
   0: map b1@0[4]/[1] <- {%0: f32 = b0@0[4]/[1]; %1: f32 = exp %0}
-  1: map b2@0[4]/[1] <- {%0: f32 = b1@0[4]/[1]; %1: f32 = neg %0; %2: f32 = sin %0; %3: f32 = add %1 %2}
+  1: map b2@0[4]/[1] <- {%0: f32 = b1@0[4]/[1]; %1: f32 = sqrt %0; %2: f32 = sin %0; %3: f32 = add %1 %2}
   2: map b3@0[4]/[1] <- {%0: f32 = b2@0[4]/[1]}
 arena: 128 bytes
 ",

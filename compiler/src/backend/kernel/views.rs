@@ -117,7 +117,7 @@ arena: 64 bytes
         let mut g = Graph::new();
         let x = g.input("x", TensorType::f32(vec![3]));
         let b = g.broadcast_to(x, &[2, 3]).unwrap();
-        let y = g.unary(UnaryOp::Neg, b).unwrap();
+        let y = g.unary(UnaryOp::Sqrt, b).unwrap();
         g.output("y", y);
         assert_plan(
             &g,
@@ -127,7 +127,7 @@ buffers:
   b1 f32x6 arena @0
   b2 f32x6 output 0
 kernels:
-  0: map b1@0[2, 3]/[3, 1] <- {%0: f32 = b0@0[2, 3]/[0, 1]; %1: f32 = neg %0}
+  0: map b1@0[2, 3]/[3, 1] <- {%0: f32 = b0@0[2, 3]/[0, 1]; %1: f32 = sqrt %0}
   1: map b2@0[2, 3]/[3, 1] <- {%0: f32 = b1@0[2, 3]/[3, 1]}
 arena: 64 bytes
 ",
@@ -139,7 +139,7 @@ arena: 64 bytes
         let mut g = Graph::new();
         let x = g.input("x", TensorType::f32(vec![4, 3]));
         let s = g.slice(x, 0, 1, 3).unwrap();
-        let y = g.unary(UnaryOp::Neg, s).unwrap();
+        let y = g.unary(UnaryOp::Sqrt, s).unwrap();
         g.output("y", y);
         assert_plan(
             &g,
@@ -149,7 +149,7 @@ buffers:
   b1 f32x6 arena @0
   b2 f32x6 output 0
 kernels:
-  0: map b1@0[2, 3]/[3, 1] <- {%0: f32 = b0@3[2, 3]/[3, 1]; %1: f32 = neg %0}
+  0: map b1@0[2, 3]/[3, 1] <- {%0: f32 = b0@3[2, 3]/[3, 1]; %1: f32 = sqrt %0}
   1: map b2@0[2, 3]/[3, 1] <- {%0: f32 = b1@0[2, 3]/[3, 1]}
 arena: 64 bytes
 ",

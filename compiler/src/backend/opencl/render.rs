@@ -582,13 +582,10 @@ fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
 
 fn unary(op: UnaryOp, x: &str, float: bool) -> String {
     match (op, float) {
-        (UnaryOp::Neg, _) => format!("(-{x})"),
         (UnaryOp::Exp, _) => format!("exp({x})"),
         (UnaryOp::Log, _) => format!("log({x})"),
         (UnaryOp::Tanh, _) => format!("tanh({x})"),
         (UnaryOp::Sqrt, _) => format!("sqrt({x})"),
-        (UnaryOp::Abs, true) => format!("fabs({x})"),
-        (UnaryOp::Abs, false) => format!("({x} < 0 ? -{x} : {x})"),
         (UnaryOp::Sin, _) => format!("sin({x})"),
         (UnaryOp::Cos, _) => format!("cos({x})"),
         (UnaryOp::Recip, _) => format!("(1.0f / {x})"),
@@ -600,7 +597,6 @@ fn unary(op: UnaryOp, x: &str, float: bool) -> String {
 fn binary(op: BinaryOp, x: &str, y: &str, float: bool) -> String {
     match (op, float) {
         (BinaryOp::Add, _) => format!("({x} + {y})"),
-        (BinaryOp::Sub, _) => format!("({x} - {y})"),
         (BinaryOp::Mul, _) => format!("({x} * {y})"),
         (BinaryOp::Div, true) => format!("({x} / {y})"),
         (BinaryOp::Div, false) => format!("({y} == 0 ? 0 : {x} / {y})"),
@@ -609,15 +605,9 @@ fn binary(op: BinaryOp, x: &str, y: &str, float: bool) -> String {
         (BinaryOp::Rem, false) => format!("({y} == 0 ? 0 : (({x} % {y}) + {y}) % {y})"),
         // NaN-propagating, like the interpreter's.
         (BinaryOp::Max, true) => format!("((isnan({x}) || {x} >= {y}) ? {x} : {y})"),
-        (BinaryOp::Min, true) => format!("((isnan({x}) || {x} <= {y}) ? {x} : {y})"),
         (BinaryOp::Max, false) => format!("max({x}, {y})"),
-        (BinaryOp::Min, false) => format!("min({x}, {y})"),
         (BinaryOp::Lt, _) => format!("({x} < {y})"),
-        (BinaryOp::Le, _) => format!("({x} <= {y})"),
-        (BinaryOp::Gt, _) => format!("({x} > {y})"),
-        (BinaryOp::Ge, _) => format!("({x} >= {y})"),
         (BinaryOp::Eq, _) => format!("({x} == {y})"),
-        (BinaryOp::Ne, _) => format!("({x} != {y})"),
         (BinaryOp::And, _) => format!("({x} && {y})"),
         (BinaryOp::Or, _) => format!("({x} || {y})"),
     }

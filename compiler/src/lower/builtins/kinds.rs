@@ -1,6 +1,6 @@
 //! The small enums that choose between related builtins' lowerings.
 
-use crate::ir::BinaryOp;
+use crate::ir::{BinaryOp, Graph, IrError, NodeId};
 
 /// Elementwise `maximum` or `minimum`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,10 +10,19 @@ pub(crate) enum Extremum {
 }
 
 impl Extremum {
-    pub(super) fn op(self) -> BinaryOp {
+    /// The name in messages.
+    pub(super) fn name(self) -> &'static str {
         match self {
-            Extremum::Max => BinaryOp::Max,
-            Extremum::Min => BinaryOp::Min,
+            Extremum::Max => "max",
+            Extremum::Min => "min",
+        }
+    }
+
+    /// Builds it on equal-shaped operands (`min` is a composite of `max`).
+    pub(super) fn build(self, g: &mut Graph, a: NodeId, b: NodeId) -> Result<NodeId, IrError> {
+        match self {
+            Extremum::Max => g.binary(BinaryOp::Max, a, b),
+            Extremum::Min => g.min(a, b),
         }
     }
 }

@@ -37,7 +37,16 @@ impl Tracer<'_, '_> {
             Builtin::Log => self.unary_builtin(b, UnaryOp::Log, args, whole),
             Builtin::Tanh => self.unary_builtin(b, UnaryOp::Tanh, args, whole),
             Builtin::Sqrt => self.unary_builtin(b, UnaryOp::Sqrt, args, whole),
-            Builtin::Abs => self.unary_builtin(b, UnaryOp::Abs, args, whole),
+            Builtin::Abs => {
+                let a = Args::bind(name, params, args, whole)?;
+                if let Some(c) = a.req(0)?.value.as_f64() {
+                    // Folded with `f64::abs`, as it always has been: a constant `abs(-0.0)` is
+                    // `0.0`, where the graph's composite gives `-0.0`.
+                    return Ok(Value::Float(c.abs()));
+                }
+                let x = self.float_arg(a.req(0)?)?;
+                self.gb(whole).abs(&x).map(Value::Tensor)
+            }
             Builtin::Sin => self.unary_builtin(b, UnaryOp::Sin, args, whole),
             Builtin::Cos => self.unary_builtin(b, UnaryOp::Cos, args, whole),
             Builtin::Floor => self.unary_builtin(b, UnaryOp::Floor, args, whole),
@@ -430,13 +439,10 @@ impl Tracer<'_, '_> {
         let a = Args::bind(b.name(), b.params(), args, whole)?;
         if let Some(c) = a.req(0)?.value.as_f64() {
             // Folded in f64 with the interpreter's meaning of the primitive (only float ops
-            // reach here; `abs` of an integer constant folds to a float, as it always has).
+            // reach here).
             return Ok(Value::Float(crate::interp::eval_unary(op, c)));
         }
         let x = self.float_arg(a.req(0)?)?;
-        if op == UnaryOp::Abs && x.ty.dtype == DType::I32 {
-            return self.gb(whole).unary(op, &x).map(Value::Tensor);
-        }
         self.gb(whole).unary(op, &x).map(Value::Tensor)
     }
 
@@ -468,7 +474,8 @@ impl Tracer<'_, '_> {
             LseForm::Softmax => true,
         };
         let lk = self.gb(whole).keepdim(&lse, axis)?;
-        let ls = self.bcast_tv(BinaryOp::Sub, &x, &lk, whole)?;
+        self.check_broadcast(&x.ty.shape, whole, &lk.ty.shape, whole, "sub")?;
+        let ls = self.gb(whole).sub(&x, &lk)?;
         if exp {
             self.gb(whole).unary(UnaryOp::Exp, &ls).map(Value::Tensor)
         } else {

@@ -3,19 +3,13 @@
 
 use super::kinds::Extremum;
 use crate::diag::{Code, Span};
-use crate::ir::{BinaryOp, DType, RandomDist};
+use crate::ir::{DType, RandomDist};
 use crate::lower::args::ArgVal;
 use crate::lower::tracer::{R, Tracer, err};
 use crate::lower::value::{Tv, Value};
 use crate::syntax::ast::BinOp;
 
 impl Tracer<'_, '_> {
-    /// Binary op on tensors with checked broadcasting.
-    pub(crate) fn bcast_tv(&mut self, op: BinaryOp, x: &Tv, y: &Tv, span: Span) -> R<Tv> {
-        self.check_broadcast(&x.ty.shape, span, &y.ty.shape, span, op.name())?;
-        self.gb(span).binary(op, x, y)
-    }
-
     /// An operator as written in the source on two arguments, as a tensor.
     pub(super) fn binary_tensor(&mut self, op: BinOp, x: &ArgVal, y: &ArgVal, span: Span) -> R<Tv> {
         match self.binary(op, x.value.clone(), x.span, y.value.clone(), y.span, span)? {
@@ -26,7 +20,6 @@ impl Tracer<'_, '_> {
 
     /// Elementwise `max`/`min` of two arguments (constants adopt the tensor's type).
     pub(super) fn extremum(&mut self, which: Extremum, x: &ArgVal, y: &ArgVal, span: Span) -> R<Tv> {
-        let op = which.op();
         let (tx, ty) = match (&x.value, &y.value) {
             (Value::Tensor(t), _) => {
                 let d = t.ty.dtype;
@@ -50,14 +43,14 @@ impl Tracer<'_, '_> {
         if tx.ty.dtype != ty.ty.dtype || tx.ty.dtype == DType::Bool {
             return Err(err(
                 Code::TypeMismatch,
-                format!("`{}` needs two number tensors of one element type", op.name()),
+                format!("`{}` needs two number tensors of one element type", which.name()),
                 x.span,
                 format!("this is {}", tx.ty),
             )
             .also(y.span, format!("this is {}", ty.ty)));
         }
-        self.check_broadcast(&tx.ty.shape, x.span, &ty.ty.shape, y.span, op.name())?;
-        self.gb(span).binary(op, &tx, &ty)
+        self.check_broadcast(&tx.ty.shape, x.span, &ty.ty.shape, y.span, which.name())?;
+        self.gb(span).apply2(&tx, &ty, |g, a, b| which.build(g, a, b))
     }
 
     /// `x[..., a]` per row: the entries of the last axis of `x` chosen by `a`.

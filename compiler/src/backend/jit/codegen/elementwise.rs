@@ -21,24 +21,16 @@ pub(super) fn vectorizable(e: &Expr) -> bool {
     e.nodes.iter().all(|(n, _)| match n {
         ENode::Unary(u, _) => match u {
             UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sin | UnaryOp::Cos => false,
-            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqrt | UnaryOp::Floor | UnaryOp::Recip | UnaryOp::Not => {
-                true
-            }
+            UnaryOp::Sqrt | UnaryOp::Floor | UnaryOp::Recip | UnaryOp::Not => true,
         },
         ENode::Binary(b, x, _) => match b {
             BinaryOp::Pow => false,
             BinaryOp::Div | BinaryOp::Rem => e.nodes[*x].1 != DType::I32,
             BinaryOp::Add
-            | BinaryOp::Sub
             | BinaryOp::Mul
             | BinaryOp::Max
-            | BinaryOp::Min
             | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge
             | BinaryOp::Eq
-            | BinaryOp::Ne
             | BinaryOp::And
             | BinaryOp::Or => true,
         },
@@ -250,10 +242,6 @@ impl Codegen<'_, '_> {
 
     pub(super) fn unary(&mut self, op: UnaryOp, x: Value, d: DType, vector: bool) -> Value {
         match (op, d) {
-            (UnaryOp::Neg, DType::F32) => self.b.ins().fneg(x),
-            (UnaryOp::Neg, _) => self.b.ins().ineg(x),
-            (UnaryOp::Abs, DType::F32) => self.b.ins().fabs(x),
-            (UnaryOp::Abs, _) => self.b.ins().iabs(x),
             (UnaryOp::Sqrt, _) => self.b.ins().sqrt(x),
             (UnaryOp::Floor, _) => self.b.ins().floor(x),
             (UnaryOp::Recip, _) => {
@@ -284,29 +272,16 @@ impl Codegen<'_, '_> {
         use BinaryOp::*;
         let fcc = |op| match op {
             Lt => FloatCC::LessThan,
-            Le => FloatCC::LessThanOrEqual,
-            Gt => FloatCC::GreaterThan,
-            Ge => FloatCC::GreaterThanOrEqual,
             Eq => FloatCC::Equal,
-            Ne => FloatCC::NotEqual,
-            Add | Sub | Mul | Div | Pow | Rem | Max | Min | And | Or => {
-                unreachable!("{op:?} is no comparison")
-            }
+            Add | Mul | Div | Pow | Rem | Max | And | Or => unreachable!("{op:?} is no comparison"),
         };
         let icc = |op| match op {
             Lt => IntCC::SignedLessThan,
-            Le => IntCC::SignedLessThanOrEqual,
-            Gt => IntCC::SignedGreaterThan,
-            Ge => IntCC::SignedGreaterThanOrEqual,
             Eq => IntCC::Equal,
-            Ne => IntCC::NotEqual,
-            Add | Sub | Mul | Div | Pow | Rem | Max | Min | And | Or => {
-                unreachable!("{op:?} is no comparison")
-            }
+            Add | Mul | Div | Pow | Rem | Max | And | Or => unreachable!("{op:?} is no comparison"),
         };
         match (op, d) {
             (Add, DType::F32) => self.b.ins().fadd(x, y),
-            (Sub, DType::F32) => self.b.ins().fsub(x, y),
             (Mul, DType::F32) => self.b.ins().fmul(x, y),
             (Div, DType::F32) => self.b.ins().fdiv(x, y),
             (Pow, _) => self
@@ -323,21 +298,15 @@ impl Codegen<'_, '_> {
                 let m = self.b.ins().fmul(f, y);
                 self.b.ins().fsub(x, m)
             }
-            (Max | Min, DType::F32) => {
-                // x where x >= y (x <= y for min) or x is NaN, else y: NaN-propagating like the interpreter.
-                let cc = if op == Max {
-                    FloatCC::GreaterThanOrEqual
-                } else {
-                    FloatCC::LessThanOrEqual
-                };
-                let c = self.b.ins().fcmp(cc, x, y);
+            (Max, DType::F32) => {
+                // x where x >= y or x is NaN, else y: NaN-propagating like the interpreter.
+                let c = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, x, y);
                 let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
                 let take = self.b.ins().bor(c, nan);
                 self.select_val(take, x, y, vector, DType::F32)
             }
-            (Lt | Le | Gt | Ge | Eq | Ne, DType::F32) => self.b.ins().fcmp(fcc(op), x, y),
+            (Lt | Eq, DType::F32) => self.b.ins().fcmp(fcc(op), x, y),
             (Add, DType::I32) => self.b.ins().iadd(x, y),
-            (Sub, DType::I32) => self.b.ins().isub(x, y),
             (Mul, DType::I32) => self.b.ins().imul(x, y),
             (Div, DType::I32) => self
                 .call(
@@ -356,8 +325,7 @@ impl Codegen<'_, '_> {
                 )
                 .expect("ret"),
             (Max, DType::I32) => self.b.ins().smax(x, y),
-            (Min, DType::I32) => self.b.ins().smin(x, y),
-            (Lt | Le | Gt | Ge | Eq | Ne, DType::I32) => self.b.ins().icmp(icc(op), x, y),
+            (Lt | Eq, DType::I32) => self.b.ins().icmp(icc(op), x, y),
             (And, _) => self.b.ins().band(x, y),
             (Or, _) => self.b.ins().bor(x, y),
             (Eq, DType::Bool) => {
@@ -368,8 +336,7 @@ impl Codegen<'_, '_> {
                     self.b.ins().bxor_imm_s(t, 1)
                 }
             }
-            (Ne, DType::Bool) => self.b.ins().bxor(x, y),
-            (Add | Sub | Mul | Div | Rem | Max | Min | Lt | Le | Gt | Ge, DType::Bool) => {
+            (Add | Mul | Div | Rem | Max | Lt, DType::Bool) => {
                 unreachable!("binary {op:?} on {d} is rejected by the IR checker")
             }
         }
