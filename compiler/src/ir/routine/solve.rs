@@ -3,8 +3,9 @@
 //! Natural-gradient methods precondition with the inverse of a curvature matrix — the Fisher
 //! blocks of K-FAC in ACKTR (Wu et al. 2017, arXiv:1708.05144) — and that inverse is only ever
 //! applied, so a solve is the primitive. Gaussian elimination with partial pivoting, in f64.
-//! A singular (or non-finite) `a` gives NaN everywhere rather than a meaningless answer, so the
-//! trainer's NaN check stops the run at the step that produced it.
+//! A singular (or non-finite) `a` gives NaN everywhere rather than a meaningless answer. (The
+//! trainer does not yet stop on a NaN loss -- metrics record it as null; that is hardening
+//! work, issue 18.)
 
 use super::{Definition, HostArg};
 use crate::ir::graph::{Graph, IrError, NodeId};
