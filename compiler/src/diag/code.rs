@@ -58,6 +58,9 @@ pub enum Code {
     Io,
     /// A bug in the compiler: it built something inconsistent. No program should cause it.
     Internal,
+    /// A value became NaN or infinite while a program ran (`rlc run` exits 3): a run-time
+    /// fault located by `--debug-nans`, not a compile error, so not in [`Code::ALL`].
+    NonFinite,
 }
 
 impl Code {
@@ -120,6 +123,7 @@ impl Code {
             Code::BadArgument => 24,
             Code::Io => 25,
             Code::Internal => 26,
+            Code::NonFinite => 27,
         }
     }
 
@@ -157,6 +161,7 @@ impl Code {
             Code::BadArgument => "bad argument",
             Code::Io => "cannot read file",
             Code::Internal => "internal compiler error",
+            Code::NonFinite => "non-finite value",
         }
     }
 }
@@ -168,7 +173,7 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_stable() {
         let mut seen = std::collections::HashSet::new();
-        for c in Code::ALL.into_iter().chain([Code::Internal]) {
+        for c in Code::ALL.into_iter().chain([Code::Internal, Code::NonFinite]) {
             assert!(seen.insert(c.as_str()));
         }
         // The published numbers: changing one breaks every document that cites it.
@@ -199,6 +204,7 @@ mod tests {
             (Code::BadArgument, "E0024"),
             (Code::Io, "E0025"),
             (Code::Internal, "E0026"),
+            (Code::NonFinite, "E0027"),
         ];
         for (c, s) in expected {
             assert_eq!(c.as_str(), s, "{c:?}");

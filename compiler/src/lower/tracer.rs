@@ -11,7 +11,7 @@ use super::value::{FnRef, Tv, Value};
 use crate::builtins::Builtin;
 use crate::check::ModuleId;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
-use crate::ir::{DType, Graph, NodeId, StateId, TensorType};
+use crate::ir::{DType, Graph, NodeId, Origin, StateId, TensorType};
 use crate::signature::{InputRole, OutputRole, Signature};
 use crate::syntax::ast::*;
 use std::collections::HashMap;
@@ -389,8 +389,20 @@ impl<'m, 'l> Tracer<'m, 'l> {
 
     // ------------------------------------------------------------ expressions
 
-    /// Evaluates an expression.
+    /// Evaluates an expression; the nodes it builds (and does not leave to a subexpression)
+    /// remember its span as their origin.
     pub fn eval(&mut self, e: &Expr) -> R<Value> {
+        let origin = Some(Origin {
+            span: e.span,
+            gradient: false,
+        });
+        let outer = self.g().set_origin(origin);
+        let r = self.eval_here(e);
+        self.g().set_origin(outer);
+        r
+    }
+
+    fn eval_here(&mut self, e: &Expr) -> R<Value> {
         match &e.kind {
             ExprKind::Int(v) => Ok(Value::Int(*v)),
             ExprKind::Float(v) => Ok(Value::Float(*v)),
