@@ -352,3 +352,50 @@ fn every_code_has_a_snapshot_test() {
     // 25 codes, all exercised above.
     assert_eq!(Code::ALL.len(), 25);
 }
+
+#[test]
+fn train_options_that_would_do_nothing_are_schedule_errors() {
+    // Off-policy (BASE samples replay): epochs and minibatches would be ignored.
+    for opt in ["epochs 4", "minibatches 2"] {
+        let (text, codes) = diagnose(
+            &with("train 1 every 1", &format!("train 1 every 1 {opt}")),
+            None,
+            &[],
+        );
+        assert_eq!(codes.first(), Some(&Code::Schedule), "{opt}: {text}");
+        assert!(text.contains("does nothing in this schedule"), "{opt}: {text}");
+        assert!(text.contains("no trained loss reads a rollout"), "{opt}: {text}");
+    }
+    // On-policy (PPO reads a rollout): every and after would be ignored.
+    let ppo = std::fs::read_to_string(stdlib().join("ppo.rl")).unwrap();
+    let sched = "train epochs epochs;";
+    assert!(ppo.contains(sched));
+    for opt in ["every 2", "after 1000"] {
+        let src = ppo.replace(sched, &format!("train epochs epochs {opt};"));
+        let (text, codes) = diagnose(&src, None, &[]);
+        assert_eq!(codes.first(), Some(&Code::Schedule), "{opt}: {text}");
+        assert!(
+            text.contains("runs each time the rollout is full"),
+            "{opt}: {text}"
+        );
+    }
+    // minibatches must be what the data gives: 8 envs x 32 steps / 64 = 4.
+    let ok = ppo.replace(sched, "train epochs epochs minibatches 4;");
+    assert_eq!(diagnose(&ok, None, &[]).1, vec![]);
+    let wrong = ppo.replace(sched, "train epochs epochs minibatches 3;");
+    let (text, codes) = diagnose(&wrong, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::Schedule), "{text}");
+    assert!(
+        text.contains("rollout `R` holds 256 transitions, which minibatches of 64 split into 4"),
+        "{text}"
+    );
+    // ... and a loss reading its whole rollout draws no minibatches at all.
+    let whole = ppo
+        .replace("b ~ R.minibatch(minibatch)", "b ~ R")
+        .replace(sched, "train epochs epochs minibatches 4;");
+    let (text, _) = diagnose(&whole, None, &[]);
+    assert!(
+        text.contains("every trained loss reads its whole rollout"),
+        "{text}"
+    );
+}

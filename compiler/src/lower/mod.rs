@@ -34,6 +34,7 @@ mod states;
 mod targets;
 mod tracer;
 mod train;
+mod train_options;
 mod update;
 mod value;
 
