@@ -399,3 +399,38 @@ fn train_options_that_would_do_nothing_are_schedule_errors() {
         "{text}"
     );
 }
+
+#[test]
+fn computed_indices_proven_out_of_bounds_are_errors_and_clipped_ones_are_not() {
+    // GAE with T values instead of T + 1: `values[t + 1]` reads past the end at the last step
+    // (it used to be clamped silently and bootstrap from the wrong value).
+    let short = "gae(b.r, gamma * (1 - b.done), b.r, 0.95)";
+    let long = "gae(b.r, gamma * (1 - b.done), concat(b.r, b.r[:1]), 0.95)";
+    let src = |adv: &str| {
+        with(
+            "mean((critic(b.s, b.a) - y)^2)",
+            &format!("mean((critic(b.s, b.a) - y)^2) + 0 * mean({adv})"),
+        )
+        .replace("import nets.{mlp}", "import nets.{mlp}\nimport traces.{gae}")
+    };
+    let (text, codes) = diagnose(&src(short), None, &[]);
+    assert_eq!(codes.first(), Some(&Code::IndexOutOfBounds), "{text}");
+    assert!(
+        text.contains(
+            "this index takes values 1..=32 (the scan's step runs over 0..=31), outside axis 0 of size 32"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("in this call of `gae`"), "{text}");
+    assert!(text.contains("clip(i, 0, 31)"), "{text}");
+    assert_eq!(diagnose(&src(long), None, &[]).1, vec![]);
+    // Reversed and clipped indices are proven in bounds.
+    for ok in ["b.r[31 - t]", "b.r[clip(t + 1, 0, 31)]", "b.r[maximum(t - 1, 0)]"] {
+        let expr = format!("(scan t in 32 with c = 0.0 {{ c + {ok} }})");
+        let (text, codes) = diagnose(&src(&expr), None, &[]);
+        assert_eq!(codes, vec![], "{ok}: {text}");
+    }
+    let (text, codes) = diagnose(&src("(scan t in 32 with c = 0.0 { c + b.r[t - 1] })"), None, &[]);
+    assert_eq!(codes.first(), Some(&Code::IndexOutOfBounds), "{text}");
+    assert!(text.contains("takes values -1..=30"), "{text}");
+}
