@@ -15,10 +15,13 @@ impl Planner<'_> {
     pub(super) fn assign_states(&mut self) -> Result<(), PlanError> {
         let g = self.g;
         let assigns = g.assigns();
+        // Which kernels and values touch each buffer, built once: checking every kernel for
+        // every assignment was quadratic (a 400-layer net has thousands of each).
+        let mut touch = Touches::new(self);
         let mut copies = Vec::new();
         for (s, a) in &assigns {
             let v = g.args(*a)[0];
-            if !self.try_in_place(*s, v) {
+            if !self.try_in_place(*s, v, &mut touch) {
                 copies.push((*s, v));
             }
         }
@@ -37,7 +40,7 @@ impl Planner<'_> {
     /// Makes the kernel producing `v` write straight into state `s` when that is safe:
     /// `v` is the whole output of a loop, and no kernel reads the old state after it
     /// (or reads it at another index in that loop).
-    fn try_in_place(&mut self, s: StateId, v: NodeId) -> bool {
+    fn try_in_place(&mut self, s: StateId, v: NodeId, touch: &mut Touches) -> bool {
         let Val::View(view) = self.vals[v.index()].clone() else {
             return false;
         };
@@ -52,17 +55,17 @@ impl Planner<'_> {
         {
             return false;
         }
-        let writers: Vec<usize> = (0..self.kernels.len())
-            .filter(|i| self.kernels[*i].writes().contains(&view.buf))
-            .collect();
-        let [k] = writers[..] else { return false };
+        let [k] = touch.writers[view.buf][..] else {
+            return false;
+        };
         let Kernel::Map { out, .. } = &self.kernels[k] else {
             return false;
         };
         if out != &view {
             return false;
         }
-        for (i, kern) in self.kernels.iter().enumerate() {
+        for &i in &touch.readers[sb] {
+            let kern = &self.kernels[i];
             for r in kern.reads() {
                 if r.buf != sb {
                     continue;
@@ -73,23 +76,78 @@ impl Planner<'_> {
                     return false;
                 }
             }
-            if i > k && kern.writes().contains(&sb) {
-                return false;
-            }
+        }
+        if touch.writers[sb].iter().any(|&i| i > k) {
+            return false;
         }
         // Redirect: the loop's output buffer becomes the state buffer.
         let old = view.buf;
-        for kern in &mut self.kernels {
-            retarget(kern, old, sb);
+        let mut users: Vec<usize> = touch.readers[old]
+            .iter()
+            .chain(&touch.writers[old])
+            .copied()
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        for i in users {
+            retarget(&mut self.kernels[i], old, sb);
         }
-        for val in &mut self.vals {
-            if let Val::View(x) = val
+        for &n in &touch.vals[old] {
+            if let Val::View(x) = &mut self.vals[n]
                 && x.buf == old
             {
                 x.buf = sb;
             }
         }
+        touch.moved(old, sb);
         true
+    }
+}
+
+/// Per buffer: the kernels that read it, the kernels that write it, and the values viewing
+/// it (indices), kept up to date as buffers are retargeted.
+struct Touches {
+    readers: Vec<Vec<usize>>,
+    writers: Vec<Vec<usize>>,
+    vals: Vec<Vec<usize>>,
+}
+
+impl Touches {
+    fn new(p: &Planner<'_>) -> Touches {
+        let n = p.buffers.len();
+        let mut t = Touches {
+            readers: vec![Vec::new(); n],
+            writers: vec![Vec::new(); n],
+            vals: vec![Vec::new(); n],
+        };
+        for (i, k) in p.kernels.iter().enumerate() {
+            for r in k.reads() {
+                if t.readers[r.buf].last() != Some(&i) {
+                    t.readers[r.buf].push(i);
+                }
+            }
+            for w in k.writes() {
+                if t.writers[w].last() != Some(&i) {
+                    t.writers[w].push(i);
+                }
+            }
+        }
+        for (i, v) in p.vals.iter().enumerate() {
+            if let Val::View(x) = v {
+                t.vals[x.buf].push(i);
+            }
+        }
+        t
+    }
+
+    /// Everything that touched `old` now touches `to` (kept sorted by kernel index).
+    fn moved(&mut self, old: usize, to: usize) {
+        for list in [&mut self.readers, &mut self.writers, &mut self.vals] {
+            let mut from = std::mem::take(&mut list[old]);
+            list[to].append(&mut from);
+            list[to].sort_unstable();
+            list[to].dedup();
+        }
     }
 }
 
