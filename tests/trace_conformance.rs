@@ -165,7 +165,10 @@ fn batched_categorical_l2_project_equals_per_row() {
     let mut checked = 0;
     for ((kp, kq), rows) in groups.iter().filter(|(_, rows)| rows.len() > 1) {
         let stack = |k: &str| {
-            let r: Vec<String> = rows.iter().map(|c| common::traces::literal(&c["inputs"][k])).collect();
+            let r: Vec<String> = rows
+                .iter()
+                .map(|c| common::traces::literal(&c["inputs"][k]))
+                .collect();
             format!("[{}]", r.join(", "))
         };
         let expr = format!("{op}({}, {}, {})", stack("z_p"), stack("probs"), stack("z_q"));
@@ -182,7 +185,12 @@ fn batched_categorical_l2_project_equals_per_row() {
         for (r, c) in rows.iter().enumerate() {
             let want = &expected(op, c)[0];
             let what = format!("Kp={kp} Kq={kq} row {r}");
-            check(&interp[r * kq..(r + 1) * kq], want, 1e-9, &format!("{what} interp"));
+            check(
+                &interp[r * kq..(r + 1) * kq],
+                want,
+                1e-9,
+                &format!("{what} interp"),
+            );
             check(&jit[r * kq..(r + 1) * kq], want, 1e-4, &format!("{what} jit"));
             checked += 1;
         }
