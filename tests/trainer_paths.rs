@@ -221,3 +221,28 @@ algorithm nstep_ddpg {
         }
     }
 }
+
+/// D4PG's prioritized n-step replay: two environments' windows enter the prioritized ring
+/// (each step starts one item once its window closes) and training sets their priorities.
+#[test]
+fn prioritized_nstep_replay_trains_d4pg() {
+    let c = common::compile(
+        &common::stdlib().join("d4pg.rl"),
+        &["hidden=[8]", "batch=16", "learning_starts=200", "envs=2"],
+    )
+    .remove(0);
+    let mut t = Trainer::new(&c, Box::new(InterpBackend::new()), config(300)).expect("trainer");
+    let s = t.run(&mut Progress::Quiet).expect("run");
+    assert_eq!(s.updates, 50);
+    let Store::Prioritized(p) = &t.stores()[0] else {
+        panic!("prioritized store")
+    };
+    // 150 steps per env, no episode end yet: the last 4 of each are still open windows.
+    assert_eq!(p.len(), 300 - 2 * 4);
+    let distinct = (0..p.len())
+        .filter_map(|i| p.priority(i))
+        .map(|x| x.to_bits())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert!(distinct > 50, "only {distinct} distinct priorities");
+}
