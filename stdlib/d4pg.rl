@@ -12,7 +12,7 @@ algorithm d4pg {
   param gamma = 0.99
   param nstep = 5              // N: rewards summed before bootstrapping
   param atoms = 51
-  param v_min = -1000.0        // the support: Pendulum's discounted returns lie in [-1700, 0]
+  param v_min = -1000.0        // the support; lower targets (Pendulum's reach -1630) clip to it
   param v_max = 0.0
   param tau = 0.005
   param batch = 256
