@@ -2,8 +2,8 @@
 // from rlax): the categorical projection and TD loss of C51 (Bellemare, Dabney and Munos,
 // 2017, "A Distributional Perspective on Reinforcement Learning") and the quantile regression
 // loss of QR-DQN (Dabney, Rowland, Bellemare and Munos, 2018, "Distributional Reinforcement
-// Learning with Quantile Regression"). One distribution per call: atoms, probabilities and
-// quantiles are the last (only) axis.
+// Learning with Quantile Regression"). Atoms, probabilities and quantiles are the last axis;
+// `categorical_l2_project` also takes leading batch axes (the same on all its arguments).
 
 /// Projects the categorical distribution with atoms `z_p` and masses `probs` onto the support
 /// `z_q` (sorted ascending) under the Cramér (L2 over CDFs) distance
@@ -11,19 +11,19 @@
 /// each atom then splits its mass linearly between the two support atoms that bracket it:
 /// probs_q[i] = sum_j clip(1 - h[i][j], 0, 1) * probs[j], with d[i][j] = zc[j] - z_q[i] and
 /// h[i][j] = d[i][j] / (z_q[i+1] - z_q[i]) if d[i][j] >= 0 else -d[i][j] / (z_q[i] - z_q[i-1]).
-/// No renormalisation, so sum(probs_q) = sum(probs).
+/// No renormalisation, so sum(probs_q) = sum(probs). Batched: `z_p`, `probs` [.., Kp] and
+/// `z_q` [.., K] with the same leading axes give [.., K], one projection per row.
 fn categorical_l2_project(z_p, probs, z_q) = {
-  let K = len(z_q)
-  let zc = clip(z_p, z_q[0], z_q[K - 1])
+  let zc = clip(z_p, z_q[..., :1], z_q[..., -1:])
   // Reciprocal gaps to the next and the previous atom, 0 past either end and for repeated
   // atoms (rlax uses jnp.roll and zeroes the non-positive wrap-around gaps the same way).
-  let gap = z_q[1:] - z_q[:K - 1]
+  let gap = z_q[..., 1:] - z_q[..., :-1]
   let inv = where(gap > 0.0, 1.0 / gap, 0.0)
-  let inv_pos = concat(inv, zeros_like(z_q[:1]), axis = 0)
-  let inv_neg = concat(zeros_like(z_q[:1]), inv, axis = 0)
-  // delta[i][j] = zc[j] - z_q[i]: rows are target atoms, columns source atoms.
+  let inv_pos = concat(inv, zeros_like(z_q[..., :1]), axis = -1)
+  let inv_neg = concat(zeros_like(z_q[..., :1]), inv, axis = -1)
+  // delta[.., i, j] = zc[.., j] - z_q[.., i]: rows are target atoms, columns source atoms.
   let delta = outer(ones_like(z_q), zc) - outer(z_q, ones_like(zc))
-  let h = where(delta >= 0.0, delta * expand(inv_pos, 1), -delta * expand(inv_neg, 1))
+  let h = where(delta >= 0.0, delta * expand(inv_pos, -1), -delta * expand(inv_neg, -1))
   sum(clip(1.0 - h, 0.0, 1.0) * outer(ones_like(z_q), probs), axis = -1)
 }
 

@@ -433,4 +433,46 @@ fn computed_indices_proven_out_of_bounds_are_errors_and_clipped_ones_are_not() {
     let (text, codes) = diagnose(&src("(scan t in 32 with c = 0.0 { c + b.r[t - 1] })"), None, &[]);
     assert_eq!(codes.first(), Some(&Code::IndexOutOfBounds), "{text}");
     assert!(text.contains("takes values -1..=30"), "{text}");
+
+/// N-step replay: `mask` exists only with `nstep`, per-step fields must be `[N]`, `nstep`
+/// must be at least 1 and is an option of (prioritized) replay only; each a located error.
+#[test]
+fn nstep_replay_fields_are_checked() {
+    let replay = "replay D capacity 1000 of (s: obs, a: act, r: f32, s2: obs, done: f32)";
+    let cases = [
+        (
+            "replay D capacity 1000 of (s: obs, a: act, r: f32, s2: obs, done: f32, mask: f32)",
+            Code::DataField,
+            "`mask` is a field of n-step replay",
+        ),
+        (
+            "replay D capacity 1000 nstep 3 of (s: obs, a: act, r: f32, s2: obs, done: f32[3])",
+            Code::TypeMismatch,
+            "`nstep 3` stores the next 3 values",
+        ),
+        (
+            "replay D capacity 1000 nstep 3 of (s: obs, a: act, r: f32[3], s2: obs, done: f32[2])",
+            Code::TypeMismatch,
+            "field `done` holds f32[3] from the environment, not f32[2]",
+        ),
+        (
+            "replay D capacity 1000 nstep 0 of (s: obs, a: act, r: f32, s2: obs, done: f32)",
+            Code::BadArgument,
+            "nstep",
+        ),
+        (
+            "sequence replay D capacity 10 length 4 nstep 3 of (s: obs, a: act, r: f32, s2: obs, done: f32)",
+            Code::UnknownField,
+            "has no option `nstep`",
+        ),
+    ];
+    for (decl, code, text) in cases {
+        let (out, codes) = diagnose(&with(replay, decl), None, &[]);
+        assert_eq!(codes.first(), Some(&code), "{decl}\n{out}");
+        assert!(out.contains(text), "{decl}: expected {text:?} in\n{out}");
+        assert!(
+            out.contains("tiny.rl:13:"),
+            "{decl}: located at the declaration\n{out}"
+        );
+    }
 }

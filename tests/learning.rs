@@ -121,7 +121,8 @@ fn examples_learn_like_the_programs_they_vary() {
 }
 
 // The slow tier: algorithms whose training step costs several milliseconds (NAF's three
-// 256-wide nets, QT-Opt's cross-entropy search in every TD target) take minutes each on this
+// 256-wide nets, QT-Opt's cross-entropy search in every TD target, D4PG's 51-atom
+// projection of every target distribution) take minutes each on this
 // project's 2-vCPU machine, more than CI's budget allows. Run them in a session with
 // `cargo test --release --test learning -- --ignored`; the README records their results.
 
@@ -137,4 +138,11 @@ fn naf_solves_pendulum_within_30k_steps() {
 fn qtopt_solves_pendulum_within_30k_steps() {
     let ret = learn("stdlib/qtopt.rl", "Pendulum-v1", "30000", "qtopt");
     assert!(ret >= -250.0, "QT-Opt reached only {ret} on Pendulum-v1");
+}
+
+#[test]
+#[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
+fn d4pg_solves_pendulum_within_20k_steps() {
+    let ret = learn("stdlib/d4pg.rl", "Pendulum-v1", "20000", "d4pg");
+    assert!(ret >= -200.0, "D4PG reached only {ret} on Pendulum-v1");
 }

@@ -441,3 +441,44 @@ fn acer_on_opencl_samples_sequences_on_the_device() {
         "{bytes} bytes per env step\n{text}"
     );
 }
+
+#[test]
+fn nstep_replay_on_the_device_holds_well_formed_windows() {
+    // The trainer pushes the n-step items (not the steps) to the device ring: sampled there,
+    // every window the program checks is well formed (`loss/violations` is exactly 0 at every
+    // log line), through time limits and three environments' interleaved windows.
+    let metrics = std::env::temp_dir().join(format!("rlc-nstep-{}.jsonl", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args([
+            "run",
+            "tests/programs/nstep_check.rl",
+            "--backend",
+            "opencl",
+            "--steps",
+            "900",
+        ])
+        .args(["--log-every", "150", "--quiet", "--metrics"])
+        .arg(&metrics)
+        .arg("--out")
+        .arg(std::env::temp_dir().join(format!("rlc-nstep-{}", std::process::id())))
+        .current_dir(root())
+        .output()
+        .expect("run rlc");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("stays on the host"), "{stderr}");
+    let text = std::fs::read_to_string(&metrics).expect("metrics");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .filter(|v: &serde_json::Value| v["final"].is_null())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for v in &lines {
+        assert_eq!(v["loss/violations"].as_f64(), Some(0.0), "{v}");
+    }
+    assert!(
+        lines.last().unwrap()["episodes"].as_u64().unwrap() >= 3,
+        "reaches the time limits"
+    );
+}

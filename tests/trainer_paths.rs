@@ -151,3 +151,99 @@ fn warm_up_acts_randomly_and_delays_training() {
     assert_eq!(lens, vec![260]);
     assert_eq!(s.updates, 60);
 }
+
+/// A uniform n-step replay fed by two environments: items are windows of the next 5 steps,
+/// per environment, checked against hand-computed windows: full windows shift by one step,
+/// `s2` is the state 5 steps on, and each time limit (Pendulum's 200 steps; it never
+/// terminates) flushes 4 shorter windows, zero-padded, that still bootstrap (`done` = 0).
+#[test]
+fn nstep_replay_stores_per_environment_windows() {
+    let c = compile(
+        r#"
+import nets.{mlp}
+algorithm nstep_ddpg {
+  env: continuous default "Pendulum-v1"
+  net actor(s: obs) = env.act_high * tanh(mlp(s, [16], env.act_dim))
+  net critic(s: obs, a: act) = mlp(concat(s, a), [16], 1)[..., 0]
+  replay D capacity 1000 nstep 5 of (s: obs, a: act, r: f32[5], done: f32[5], mask: f32[5], s2: obs)
+  policy act(s) = actor(s)
+  loss critic_loss(b ~ D.sample(16)) = {
+    let y = stop(sum(0.99 ^ f32(range(5)) * b.r, axis = -1) + 0.99 ^ sum(b.mask, axis = -1) * (1 - sum(b.done, axis = -1)) * critic(b.s2, actor(b.s2)))
+    mean((critic(b.s, b.a) - y)^2)
+  }
+  loss actor_loss(b ~ D.sample(16)) = -mean(critic(b.s, actor(b.s)))
+  update critic by adam(lr = 1e-3) on critic_loss
+  update actor by adam(lr = 1e-3) on actor_loss
+  schedule { envs 2; warmup 100; act act into D; train 1 every 1 after 450; eval act }
+}"#,
+    );
+    let mut t = Trainer::new(&c, Box::new(InterpBackend::new()), config(500)).expect("trainer");
+    let s = t.run(&mut Progress::Quiet).expect("run");
+    assert_eq!(s.updates, 25, "trains once per vector step after 450 steps");
+    let Store::Replay(d) = &t.stores()[0] else {
+        panic!("uniform replay")
+    };
+    // 250 steps per env; every step starts one item, except the 4 still in each window.
+    assert_eq!(d.len(), 500 - 2 * 4);
+    let (s_, r, done, mask, s2) = (d.column(0), d.column(2), d.column(3), d.column(4), d.column(5));
+    let win = |col: &[f32], i: usize| col[5 * i..5 * i + 5].to_vec();
+    let obs = |col: &[f32], i: usize| col[3 * i..3 * i + 3].to_vec();
+    assert!(done.iter().all(|x| *x == 0.0), "Pendulum only truncates");
+    // Items 0..390: windows from steps 0..195 of both envs (alternating env 0, env 1), each
+    // completed 4 steps after its start.
+    for i in 0..390 {
+        assert_eq!(win(mask, i), vec![1.0; 5], "item {i}");
+        if i + 2 < 390 {
+            assert_eq!(
+                win(r, i)[1..],
+                win(r, i + 2)[..4],
+                "item {i}: rewards shift by one step"
+            );
+        }
+        if i + 10 < 390 {
+            assert_eq!(
+                obs(s2, i),
+                obs(s_, i + 10),
+                "item {i}: s2 is the state 5 steps on"
+            );
+        }
+    }
+    // Step 199 (the 200th) truncates both envs: each flushes its windows from steps 195..200,
+    // of 5, 4, 3, 2 and 1 steps, env 0's first.
+    for (e, first) in [(0usize, 390usize), (1, 395)] {
+        for k in 0..5 {
+            let i = first + k;
+            let valid = 5 - k;
+            let want: Vec<f32> = (0..5).map(|j| if j < valid { 1.0 } else { 0.0 }).collect();
+            assert_eq!(win(mask, i), want, "env {e} flushed item {k}");
+            assert!(win(r, i)[valid..].iter().all(|x| *x == 0.0), "zero padding");
+            assert!(win(r, i)[..valid].iter().all(|x| *x < 0.0), "Pendulum's rewards");
+            assert_eq!(obs(s2, i), obs(s2, first), "all end at the final observation");
+        }
+    }
+}
+
+/// D4PG's prioritized n-step replay: two environments' windows enter the prioritized ring
+/// (each step starts one item once its window closes) and training sets their priorities.
+#[test]
+fn prioritized_nstep_replay_trains_d4pg() {
+    let c = common::compile(
+        &common::stdlib().join("d4pg.rl"),
+        &["hidden=[8]", "batch=16", "learning_starts=200", "envs=2"],
+    )
+    .remove(0);
+    let mut t = Trainer::new(&c, Box::new(InterpBackend::new()), config(300)).expect("trainer");
+    let s = t.run(&mut Progress::Quiet).expect("run");
+    assert_eq!(s.updates, 50);
+    let Store::Prioritized(p) = &t.stores()[0] else {
+        panic!("prioritized store")
+    };
+    // 150 steps per env, no episode end yet: the last 4 of each are still open windows.
+    assert_eq!(p.len(), 300 - 2 * 4);
+    let distinct = (0..p.len())
+        .filter_map(|i| p.priority(i))
+        .map(|x| x.to_bits())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert!(distinct > 50, "only {distinct} distinct priorities");
+}

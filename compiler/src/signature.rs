@@ -26,11 +26,14 @@ pub enum EnvField {
     Truncated,
     /// 1 when the episode ended either way.
     End,
+    /// N-step replay only: 1 for each step of the window inside the episode, 0 for the
+    /// zero padding after its end.
+    Mask,
 }
 
 impl EnvField {
     /// Every field, in the order the language documents them.
-    pub const ALL: [EnvField; 8] = [
+    pub const ALL: [EnvField; 9] = [
         EnvField::S,
         EnvField::A,
         EnvField::R,
@@ -39,6 +42,7 @@ impl EnvField {
         EnvField::Terminated,
         EnvField::Truncated,
         EnvField::End,
+        EnvField::Mask,
     ];
 
     /// The name programs use (`s`, `a`, `r`, `s2`, `done`, ...).
@@ -52,7 +56,14 @@ impl EnvField {
             EnvField::Terminated => "terminated",
             EnvField::Truncated => "truncated",
             EnvField::End => "end",
+            EnvField::Mask => "mask",
         }
+    }
+
+    /// Whether an n-step item holds this field once per step of its window (`[N]`, zero
+    /// after the episode's end) rather than once (`s`, `a`: the first step; `s2`: the last).
+    pub fn per_step(self) -> bool {
+        !matches!(self, EnvField::S | EnvField::A | EnvField::S2)
     }
 
     /// The field a program names, if it is one.

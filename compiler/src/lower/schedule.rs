@@ -51,6 +51,9 @@ pub struct DataSpec {
     pub beta_end: f64,
     /// Sample calls over which beta anneals.
     pub beta_steps: usize,
+    /// Replay of n-step windows (`nstep N`): each item is a window of N steps from its
+    /// start, per-step fields `[N]`; 0 for one-step transitions.
+    pub nstep: usize,
 }
 
 /// How the trainer interleaves acting and training.
@@ -121,8 +124,8 @@ impl Tracer<'_, '_> {
         n_envs: usize,
     ) -> R<DataSpec> {
         let allowed: &[&str] = match d.kind {
-            DataKind::Replay => &["capacity"],
-            DataKind::PrioritizedReplay => &["capacity", "alpha", "beta", "beta_end", "beta_steps"],
+            DataKind::Replay => &["capacity", "nstep"],
+            DataKind::PrioritizedReplay => &["capacity", "alpha", "beta", "beta_end", "beta_steps", "nstep"],
             DataKind::Rollout => &["steps"],
             DataKind::SequenceReplay => &["capacity", "length"],
         };
@@ -136,6 +139,7 @@ impl Tracer<'_, '_> {
             beta: 0.4,
             beta_end: 1.0,
             beta_steps: 100_000,
+            nstep: 0,
         };
         for (k, v) in &d.options {
             match k.name.as_str() {
@@ -164,6 +168,7 @@ impl Tracer<'_, '_> {
                 "beta_steps" if allowed.contains(&"beta_steps") => {
                     spec.beta_steps = self.const_usize(v, "beta_steps", 0)?
                 }
+                "nstep" if allowed.contains(&"nstep") => spec.nstep = self.const_usize(v, "nstep", 1)?,
                 other => {
                     return Err(err(
                         Code::UnknownField,
@@ -220,17 +225,27 @@ impl Tracer<'_, '_> {
                 .hint("store flags as `f32` (1.0 / 0.0)"));
             }
             let source = if let Some(field) = EnvField::from_name(&name.name) {
+                if field == EnvField::Mask && spec.nstep == 0 {
+                    return Err(err(
+                        Code::DataField,
+                        format!(
+                            "`mask` is a field of n-step replay, and `{}` has no `nstep`",
+                            d.name.name
+                        ),
+                        name.span,
+                        "only in an n-step window",
+                    )
+                    .hint("declare `replay D capacity C nstep N of (..., mask: f32[N])`"));
+                }
                 let want = match field {
                     EnvField::S | EnvField::S2 => self.resolve_type(&type_named("obs", te.span))?,
                     EnvField::A => self.resolve_type(&type_named("act", te.span))?,
-                    EnvField::R
-                    | EnvField::Done
-                    | EnvField::Terminated
-                    | EnvField::Truncated
-                    | EnvField::End => TensorType::f32(vec![]),
+                    // An n-step window holds the next N of each per-step field (time axis last).
+                    f if f.per_step() && spec.nstep > 0 => TensorType::f32(vec![spec.nstep]),
+                    _ => TensorType::f32(vec![]),
                 };
                 if want != ty {
-                    return Err(err(
+                    let e = err(
                         Code::TypeMismatch,
                         format!(
                             "field `{}` holds {} from the environment, not {ty}",
@@ -238,7 +253,15 @@ impl Tracer<'_, '_> {
                         ),
                         te.span,
                         format!("declared as {ty}"),
-                    ));
+                    );
+                    return Err(if spec.nstep > 0 && field.per_step() {
+                        e.note(format!(
+                            "`nstep {}` stores the next {} values of each per-step field",
+                            spec.nstep, spec.nstep
+                        ))
+                    } else {
+                        e
+                    });
                 }
                 FieldSource::Env(field)
             } else {

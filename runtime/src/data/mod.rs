@@ -15,6 +15,8 @@
 //!   [`SumTree`] and [`MinTree`] of [`sum_tree`].
 //! - [`RolloutStorage`]: a `[T, N]` on-policy rollout with minibatch shuffling (A2C, PPO).
 //! - [`SequenceReplay`]: replay of fixed-length per-environment trajectories (recurrent agents).
+//! - [`NStepAdder`]: per-environment windows of N steps, turned into the items of an n-step
+//!   replay (uniform or prioritized) before they enter its ring (D4PG).
 //!
 //! Bad input (wrong slice lengths, an empty buffer, a zero batch, non-finite priorities) is
 //! reported as a [`DataError`], never a panic. The only panics are documented out-of-range field
@@ -22,6 +24,7 @@
 
 mod columns;
 mod error;
+pub mod nstep;
 pub mod prioritized;
 pub mod replay;
 pub mod rollout;
@@ -30,6 +33,7 @@ pub mod sum_tree;
 
 pub use columns::{Columns, Field};
 pub use error::DataError;
+pub use nstep::{NStepAdder, Part};
 pub use prioritized::{PrioritizedConfig, PrioritizedReplay};
 pub use replay::ReplayBuffer;
 pub use rollout::RolloutStorage;

@@ -15,7 +15,7 @@ pub use eval::evaluate;
 pub use store::Store;
 
 use crate::checkpoint;
-use crate::data::SequenceReplay;
+use crate::data::{NStepAdder, SequenceReplay};
 use crate::envs::VecEnv;
 use crate::metrics::{MetricsWriter, Record};
 use crate::progress::Progress;
@@ -110,6 +110,8 @@ pub struct Trainer<'a> {
     extras: Vec<Vec<f32>>,
     extra_ints: Vec<Vec<i32>>,
     fields: Vec<Vec<Vec<f32>>>,
+    /// Per store: the n-step windows its steps pass through (`None`: one-step transitions).
+    adders: Vec<Option<NStepAdder>>,
     train_out: Vec<Vec<f32>>,
     loss_outputs: Vec<(String, usize)>,
     /// Per rollout with derived fields: (store, entry, graph, output buffers).
@@ -164,6 +166,7 @@ impl<'a> Trainer<'a> {
         let plan = setup::field_plan(program, &into, entries.act_signature)?;
         let (extras, extra_ints) = setup::act_extras(entries.act_graph);
         let fields = setup::field_buffers(program, &into, n);
+        let adders = setup::nstep_adders(program, n)?;
         let train_out = setup::output_buffers(entries.train_graph);
         let loss_outputs = setup::loss_outputs(entries.train_signature);
         let derives = setup::compile_derives(program, backend.as_mut())?;
@@ -194,6 +197,7 @@ impl<'a> Trainer<'a> {
             extras,
             extra_ints,
             fields,
+            adders,
             train_out,
             loss_outputs,
             priority_outputs,
@@ -259,6 +263,7 @@ impl<'a> Trainer<'a> {
                 &self.plan,
                 &self.into,
                 &mut self.fields,
+                &mut self.adders,
                 &self.obs,
                 &self.act_f32,
                 batch,
@@ -662,12 +667,14 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// Writes one vector step into every storage the schedule names.
+/// Writes one vector step into every storage the schedule names (through its n-step windows,
+/// if it has them: then the items the step completed are what enters the ring).
 #[allow(clippy::too_many_arguments)]
 fn store_transition(
     plan: &[Vec<Src>],
     into: &[usize],
     fields: &mut [Vec<Vec<f32>>],
+    adders: &mut [Option<NStepAdder>],
     obs: &[f32],
     act: &[f32],
     batch: &crate::envs::StepBatch,
@@ -687,6 +694,7 @@ fn store_transition(
                 Src::Terminated => flags(buf, &batch.terminated, None),
                 Src::Truncated => flags(buf, &batch.truncated, None),
                 Src::End => flags(buf, &batch.terminated, Some(&batch.truncated)),
+                Src::One => buf.fill(1.0),
                 Src::Extra(i) => buf.copy_from_slice(&extras[*i]),
                 Src::Derived => {}
             }
@@ -700,13 +708,25 @@ fn store_transition(
         for (d, v) in slices.iter_mut().zip(f) {
             *d = v.as_slice();
         }
-        let added = stores[*si].push(n, &slices[..f.len()])?;
+        let mut items = n;
+        if let Some(adder) = &mut adders[*si] {
+            items = adder.add(&slices[..f.len()], &batch.terminated, &batch.truncated)?;
+            if items == 0 {
+                continue;
+            }
+            for (d, v) in slices.iter_mut().zip(adder.items()) {
+                *d = v;
+            }
+        }
+        let added = stores[*si].push(items, &slices[..f.len()])?;
         if let Some(id) = on_device[*si] {
             match &stores[*si] {
                 Store::Sequence { replay, .. } => push_sequences(backend, id, replay, added)?,
-                _ => {
-                    rlc_compiler::backend::require_replay(backend)?.replay_push(id, n, &slices[..f.len()])?
-                }
+                _ => rlc_compiler::backend::require_replay(backend)?.replay_push(
+                    id,
+                    items,
+                    &slices[..f.len()],
+                )?,
             }
         }
     }

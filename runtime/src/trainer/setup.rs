@@ -6,10 +6,11 @@
 use super::feed::{self, Feed};
 use super::keys;
 use super::store::Store;
+use crate::data::{NStepAdder, Part};
 use crate::error::RunError;
 use rlc_compiler::backend::{Backend, EntryId, ReplayId};
 use rlc_compiler::ir::{DType, Graph};
-use rlc_compiler::lower::{Compiled, EntryKind, FieldSource};
+use rlc_compiler::lower::{Compiled, DataSpec, EntryKind, FieldSource, FieldSpec};
 use rlc_compiler::signature::{EnvField, InputRole, OutputRole, Signature};
 
 /// A rollout's derive entry: (store index, entry, graph, signature, f32 output and i32
@@ -33,6 +34,8 @@ pub(super) enum Src {
     Terminated,
     Truncated,
     End,
+    /// 1 for every step (an n-step window's `mask`; its padding is 0).
+    One,
     Extra(usize),
     /// Filled in later by the rollout's `derive` entry point.
     Derived,
@@ -196,6 +199,7 @@ pub(super) fn field_plan(
                         EnvField::Done | EnvField::Terminated => Src::Terminated,
                         EnvField::Truncated => Src::Truncated,
                         EnvField::End => Src::End,
+                        EnvField::Mask => Src::One,
                     }),
                     FieldSource::Derived => Ok(Src::Derived),
                     FieldSource::Policy(name) => extras
@@ -239,11 +243,36 @@ pub(super) fn act_extras(g: &Graph) -> (Vec<Vec<f32>>, Vec<Vec<i32>>) {
 pub(super) fn field_buffers(program: &Compiled, into: &[usize], n: usize) -> Vec<Vec<Vec<f32>>> {
     into.iter()
         .map(|i| {
-            program.data[*i]
-                .fields
+            let spec = &program.data[*i];
+            spec.fields
                 .iter()
-                .map(|f| vec![0.0; n * f.ty.numel()])
+                .map(|f| vec![0.0; n * step_part(spec, f).1])
                 .collect()
+        })
+        .collect()
+}
+
+/// How an n-step item's field is made from its window, and the field's per-step width (an
+/// n-step item holds `[N]` of each per-step field, but one step brings one value).
+fn step_part(spec: &DataSpec, f: &FieldSpec) -> (Part, usize) {
+    match &f.source {
+        FieldSource::Env(EnvField::S2) => (Part::Last, f.ty.numel()),
+        FieldSource::Env(e) if e.per_step() && spec.nstep > 0 => (Part::Series, 1),
+        _ => (Part::First, f.ty.numel()),
+    }
+}
+
+/// Per store: the n-step windows that turn its steps into items (`None` for one-step data).
+pub(super) fn nstep_adders(program: &Compiled, n: usize) -> Result<Vec<Option<NStepAdder>>, RunError> {
+    program
+        .data
+        .iter()
+        .map(|spec| {
+            if spec.nstep == 0 {
+                return Ok(None);
+            }
+            let parts = spec.fields.iter().map(|f| step_part(spec, f)).collect();
+            Ok(Some(NStepAdder::new(spec.nstep, n, parts)?))
         })
         .collect()
 }
