@@ -58,12 +58,16 @@ pub enum Code {
     Io,
     /// A bug in the compiler: it built something inconsistent. No program should cause it.
     Internal,
+    /// A tensor, buffer or arena larger than the memory budget (or than any machine holds).
+    TooLarge,
+    /// A constant that is not a finite number (NaN or infinite).
+    NonFinite,
 }
 
 impl Code {
     /// Every code a program can cause, in numbering order (each has a snapshot test).
     /// [`Code::Internal`] is not one of them: it reports a compiler bug.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 27] = [
         Code::Syntax,
         Code::UnknownName,
         Code::UnknownField,
@@ -89,6 +93,8 @@ impl Code {
         Code::Missing,
         Code::BadArgument,
         Code::Io,
+        Code::TooLarge,
+        Code::NonFinite,
     ];
 
     /// The stable number of the code (`E0005` is 5). Never reuse or change a number.
@@ -120,6 +126,8 @@ impl Code {
             Code::BadArgument => 24,
             Code::Io => 25,
             Code::Internal => 26,
+            Code::TooLarge => 27,
+            Code::NonFinite => 28,
         }
     }
 
@@ -157,6 +165,8 @@ impl Code {
             Code::BadArgument => "bad argument",
             Code::Io => "cannot read file",
             Code::Internal => "internal compiler error",
+            Code::TooLarge => "too large",
+            Code::NonFinite => "not a finite number",
         }
     }
 }
@@ -199,14 +209,17 @@ mod tests {
             (Code::BadArgument, "E0024"),
             (Code::Io, "E0025"),
             (Code::Internal, "E0026"),
+            (Code::TooLarge, "E0027"),
+            (Code::NonFinite, "E0028"),
         ];
         for (c, s) in expected {
             assert_eq!(c.as_str(), s, "{c:?}");
         }
-        // ALL lists the program-facing codes in numbering order.
-        assert_eq!(Code::ALL.len(), 25);
-        for (i, c) in Code::ALL.iter().enumerate() {
-            assert_eq!(usize::from(c.number()), i + 1, "{c:?}");
+        // ALL lists the program-facing codes in numbering order, skipping only Internal (26).
+        assert_eq!(Code::ALL.len(), 27);
+        let numbers = (1..=28).filter(|n| *n != Code::Internal.number());
+        for (c, n) in Code::ALL.iter().zip(numbers) {
+            assert_eq!(c.number(), n, "{c:?}");
         }
     }
 }
