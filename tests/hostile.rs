@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! // what the case is
-//! // expect: exit=1 code=E0027
+//! // expect: exit=1 code=E0028
 //! // args: --set n_envs=100000000      (optional, after `rlc check FILE`)
 //! // env: RLC_MEMORY_BUDGET=1G         (optional)
 //! ```
@@ -133,7 +133,7 @@ fn verdict(name: &str, ran: &Ran, want: &Expect, stdout_has: Option<&str>) -> Op
     None
 }
 
-/// Parses `exit=1 code=E0027`.
+/// Parses `exit=1 code=E0028`.
 fn parse_expect(s: &str) -> Expect {
     let mut e = Expect { exit: -1, code: None };
     for w in s.split_whitespace() {
@@ -374,7 +374,7 @@ const COMMANDS: &[Cmd] = &[
         "set_n_envs_huge",
         &["check", "stdlib/reinforce.rl", "--set", "n_envs=100000000000"],
         1,
-        Some("E0027"),
+        Some("E0028"),
     ),
     cmd(
         "set_hidden_huge",
@@ -385,13 +385,13 @@ const COMMANDS: &[Cmd] = &[
             "hidden=[100000000,100000000]",
         ],
         1,
-        Some("E0027"),
+        Some("E0028"),
     ),
     cmd(
         "set_capacity_huge",
         &["check", "stdlib/ddpg.rl", "--set", "buffer=1000000000000000000"],
         1,
-        Some("E0027"),
+        Some("E0028"),
     ),
     cmd(
         "graph_huge_hidden",
@@ -402,7 +402,7 @@ const COMMANDS: &[Cmd] = &[
             "hidden=[4611686018427387904]",
         ],
         1,
-        Some("E0027"),
+        Some("E0028"),
     ),
     cmd(
         "stdlib_under_default_budget",
@@ -430,7 +430,7 @@ const COMMANDS: &[Cmd] = &[
             "ddpg_replay_over_small_budget",
             &["check", "stdlib/ddpg.rl"],
             1,
-            Some("E0027"),
+            Some("E0028"),
         )
     },
     Cmd {
@@ -495,7 +495,7 @@ const COMMANDS: &[Cmd] = &[
         None,
         None,
     ),
-    repl("repl_nan", ":eval 0.0/0.0\n", 1, Some("E0028"), None),
+    repl("repl_nan", ":eval 0.0/0.0\n", 1, Some("E0027"), None),
     repl(
         "repl_one_hot_huge",
         ":eval one_hot(1, 4611686018427387904)\n",
@@ -507,14 +507,14 @@ const COMMANDS: &[Cmd] = &[
         "repl_ones_max_square",
         ":eval ones([9223372036854775807, 9223372036854775807])[3]\n",
         1,
-        Some("E0027"),
+        Some("E0028"),
         None,
     ),
     repl(
         "repl_zeros_2_62",
         ":eval zeros([4611686018427387904])\n",
         1,
-        Some("E0027"),
+        Some("E0028"),
         None,
     ),
     repl(

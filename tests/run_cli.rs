@@ -4,21 +4,12 @@ mod common;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn rlc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(args)
-        .current_dir(common::root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run rlc")
-}
+use common::rlc;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rlc-run-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+    common::fresh_dir("run", name)
 }
 
 fn metrics(path: &Path) -> Vec<serde_json::Map<String, Value>> {

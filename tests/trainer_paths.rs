@@ -18,6 +18,7 @@ fn config(steps: u64) -> RunConfig {
         checkpoint: None,
         curve: None,
         program_hash: 0,
+        debug_nans: false,
     }
 }
 

@@ -208,6 +208,7 @@ pub fn bench_backend(
         checkpoint: None,
         curve: None,
         program_hash: 0,
+        debug_nans: false,
     };
     let mut trainer = Trainer::new(program, backend::create(backend_name)?, cfg)?;
     let s = trainer.run(&mut Progress::Quiet)?;

@@ -34,6 +34,25 @@ pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta
     let mut data: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
     for (id, v) in states.iter() {
         let host = backend.read_state(id)?;
+        // A checkpoint of NaNs would overwrite the last good one: refuse, keep that one.
+        if let HostData::F32(x) = &host
+            && let Some(i) = x.iter().position(|f| !f.is_finite())
+        {
+            let kept = if path.exists() {
+                " (the previous one is kept)"
+            } else {
+                ""
+            };
+            return Err(RunError::NonFinite {
+                message: format!(
+                    "state `{}` holds {} (element {i}); the checkpoint `{}` was not written{kept}",
+                    v.name,
+                    x[i],
+                    path.display(),
+                ),
+                source: None,
+            });
+        }
         let (dtype, bytes) = match host {
             HostData::F32(x) => (Dtype::F32, x.iter().flat_map(|f| f.to_le_bytes()).collect()),
             HostData::I32(x) => (Dtype::I32, x.iter().flat_map(|f| f.to_le_bytes()).collect()),
@@ -101,6 +120,12 @@ pub fn load(path: &Path, states: &StateTable, backend: &mut dyn Backend) -> Resu
                 )));
             }
         };
+        // rlc never writes a non-finite value (see `save`), so one here means damage.
+        if let HostData::F32(x) = &host
+            && let Some(i) = x.iter().position(|f| !f.is_finite())
+        {
+            return Err(bad(format!("`{}` holds {} (element {i}): corrupt", v.name, x[i])));
+        }
         values.push((id, host));
     }
     for (id, h) in values {

@@ -5,6 +5,7 @@
 use crate::data::DataError;
 use crate::envs::EnvError;
 use rlc_compiler::backend::BackendError;
+use rlc_compiler::ir::Origin;
 use std::fmt;
 
 /// Why a run failed.
@@ -20,12 +21,38 @@ pub enum RunError {
     Data(DataError),
     /// A file could not be written or read.
     Io(String),
+    /// A loss, parameter or other state became NaN or infinite: the run stops rather than
+    /// train on (and checkpoint) garbage.
+    NonFinite {
+        /// What went bad, when, and what was kept.
+        message: String,
+        /// The operation that produced it (`--debug-nans` only).
+        source: Option<FaultSource>,
+    },
+}
+
+/// The operation a NaN or an infinity came from, found by `--debug-nans`.
+#[derive(Clone, Debug)]
+pub struct FaultSource {
+    /// The entry point (`train`).
+    pub entry: String,
+    /// The node, as a line of `rlc graph`'s dump.
+    pub node: String,
+    /// The source expression it was built for, when known.
+    pub origin: Option<Origin>,
 }
 
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Setup(m) | RunError::Io(m) => f.write_str(m),
+            RunError::NonFinite { message, source } => {
+                f.write_str(message)?;
+                if let Some(s) = source {
+                    write!(f, "\n  first non-finite value: `{}` in `{}`", s.node, s.entry)?;
+                }
+                Ok(())
+            }
             RunError::Env(e) => write!(f, "environment: {e}"),
             RunError::Backend(e) => write!(f, "backend: {e}"),
             RunError::Data(e) => write!(f, "data: {e}"),

@@ -32,10 +32,16 @@ pub struct Record {
 /// Names of the fields that depend on timing (everything else is deterministic per seed).
 pub const TIMING_FIELDS: [&str; 2] = ["steps_per_s", "wall_s"];
 
+/// `null` means "no value" (no episode ended, no training call yet). JSON has no NaN or
+/// infinity, and the trainer stops before a non-finite loss reaches a record, so one that
+/// still arrives is written as the string `"NaN"`, `"inf"` or `"-inf"`: never as `null`, which
+/// would read as "no update".
 fn num(v: Option<f64>) -> Value {
     match v {
         Some(x) if x.is_finite() => json!(x),
-        _ => Value::Null,
+        Some(x) if x.is_nan() => json!("NaN"),
+        Some(x) => json!(if x > 0.0 { "inf" } else { "-inf" }),
+        None => Value::Null,
     }
 }
 

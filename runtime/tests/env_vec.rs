@@ -378,3 +378,30 @@ fn conformance_non_finite_actions_do_not_panic() {
     env.set_state(&[f64::INFINITY, 1e300, f64::NAN, 0.0]).unwrap();
     env.step(Action::Discrete(1), &mut [0.0; 6]).unwrap();
 }
+
+#[test]
+fn conformance_vec_env_rejects_non_finite_continuous_actions() {
+    // The single environment follows Gymnasium (NaN flows through); the vectorised one the
+    // trainer drives refuses it, like an out-of-range discrete action, and changes nothing.
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut venv = VecEnv::new("Pendulum-v1", 3, 0).unwrap();
+        let before = venv.reset().to_vec();
+        let err = venv.step_continuous(&[0.0, 0.5, bad]).unwrap_err();
+        // (NaN != NaN, so compare the fields, the value by its bits.)
+        match &err {
+            EnvError::NonFiniteAction { env, copy, value } => {
+                assert_eq!(
+                    (env.as_str(), *copy, value.to_bits()),
+                    ("Pendulum-v1", 2, bad.to_bits())
+                )
+            }
+            other => panic!("expected NonFiniteAction, got {other:?}"),
+        }
+        assert!(err.to_string().contains("not a finite number"), "{err}");
+        // Nothing moved: the next good step starts from the same observations.
+        let ok = venv.step_continuous(&[0.0, 0.0, 0.0]).unwrap().obs.to_vec();
+        let mut fresh = VecEnv::new("Pendulum-v1", 3, 0).unwrap();
+        assert_eq!(fresh.reset().to_vec(), before);
+        assert_eq!(fresh.step_continuous(&[0.0, 0.0, 0.0]).unwrap().obs.to_vec(), ok);
+    }
+}

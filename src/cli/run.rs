@@ -3,10 +3,10 @@
 use super::args::CompileArgs;
 use super::common::{EXIT_USAGE, color, report, resolve_env};
 use rlc_compiler::check::find_stdlib;
-use rlc_compiler::diag::Code;
+use rlc_compiler::diag::{Code, Diagnostic, render_all};
 use rlc_compiler::driver::{Driver, Request, program_hash};
 use rlc_runtime::progress::Progress;
-use rlc_runtime::trainer::{RunConfig, RunError, Trainer};
+use rlc_runtime::trainer::{FaultSource, RunConfig, RunError, Trainer};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -51,6 +51,10 @@ pub struct RunArgs {
     /// Only print the final line.
     #[arg(long)]
     pub quiet: bool,
+    /// When a loss or a parameter becomes NaN or infinite, find the operation and the source
+    /// expression that produced it (copies the state before every training call: slow).
+    #[arg(long)]
+    pub debug_nans: bool,
 }
 
 pub fn run(args: &RunArgs) -> u8 {
@@ -126,6 +130,7 @@ pub fn run(args: &RunArgs) -> u8 {
         checkpoint: Some(checkpoint.clone()),
         curve: Some(curve.clone()),
         program_hash: program_hash(&driver.mods, &program.env.id, &args.compile.set),
+        debug_nans: args.debug_nans,
     };
     let mut progress = if args.quiet {
         Progress::Quiet
@@ -157,6 +162,14 @@ pub fn run(args: &RunArgs) -> u8 {
             );
             0
         }
+        Err(RunError::NonFinite {
+            message,
+            source: Some(source),
+        }) => {
+            eprintln!("error: {message}");
+            report_fault(&driver, &source);
+            EXIT_RUNTIME
+        }
         Err(e) => {
             eprintln!("error: {e}");
             match e {
@@ -164,6 +177,23 @@ pub fn run(args: &RunArgs) -> u8 {
                 _ => EXIT_RUNTIME,
             }
         }
+    }
+}
+
+/// Shows where a NaN came from: the operation, and the source expression as a diagnostic.
+fn report_fault(driver: &Driver, source: &FaultSource) {
+    let what = format!("first non-finite value: `{}` in `{}`", source.node, source.entry);
+    match source.origin {
+        Some(o) => {
+            let label = if o.gradient {
+                "the gradient of this expression produced it"
+            } else {
+                "this expression produced it"
+            };
+            let d = Diagnostic::new(Code::NonFinite, what).at(o.span, label);
+            eprint!("{}", render_all(&[d], &driver.mods.sources, color()));
+        }
+        None => eprintln!("  {what} (no source expression: built by the compiler)"),
     }
 }
 

@@ -18,6 +18,23 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs the `rlc` binary from the repository root, without colours.
+pub fn rlc(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run rlc")
+}
+
+/// A path for test `name` of suite `suite` in the temporary directory, removed if it exists.
+pub fn fresh_dir(suite: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rlc-{suite}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
 /// The standard library directory.
 pub fn stdlib() -> PathBuf {
     root().join("stdlib")

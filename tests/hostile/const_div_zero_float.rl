@@ -1,5 +1,5 @@
 // 1.0 / 0.0 in an expression
-// expect: exit=1 code=E0028
+// expect: exit=1 code=E0027
 import nets.{mlp}
 
 algorithm hostile {

@@ -1,5 +1,5 @@
 // a constant product overflowing to inf
-// expect: exit=1 code=E0028
+// expect: exit=1 code=E0027
 import nets.{mlp}
 
 algorithm hostile {

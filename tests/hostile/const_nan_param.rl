@@ -1,5 +1,5 @@
 // param gamma = 0.0/0.0 was accepted
-// expect: exit=1 code=E0028
+// expect: exit=1 code=E0027
 import nets.{mlp}
 
 algorithm hostile {

@@ -1,5 +1,5 @@
 // 10.0 ^ 400 is infinite
-// expect: exit=1 code=E0028
+// expect: exit=1 code=E0027
 import nets.{mlp}
 
 algorithm hostile {

@@ -1,5 +1,5 @@
 // hidden=[100000000,100000000]: a 4e16-byte weight
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

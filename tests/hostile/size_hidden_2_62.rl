@@ -1,5 +1,5 @@
 // a hidden size of 2^62 (was "capacity overflow")
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

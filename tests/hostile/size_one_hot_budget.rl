@@ -1,5 +1,5 @@
 // one_hot with 10^8 classes over a 64 MiB budget
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 // env: RLC_MEMORY_BUDGET=64M
 import nets.{mlp}
 

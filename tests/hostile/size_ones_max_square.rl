@@ -1,5 +1,5 @@
 // [M, M] with M = i64::MAX wrapped to 1 element and the JIT read out of bounds
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

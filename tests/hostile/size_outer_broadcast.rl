@@ -1,5 +1,5 @@
 // two small vectors whose outer product is 4e10 bytes
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 // env: RLC_MEMORY_BUDGET=64M
 import nets.{mlp}
 

@@ -1,5 +1,5 @@
 // 2^32 x 2^32 elements wraps to 0 in usize
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

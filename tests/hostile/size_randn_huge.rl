@@ -1,5 +1,5 @@
 // randn of 10^15 elements
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

@@ -1,5 +1,5 @@
 // replay capacity 1e18 as an integer literal
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

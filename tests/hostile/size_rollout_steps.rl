@@ -1,5 +1,5 @@
 // a rollout of 10^12 steps
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

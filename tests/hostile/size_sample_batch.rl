@@ -1,5 +1,5 @@
 // D.sample(10^12): the batch input itself is too large
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

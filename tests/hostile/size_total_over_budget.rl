@@ -1,5 +1,5 @@
 // two replays each under a 1 MiB budget, together over it
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 // env: RLC_MEMORY_BUDGET=1M
 import nets.{mlp}
 

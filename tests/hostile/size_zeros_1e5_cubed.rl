@@ -1,5 +1,5 @@
 // zeros([100000,100000,100000]): 4e15 bytes
-// expect: exit=1 code=E0027
+// expect: exit=1 code=E0028
 import nets.{mlp}
 
 algorithm hostile {

@@ -16,7 +16,7 @@ pub use reach::{gradient_operands, gradient_reach};
 
 use cotangents::Cotangents;
 
-use crate::ir::{DType, Graph, IrError, NodeId, Op};
+use crate::ir::{DType, Graph, IrError, NodeId, Op, Origin};
 
 /// Gradients of the scalar `loss` with respect to each node in `wrt` (`None` where the loss
 /// does not depend on it through differentiable operations).
@@ -59,16 +59,30 @@ pub fn vjp(
         }
         match &g.node(id).op {
             // A scan collects the cotangents of its projections.
-            Op::Scan(_) => scan::scan_vjp(g, id, &depends, &mut ct, vjp)?,
+            Op::Scan(_) => {
+                let origin = g.node(id).origin.map(|o| Origin { gradient: true, ..o });
+                let outer = g.set_origin(origin);
+                let r = scan::scan_vjp(g, id, &depends, &mut ct, vjp);
+                g.set_origin(outer);
+                r?;
+            }
             Op::Project { .. } => {}
             _ => {
                 let Some(c) = ct.get(id) else { continue };
-                for (pos, contrib) in rules::vjp_rule(g, id, c)? {
-                    let arg = g.args(id)[pos];
-                    if depends[arg.index()] {
-                        ct.add(g, arg, contrib)?;
+                // The backward nodes point at the expression they differentiate.
+                let origin = g.node(id).origin.map(|o| Origin { gradient: true, ..o });
+                let outer = g.set_origin(origin);
+                let r = (|| {
+                    for (pos, contrib) in rules::vjp_rule(g, id, c)? {
+                        let arg = g.args(id)[pos];
+                        if depends[arg.index()] {
+                            ct.add(g, arg, contrib)?;
+                        }
                     }
-                }
+                    Ok(())
+                })();
+                g.set_origin(outer);
+                r?;
             }
         }
     }

@@ -137,6 +137,7 @@ pub(crate) fn scan_vjp(
                 ty: bn.ty.clone(),
                 args: bn.args.iter().map(|a| map[a.index()]).collect(),
                 label: bn.label.clone(),
+                origin: bn.origin,
             })
         };
         map.push(new);

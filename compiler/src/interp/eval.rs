@@ -6,7 +6,7 @@ use super::scalar::{
     reduce_step, reduce_step_i32,
 };
 use super::tensor::{Buf, Real, Tensor};
-use crate::ir::{BinaryOp, DType, Graph, HostArg, Op, RandomDist, StateId, TensorType, UnaryOp};
+use crate::ir::{BinaryOp, DType, Graph, HostArg, NodeId, Op, RandomDist, StateId, TensorType, UnaryOp};
 use crate::random;
 use std::fmt;
 
@@ -42,6 +42,47 @@ pub fn eval<T: Real>(
     inputs: &[Tensor<T>],
     state: &[Tensor<T>],
 ) -> Result<Evaluated<T>, InterpError> {
+    eval_all(g, inputs, state).map(|(e, _)| e)
+}
+
+/// Where a NaN or an infinity in a graph's results comes from: the node that produced a
+/// non-finite value from finite operands (an input or a state when it came in that way), found
+/// by walking back from the first non-finite output or state assignment along non-finite
+/// operands. Values that go bad and are then masked away (`select`) do not count. `None` when
+/// every result is finite. This is what `rlc run --debug-nans` reports.
+pub fn non_finite_source<T: Real>(
+    g: &Graph,
+    inputs: &[Tensor<T>],
+    state: &[Tensor<T>],
+) -> Result<Option<NodeId>, InterpError> {
+    let (_, vals) = eval_all(g, inputs, state)?;
+    let bad_tensor = |t: &Tensor<T>| matches!(&t.buf, Buf::F(v) if v.iter().any(|x| !x.is_finite()));
+    let bad = |id: NodeId| match &vals[id.index()] {
+        Some(Val::One(t)) => bad_tensor(t),
+        Some(Val::Many(ts)) => ts.iter().any(bad_tensor),
+        None => false,
+    };
+    let sinks = g.outputs.iter().map(|(_, id)| *id).chain(
+        g.ids()
+            .filter(|id| matches!(g.node(*id).op, Op::Assign(_)))
+            .map(|id| g.args(id)[0]),
+    );
+    let Some(mut at) = sinks.into_iter().find(|id| bad(*id)) else {
+        return Ok(None);
+    };
+    while let Some(next) = g.args(at).iter().copied().find(|a| bad(*a)) {
+        at = next;
+    }
+    Ok(Some(at))
+}
+
+/// Evaluates every live node; returns the results and each node's value.
+#[allow(clippy::type_complexity)]
+fn eval_all<T: Real>(
+    g: &Graph,
+    inputs: &[Tensor<T>],
+    state: &[Tensor<T>],
+) -> Result<(Evaluated<T>, Vec<Option<Val<T>>>), InterpError> {
     if inputs.len() != g.inputs.len() {
         return Err(InterpError(format!(
             "expected {} inputs, got {}",
@@ -124,7 +165,7 @@ pub fn eval<T: Real>(
             _ => unreachable!("outputs are live tensors"),
         })
         .collect();
-    Ok(Evaluated { outputs, assigns })
+    Ok((Evaluated { outputs, assigns }, vals))
 }
 
 trait TakeOrClone<T> {
@@ -451,6 +492,34 @@ fn binary<T: Real>(op: BinaryOp, a: &Buf<T>, b: &Buf<T>) -> Buf<T> {
 mod tests {
     use super::*;
     use crate::ir::{Scan, TensorType};
+
+    #[test]
+    fn non_finite_source_follows_the_fault_not_masked_values() {
+        let mut g = Graph::new();
+        let x = g.input("x", TensorType::f32(vec![2]));
+        // log(-1) is NaN but masked away by the select: not the fault.
+        let l = g.unary(UnaryOp::Log, x).unwrap();
+        let zero = g.scalar(0.0);
+        let zeros = g.broadcast_to(zero, &[2]).unwrap();
+        let pos = g.gt(x, zeros).unwrap();
+        let masked = g.select(pos, l, zeros).unwrap();
+        g.output("masked", masked);
+        // (x * 1e30)^2 overflows: the square is the fault, and the `+ 1` after it only carries it.
+        let big = g.scalar(1e30);
+        let b = g.binary_bcast(BinaryOp::Mul, x, big).unwrap();
+        let sq = g.binary(BinaryOp::Mul, b, b).unwrap();
+        let one = g.scalar(1.0);
+        let out = g.binary_bcast(BinaryOp::Add, sq, one).unwrap();
+        g.output("out", out);
+        let x_val = Tensor::<f32>::from_f64(vec![2], &[-1.0, 2.0]);
+        assert_eq!(non_finite_source(&g, &[x_val], &[]).unwrap(), Some(sq));
+        // All finite: no source.
+        let small = Tensor::<f32>::from_f64(vec![2], &[1e-30, 2e-30]);
+        assert_eq!(non_finite_source(&g, &[small], &[]).unwrap(), None);
+        // A NaN coming in is reported as its input.
+        let nan = Tensor::<f32>::from_f64(vec![2], &[f64::NAN, 2.0]);
+        assert_eq!(non_finite_source(&g, &[nan], &[]).unwrap(), Some(x));
+    }
 
     #[test]
     fn matmul_broadcast_reduce() {

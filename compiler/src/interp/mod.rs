@@ -9,7 +9,7 @@ mod layout;
 mod scalar;
 mod tensor;
 
-pub use eval::{Evaluated, InterpError, eval};
+pub use eval::{Evaluated, InterpError, eval, non_finite_source};
 pub use init::initial_state;
 pub use scalar::{
     eval_binary, eval_binary_i32, eval_compare, eval_logical, eval_unary, reduce_init, reduce_init_i32,

@@ -4,6 +4,7 @@ use super::op::take_shape;
 use super::op::{BinaryOp, Op, RandomDist, ReduceOp, Scan, UnaryOp};
 use super::state::StateId;
 use super::types::{DType, TensorType, broadcast_shapes};
+use crate::diag::Span;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -12,8 +13,19 @@ use std::fmt;
 /// A node's index in its graph.
 pub type NodeId = NodeIndex<u32>;
 
+/// Where in the source a node comes from: the innermost expression being lowered when it was
+/// built, or, for a node of a backward pass, the expression whose gradient it computes. Used to
+/// point at the source when a value goes wrong at run time (`rlc run --debug-nans`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The expression.
+    pub span: Span,
+    /// True for nodes computing the gradient of that expression.
+    pub gradient: bool,
+}
+
 /// One operation with its operands and result type.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Node {
     /// The operation.
     pub op: Op,
@@ -23,6 +35,16 @@ pub struct Node {
     pub args: Vec<NodeId>,
     /// Source-level name for dumps (a `let` name, a parameter path).
     pub label: Option<String>,
+    /// Where in the source the node comes from, when known.
+    pub origin: Option<Origin>,
+}
+
+/// Nodes are equal when they compute the same thing: where they came from is provenance, not
+/// meaning (the same graph traced from two files is the same graph).
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        self.op == other.op && self.ty == other.ty && self.args == other.args && self.label == other.label
+    }
 }
 
 /// An internal error: an operation built with operands that do not fit. The checker reports
@@ -48,6 +70,8 @@ pub struct Graph {
     pub inputs: Vec<NodeId>,
     /// Named results, in order.
     pub outputs: Vec<(String, NodeId)>,
+    /// The origin given to nodes added from now on.
+    origin: Option<Origin>,
 }
 
 impl PartialEq for Graph {
@@ -111,6 +135,11 @@ impl Graph {
         &self.g
     }
 
+    /// Sets the origin of the nodes added from now on; returns the previous one (to restore).
+    pub fn set_origin(&mut self, origin: Option<Origin>) -> Option<Origin> {
+        std::mem::replace(&mut self.origin, origin)
+    }
+
     /// Sets the dump label of a node.
     pub fn set_label(&mut self, id: NodeId, label: impl Into<String>) {
         self.g[id].label = Some(label.into());
@@ -137,6 +166,7 @@ impl Graph {
             ty,
             args: args.to_vec(),
             label: None,
+            origin: self.origin,
         });
         for (i, a) in args.iter().enumerate() {
             self.g.add_edge(*a, id, i as u16);
@@ -163,6 +193,7 @@ impl Graph {
             ty,
             args: vec![],
             label: None,
+            origin: self.origin,
         });
         self.inputs.push(id);
         id
@@ -495,6 +526,7 @@ impl Graph {
                         ty: node.ty.clone(),
                         args: node.args.iter().map(|a| map[a.index()]).collect(),
                         label: node.label.clone(),
+                        origin: node.origin,
                     });
                     if matches!(node.op, Op::Input { .. }) {
                         out.inputs.push(n);

@@ -18,9 +18,9 @@ mod types;
 mod verify;
 
 pub use dot::to_dot;
-pub use graph::{Graph, IrError, Node, NodeId};
+pub use graph::{Graph, IrError, Node, NodeId, Origin};
 pub use op::{BinaryOp, Op, RandomDist, ReduceOp, Scan, UnaryOp};
-pub use print::{print_graph, print_graph_with_states};
+pub use print::{print_graph, print_graph_with_states, print_node};
 // Every routine type, so that adding one does not touch this file.
 pub use routine::*;
 pub use state::{Init, StateId, StateKind, StateTable, StateVar};

@@ -1,6 +1,6 @@
 //! Text dumps of graphs, one node per line, readable like a jaxpr.
 
-use super::graph::Graph;
+use super::graph::{Graph, NodeId};
 use super::op::Op;
 use super::state::{StateId, StateTable};
 use std::fmt::Write;
@@ -103,32 +103,8 @@ fn write_graph(out: &mut String, g: &Graph, name: &str, states: Option<&StateTab
         if matches!(node.op, Op::Input { .. }) {
             continue;
         }
-        let args: Vec<String> = node.args.iter().map(|a| format!("%{}", a.index())).collect();
-        let label = node
-            .label
-            .as_ref()
-            .map(|l| format!("  # {l}"))
-            .unwrap_or_default();
-        let line = match &node.op {
-            Op::Assign(_) => format!("{}{} {}", node.op.name(), attrs(&node.op, states), args.join(" ")),
-            Op::Scan(_) => format!(
-                "%{} = {}{} {}",
-                id.index(),
-                node.op.name(),
-                attrs(&node.op, states),
-                args.join(" ")
-            ),
-            _ => format!(
-                "%{} = {}{}{}{} : {}",
-                id.index(),
-                node.op.name(),
-                attrs(&node.op, states),
-                if args.is_empty() { "" } else { " " },
-                args.join(" "),
-                node.ty
-            ),
-        };
-        let _ = writeln!(out, "{pad}  {line}{label}");
+        let line = node_line(g, id, states);
+        let _ = writeln!(out, "{pad}  {line}");
         if let Op::Scan(s) = &node.op {
             write_graph(out, &s.body, "body", states, indent + 2);
         }
@@ -142,6 +118,41 @@ fn write_graph(out: &mut String, g: &Graph, name: &str, states: Option<&StateTab
         let _ = writeln!(out, "{pad}  return {}", rets.join(", "));
     }
     let _ = writeln!(out, "{pad}}}");
+}
+
+/// One node as a dump line (`%12 = log %11 : f32[256]  # label`), without its scan body.
+pub fn print_node(g: &Graph, id: NodeId, states: Option<&StateTable>) -> String {
+    node_line(g, id, states)
+}
+
+fn node_line(g: &Graph, id: NodeId, states: Option<&StateTable>) -> String {
+    let node = g.node(id);
+    let args: Vec<String> = node.args.iter().map(|a| format!("%{}", a.index())).collect();
+    let label = node
+        .label
+        .as_ref()
+        .map(|l| format!("  # {l}"))
+        .unwrap_or_default();
+    let line = match &node.op {
+        Op::Assign(_) => format!("{}{} {}", node.op.name(), attrs(&node.op, states), args.join(" ")),
+        Op::Scan(_) => format!(
+            "%{} = {}{} {}",
+            id.index(),
+            node.op.name(),
+            attrs(&node.op, states),
+            args.join(" ")
+        ),
+        _ => format!(
+            "%{} = {}{}{}{} : {}",
+            id.index(),
+            node.op.name(),
+            attrs(&node.op, states),
+            if args.is_empty() { "" } else { " " },
+            args.join(" "),
+            node.ty
+        ),
+    };
+    format!("{line}{label}")
 }
 
 #[cfg(test)]

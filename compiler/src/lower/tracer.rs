@@ -11,7 +11,7 @@ use super::value::{FnRef, Tv, Value};
 use crate::builtins::Builtin;
 use crate::check::ModuleId;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
-use crate::ir::{DType, Graph, NodeId, StateId, TensorType};
+use crate::ir::{DType, Graph, NodeId, Origin, StateId, TensorType};
 use crate::signature::{InputRole, OutputRole, Signature};
 use crate::syntax::ast::*;
 use std::collections::HashMap;
@@ -397,9 +397,10 @@ impl<'m, 'l> Tracer<'m, 'l> {
 
     // ------------------------------------------------------------ expressions
 
-    /// Evaluates an expression. The parser bounds one expression's depth; calls inline
-    /// other bodies and hyperparameters other expressions, so the depth of evaluation is
-    /// bounded here too (a located error, never a stack overflow).
+    /// Evaluates an expression; the nodes it builds (and does not leave to a subexpression)
+    /// remember its span as their origin. The parser bounds one expression's depth; calls
+    /// inline other bodies and hyperparameters other expressions, so the depth of evaluation
+    /// is bounded here too (a located error, never a stack overflow).
     pub fn eval(&mut self, e: &Expr) -> R<Value> {
         if self.eval_depth >= MAX_EVAL_DEPTH {
             return Err(err(
@@ -411,13 +412,19 @@ impl<'m, 'l> Tracer<'m, 'l> {
                 "too deep here",
             ));
         }
+        let origin = Some(Origin {
+            span: e.span,
+            gradient: false,
+        });
+        let outer = self.g().set_origin(origin);
         self.eval_depth += 1;
-        let r = self.eval_expr(e);
+        let r = self.eval_here(e);
         self.eval_depth -= 1;
+        self.g().set_origin(outer);
         r
     }
 
-    fn eval_expr(&mut self, e: &Expr) -> R<Value> {
+    fn eval_here(&mut self, e: &Expr) -> R<Value> {
         match &e.kind {
             ExprKind::Int(v) => Ok(Value::Int(*v)),
             ExprKind::Float(v) => Ok(Value::Float(*v)),

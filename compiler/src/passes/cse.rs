@@ -30,6 +30,7 @@ pub fn cse(g: &Graph) -> Graph {
                 ty: node.ty.clone(),
                 args: node.args.iter().map(|a| map[a.index()]).collect(),
                 label: node.label.clone(),
+                origin: node.origin,
             });
             bucket.push(id);
             Some(id)

@@ -17,6 +17,7 @@ pub fn dce(g: &Graph) -> Graph {
                     ty: node.ty.clone(),
                     args: node.args.iter().map(|a| map[a.index()]).collect(),
                     label: node.label.clone(),
+                    origin: node.origin,
                 }))
             }
             _ => None,

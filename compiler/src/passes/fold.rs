@@ -76,6 +76,7 @@ pub fn fold(g: &Graph) -> Graph {
                         ty: node.ty.clone(),
                         args: vec![],
                         label: node.label.clone(),
+                        origin: node.origin,
                     }))
                 }
                 // Leaves, state, randomness (never constant) and loops: nothing to fold.

@@ -68,6 +68,16 @@ pub enum EnvError {
         /// The number of actions.
         n: usize,
     },
+    /// A continuous action that is NaN or infinite (Gymnasium would clip it to a bound, or
+    /// propagate NaN into the state: either is a silently wrong episode).
+    NonFiniteAction {
+        /// The environment's id.
+        env: String,
+        /// Which copy of the vectorised environment.
+        copy: usize,
+        /// The offending value.
+        value: f32,
+    },
     /// A buffer (observation, action, state or batch) of the wrong length.
     WrongLength {
         /// The environment's id.
@@ -103,6 +113,10 @@ impl fmt::Display for EnvError {
             EnvError::ActionOutOfRange { env, action, n } => write!(
                 f,
                 "{env}: discrete action {action} is out of range (valid actions are 0..{n})"
+            ),
+            EnvError::NonFiniteAction { env, copy, value } => write!(
+                f,
+                "{env}: continuous action {value} (copy {copy}) is not a finite number; the policy produced it"
             ),
             EnvError::WrongLength {
                 env,

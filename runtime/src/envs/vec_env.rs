@@ -169,7 +169,8 @@ impl VecEnv {
     ///
     /// # Errors
     /// [`EnvError::WrongActionKind`] for a discrete environment, [`EnvError::WrongLength`] unless
-    /// `actions.len() == num_envs * act_dim`; nothing has changed then.
+    /// `actions.len() == num_envs * act_dim`, [`EnvError::NonFiniteAction`] for a NaN or infinite
+    /// value; nothing has changed then.
     pub fn step_continuous(&mut self, actions: &[f32]) -> Result<&StepBatch, EnvError> {
         let dim = match self.spec.action {
             ActionSpace::Continuous { dim, .. } => dim,
@@ -182,6 +183,13 @@ impl VecEnv {
             }
         };
         self.check_actions_len(actions.len(), dim)?;
+        if let Some(i) = actions.iter().position(|a| !a.is_finite()) {
+            return Err(EnvError::NonFiniteAction {
+                env: self.spec.id.clone(),
+                copy: i / dim.max(1),
+                value: actions[i],
+            });
+        }
         self.step_with(|i| Action::Continuous(&actions[i * dim..(i + 1) * dim]))
     }
 

@@ -2,6 +2,7 @@
 //! compiled entry points on a backend, evaluates the greedy policy, logs metrics and writes
 //! checkpoints.
 
+mod debug_nans;
 mod eval;
 mod feed;
 mod interval;
@@ -9,7 +10,7 @@ pub mod keys;
 mod setup;
 mod store;
 
-pub use crate::error::RunError;
+pub use crate::error::{FaultSource, RunError};
 pub use eval::evaluate;
 pub use store::Store;
 
@@ -52,6 +53,9 @@ pub struct RunConfig {
     pub curve: Option<PathBuf>,
     /// Program hash recorded in checkpoints.
     pub program_hash: u64,
+    /// On a NaN or infinity, find the operation that produced it (copies the state before every
+    /// training call: slow, for debugging).
+    pub debug_nans: bool,
 }
 
 /// What a finished run reports.
@@ -136,6 +140,13 @@ impl<'a> Trainer<'a> {
         let feed = Feed::plan(program, entries.train_graph, entries.train_signature, &stores)?;
         let on_device = setup::device_replays(program, backend.as_mut(), &feed, &stores);
         let draws = feed::device_draws(&feed, &on_device);
+        if cfg.debug_nans && !draws.is_empty() {
+            return Err(RunError::Setup(format!(
+                "--debug-nans replays training calls on the host, but the {} backend draws this \
+                 program's batches on the device: debug with --backend jit",
+                backend.name()
+            )));
+        }
         let plan = setup::field_plan(program, &into, entries.act_signature)?;
         let (extras, extra_ints) = setup::act_extras(entries.act_graph);
         let fields = setup::field_buffers(program, &into, n);
@@ -290,6 +301,7 @@ impl<'a> Trainer<'a> {
                 }
             }
             if steps >= next_log {
+                self.check_states()?;
                 let wall = start.elapsed().as_secs_f64();
                 let rec = interval.record(steps, episodes, last_eval, wall, eval_time, self.train_calls);
                 if let Some(m) = &mut metrics {
@@ -447,6 +459,16 @@ impl<'a> Trainer<'a> {
         self.train_calls += 1;
         let step = [self.steps as i32];
         let inputs = self.feed.inputs(&self.stores, &key, &step);
+        let before = if self.cfg.debug_nans {
+            Some(debug_nans::Snapshot::take(
+                self.backend.as_ref(),
+                &self.program.states,
+                self.train_graph,
+                &inputs,
+            )?)
+        } else {
+            None
+        };
         let mut outputs: Vec<Out<'_>> = self
             .train_out
             .iter_mut()
@@ -469,13 +491,75 @@ impl<'a> Trainer<'a> {
                 r.update_priorities(&s.indices, &self.train_out[*oi])?;
             }
         }
+        let bad_loss = self.loss_outputs.iter().find_map(|(name, i)| {
+            let v = self.train_out[*i][0];
+            (!v.is_finite()).then(|| format!("loss `{name}` is {v}"))
+        });
+        // Debugging checks the state after every call, so the fault is caught where it starts.
+        let bad = match (bad_loss, &before) {
+            (Some(what), _) => Some(what),
+            (None, Some(_)) => self.non_finite_state()?,
+            (None, None) => None,
+        };
+        if let Some(what) = bad {
+            let source = match &before {
+                Some(snap) => snap.source(self.train_graph, "train", &self.program.states)?,
+                None => None,
+            };
+            return Err(self.non_finite(&what, source));
+        }
         for (k, (_, i)) in self.loss_outputs.iter().enumerate() {
-            let v = f64::from(self.train_out[*i][0]);
-            interval.losses[k].0 += v;
+            interval.losses[k].0 += f64::from(self.train_out[*i][0]);
             interval.losses[k].1 += 1;
         }
-        let _ = self.train_graph;
         Ok(())
+    }
+
+    /// Checks every floating-point state (parameters, optimiser moments, target copies):
+    /// a NaN that a loss does not show (a net no loss reads) still stops the run.
+    fn check_states(&self) -> Result<(), RunError> {
+        match self.non_finite_state()? {
+            Some(what) => Err(self.non_finite(&what, None)),
+            None => Ok(()),
+        }
+    }
+
+    /// The first floating-point state holding a NaN or an infinity, described.
+    fn non_finite_state(&self) -> Result<Option<String>, RunError> {
+        for (id, v) in self.program.states.iter() {
+            if v.ty.dtype != DType::F32 {
+                continue;
+            }
+            if let rlc_compiler::backend::HostData::F32(x) = self.backend.read_state(id)?
+                && let Some(i) = x.iter().position(|f| !f.is_finite())
+            {
+                return Ok(Some(format!("state `{}` holds {} (element {i})", v.name, x[i])));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The error that stops a run on a NaN or infinity, saying where and what is kept.
+    fn non_finite(&self, what: &str, source: Option<FaultSource>) -> RunError {
+        let kept = match &self.cfg.checkpoint {
+            Some(dir) if dir.join("checkpoint.safetensors").exists() => format!(
+                "; the last good checkpoint, `{}`, is kept",
+                dir.join("checkpoint.safetensors").display()
+            ),
+            _ => String::new(),
+        };
+        let hint = if self.cfg.debug_nans {
+            ""
+        } else {
+            ". Rerun with --debug-nans to find the operation that produced it"
+        };
+        RunError::NonFinite {
+            message: format!(
+                "{what} after training call {} (step {}): the run stopped{kept}{hint}",
+                self.train_calls, self.steps
+            ),
+            source,
+        }
     }
 
     /// Computes the derived fields of full rollouts (e.g. advantages) before training.
