@@ -459,8 +459,18 @@ impl Tracer<'_, '_> {
         let a = Args::bind(b.name(), b.params(), args, whole)?;
         if let Some(c) = a.req(0)?.value.as_f64() {
             // Folded in f64 with the interpreter's meaning of the primitive (only float ops
-            // reach here).
-            return Ok(Value::Float(crate::interp::eval_unary(op, c)));
+            // reach here). `log(0.0)` or `sqrt(-1.0)` of a finite constant is an error, as
+            // for the operators: a non-finite constant is never what was meant.
+            let v = crate::interp::eval_unary(op, c);
+            if c.is_finite() && !v.is_finite() {
+                return Err(err(
+                    Code::NonFinite,
+                    format!("`{}` of this constant is {v}, not a finite number", b.name()),
+                    whole,
+                    format!("evaluates to {v}"),
+                ));
+            }
+            return Ok(Value::Float(v));
         }
         let x = self.float_arg(a.req(0)?)?;
         self.gb(whole).unary(op, &x).map(Value::Tensor)
