@@ -42,7 +42,9 @@ algorithm acer {
     let c = lambda * minimum(1.0, pick(probs, b.a) / pick(b.mu, b.a))
     let cut = concat(b.end[:seq_len - 1], ones_like(b.end[:1]), axis = 0)
     scan reverse t in seq_len with g = zeros_like(b.r[0]) {
-      let next = cut[t] * v2[t] + (1 - cut[t]) * (c[t + 1] * (g - q_a[t + 1]) + v[t + 1])
+      // The last step is always a cut, so its t + 1 terms are multiplied by 0: clip them.
+      let u = clip(t + 1, 0, seq_len - 1)
+      let next = cut[t] * v2[t] + (1 - cut[t]) * (c[u] * (g - q_a[u]) + v[u])
       b.r[t] + gamma * (1 - b.done[t]) * next
     }
   }

@@ -376,3 +376,85 @@ fn every_code_has_a_snapshot_test() {
     // 27 codes, all exercised above.
     assert_eq!(Code::ALL.len(), 27);
 }
+
+#[test]
+fn train_options_that_would_do_nothing_are_schedule_errors() {
+    // Off-policy (BASE samples replay): epochs and minibatches would be ignored.
+    for opt in ["epochs 4", "minibatches 2"] {
+        let (text, codes) = diagnose(
+            &with("train 1 every 1", &format!("train 1 every 1 {opt}")),
+            None,
+            &[],
+        );
+        assert_eq!(codes.first(), Some(&Code::Schedule), "{opt}: {text}");
+        assert!(text.contains("does nothing in this schedule"), "{opt}: {text}");
+        assert!(text.contains("no trained loss reads a rollout"), "{opt}: {text}");
+    }
+    // On-policy (PPO reads a rollout): every and after would be ignored.
+    let ppo = std::fs::read_to_string(stdlib().join("ppo.rl")).unwrap();
+    let sched = "train epochs epochs;";
+    assert!(ppo.contains(sched));
+    for opt in ["every 2", "after 1000"] {
+        let src = ppo.replace(sched, &format!("train epochs epochs {opt};"));
+        let (text, codes) = diagnose(&src, None, &[]);
+        assert_eq!(codes.first(), Some(&Code::Schedule), "{opt}: {text}");
+        assert!(
+            text.contains("runs each time the rollout is full"),
+            "{opt}: {text}"
+        );
+    }
+    // minibatches must be what the data gives: 8 envs x 32 steps / 64 = 4.
+    let ok = ppo.replace(sched, "train epochs epochs minibatches 4;");
+    assert_eq!(diagnose(&ok, None, &[]).1, vec![]);
+    let wrong = ppo.replace(sched, "train epochs epochs minibatches 3;");
+    let (text, codes) = diagnose(&wrong, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::Schedule), "{text}");
+    assert!(
+        text.contains("rollout `R` holds 256 transitions, which minibatches of 64 split into 4"),
+        "{text}"
+    );
+    // ... and a loss reading its whole rollout draws no minibatches at all.
+    let whole = ppo
+        .replace("b ~ R.minibatch(minibatch)", "b ~ R")
+        .replace(sched, "train epochs epochs minibatches 4;");
+    let (text, _) = diagnose(&whole, None, &[]);
+    assert!(
+        text.contains("every trained loss reads its whole rollout"),
+        "{text}"
+    );
+}
+
+#[test]
+fn computed_indices_proven_out_of_bounds_are_errors_and_clipped_ones_are_not() {
+    // GAE with T values instead of T + 1: `values[t + 1]` reads past the end at the last step
+    // (it used to be clamped silently and bootstrap from the wrong value).
+    let short = "gae(b.r, gamma * (1 - b.done), b.r, 0.95)";
+    let long = "gae(b.r, gamma * (1 - b.done), concat(b.r, b.r[:1]), 0.95)";
+    let src = |adv: &str| {
+        with(
+            "mean((critic(b.s, b.a) - y)^2)",
+            &format!("mean((critic(b.s, b.a) - y)^2) + 0 * mean({adv})"),
+        )
+        .replace("import nets.{mlp}", "import nets.{mlp}\nimport traces.{gae}")
+    };
+    let (text, codes) = diagnose(&src(short), None, &[]);
+    assert_eq!(codes.first(), Some(&Code::IndexOutOfBounds), "{text}");
+    assert!(
+        text.contains(
+            "this index takes values 1..=32 (the scan's step runs over 0..=31), outside axis 0 of size 32"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("in this call of `gae`"), "{text}");
+    assert!(text.contains("clip(i, 0, 31)"), "{text}");
+    assert_eq!(diagnose(&src(long), None, &[]).1, vec![]);
+    // Reversed and clipped indices are proven in bounds.
+    for ok in ["b.r[31 - t]", "b.r[clip(t + 1, 0, 31)]", "b.r[maximum(t - 1, 0)]"] {
+        let expr = format!("(scan t in 32 with c = 0.0 {{ c + {ok} }})");
+        let (text, codes) = diagnose(&src(&expr), None, &[]);
+        assert_eq!(codes, vec![], "{ok}: {text}");
+    }
+    let (text, codes) = diagnose(&src("(scan t in 32 with c = 0.0 { c + b.r[t - 1] })"), None, &[]);
+    assert_eq!(codes.first(), Some(&Code::IndexOutOfBounds), "{text}");
+    assert!(text.contains("takes values -1..=30"), "{text}");
+}

@@ -112,6 +112,31 @@ fn a_device_that_does_not_exist_is_a_clear_error_with_exit_2() {
 }
 
 #[test]
+fn no_opencl_platform_at_all_is_a_clear_error_with_exit_2() {
+    // An ICD loader with no vendor files: `ocl::Platform::list` would panic here.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+        .args([
+            "run",
+            "stdlib/reinforce.rl",
+            "--steps",
+            "16",
+            "--backend",
+            "opencl",
+            "--quiet",
+            "--out",
+        ])
+        .arg(std::env::temp_dir().join(format!("rlc-ocl-noplat-{}", std::process::id())))
+        .env("OCL_ICD_VENDORS", "/nonexistent")
+        .current_dir(root())
+        .output()
+        .expect("run rlc");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no OpenCL device found"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn the_repl_shows_the_opencl_kernels() {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))

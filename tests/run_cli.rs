@@ -241,6 +241,28 @@ fn usage_errors_exit_with_status_2() {
             ],
             "cannot write",
         ),
+        // A path that cannot be read is a usage error, in every subcommand.
+        (
+            vec!["run", "no/such/file.rl", "--out", o],
+            "cannot read `no/such/file.rl`",
+        ),
+        (vec!["check", "no/such/file.rl"], "cannot read `no/such/file.rl`"),
+        (vec!["graph", "no/such/file.rl"], "cannot read `no/such/file.rl`"),
+        (vec!["bench", "no/such/file.rl"], "cannot read `no/such/file.rl`"),
+        // So is an override the program is fine without, whatever check rejects it.
+        (
+            vec!["run", "stdlib/reinforce.rl", "--set", "lr=-1", "--out", o],
+            "compiles without the `--set` overrides",
+        ),
+        // All copies of the environment step together: 500 is not a multiple of 8.
+        (
+            vec!["run", "stdlib/reinforce.rl", "--steps", "500", "--out", o],
+            "500 steps is not a multiple of the 8 environments `reinforce` steps together: use --steps 496 or 504",
+        ),
+        (
+            vec!["run", "stdlib/reinforce.rl", "--steps", "5", "--out", o],
+            "use --steps 8",
+        ),
     ];
     #[cfg(not(feature = "opencl"))]
     let cases = {
@@ -258,6 +280,30 @@ fn usage_errors_exit_with_status_2() {
         assert!(err.contains(msg), "{args:?}: expected {msg:?} in {err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    // A thread count the JIT would ignore is refused, not silently replaced.
+    for threads in ["abc", "0", ""] {
+        let r = std::process::Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .args([
+                "run",
+                "stdlib/reinforce.rl",
+                "--steps",
+                "16",
+                "--quiet",
+                "--out",
+                o,
+            ])
+            .current_dir(common::root())
+            .env("RLC_THREADS", threads)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "RLC_THREADS={threads:?}: {err}");
+        assert!(err.contains("is not a positive integer"), "{err}");
+    }
+    // `check` reports every file; a missing one (2) outweighs a broken one (1).
+    let r = rlc(&["check", "stdlib/ddpg.rl", "no/such/file.rl"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stdout).contains("stdlib/ddpg.rl: ok"));
     // A broken program is a diagnostic with status 1.
     let bad = std::env::temp_dir().join(format!("rlc-bad-{}.rl", std::process::id()));
     std::fs::write(&bad, "algorithm a { param x = }").unwrap();

@@ -195,7 +195,8 @@ pub fn bench_backend(
         });
     }
     let warm = program.schedule.warmup.max(program.schedule.train_after) as u64;
-    let steps = warm + run_steps;
+    // Whole vector steps: the trainer runs a multiple of the environments it steps together.
+    let steps = (warm + run_steps).next_multiple_of(program.schedule.envs as u64);
     let cfg = RunConfig {
         steps,
         seed: 0,

@@ -26,7 +26,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: &BenchArgs) -> u8 {
-    let (_, compiled) = match compile_file(&args.file, &args.compile) {
+    let (_, compiled) = match compile_file(&args.file, &args.compile, None) {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -1,13 +1,13 @@
 //! `rlc check FILE...`: diagnostics, or a one-line summary per file.
 
 use super::args::CompileArgs;
-use super::common::{EXIT_DIAGNOSTICS, compile_file};
+use super::common::compile_file;
 use std::path::PathBuf;
 
 pub fn run(files: &[PathBuf], args: &CompileArgs) -> u8 {
     let mut status = 0;
     for f in files {
-        match compile_file(f, args) {
+        match compile_file(f, args, None) {
             Ok((_, compiled)) => {
                 if compiled.is_empty() {
                     println!("{}: ok (library)", f.display());
@@ -25,7 +25,8 @@ pub fn run(files: &[PathBuf], args: &CompileArgs) -> u8 {
                     );
                 }
             }
-            Err(_) => status = EXIT_DIAGNOSTICS,
+            // The worst status wins: a usage error (2) over program errors (1).
+            Err(code) => status = status.max(code),
         }
     }
     status

@@ -3,7 +3,7 @@
 
 use super::args::CompileArgs;
 use rlc_compiler::check::find_stdlib;
-use rlc_compiler::diag::{Diagnostic, render_all};
+use rlc_compiler::diag::{Code, Diagnostic, render_all};
 use rlc_compiler::driver::{Driver, EnvLookupError, Request};
 use rlc_compiler::env_spec::EnvSpec;
 use rlc_compiler::lower::Compiled;
@@ -44,26 +44,53 @@ pub fn report(driver: &Driver, diags: &[Diagnostic]) {
     eprintln!("error: {n} problem{} found", if n == 1 { "" } else { "s" });
 }
 
-/// Loads and compiles a file; diagnostics are printed and turned into an exit code.
-pub fn compile_file(path: &Path, args: &CompileArgs) -> Result<(Driver, Vec<Compiled>), u8> {
+/// Loads and compiles a file (`eval_batch`: the `eval` entry point's batch size, when running);
+/// diagnostics are printed and turned into an exit code: 2 (usage) when the command line is
+/// at fault — an unreadable file, an unknown or unfitting environment, or `--set` overrides
+/// without which the program compiles — else 1 (the program has errors).
+pub fn compile_file(
+    path: &Path,
+    args: &CompileArgs,
+    eval_batch: Option<usize>,
+) -> Result<(Driver, Vec<Compiled>), u8> {
     let mut driver = Driver::new(find_stdlib());
     let module = match driver.load(path) {
         Ok(m) => m,
         Err(d) => {
             report(&driver, &d);
-            return Err(EXIT_DIAGNOSTICS);
+            let unreadable = d.iter().all(|x| x.code == Code::Io);
+            return Err(if unreadable { EXIT_USAGE } else { EXIT_DIAGNOSTICS });
         }
     };
     let req = Request {
         env: args.env.clone(),
         overrides: args.set.clone(),
-        eval_batch: None,
+        eval_batch,
     };
     match driver.compile(module, &req, &resolve_env) {
         Ok(c) => Ok((driver, c)),
         Err(d) => {
             report(&driver, &d);
-            Err(EXIT_DIAGNOSTICS)
+            let usage = d
+                .iter()
+                .all(|x| matches!(x.code, Code::UnknownEnv | Code::ActionSpaceKind | Code::BadParam));
+            let overrides_at_fault = !args.set.is_empty() && {
+                let plain = Request {
+                    overrides: Vec::new(),
+                    ..req
+                };
+                driver.compile(module, &plain, &resolve_env).is_ok()
+            };
+            if overrides_at_fault {
+                eprintln!(
+                    "note: the program compiles without the `--set` overrides: one of them is at fault"
+                );
+            }
+            Err(if usage || overrides_at_fault {
+                EXIT_USAGE
+            } else {
+                EXIT_DIAGNOSTICS
+            })
         }
     }
 }

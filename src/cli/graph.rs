@@ -33,7 +33,7 @@ pub fn run(file: &Path, entry: Option<&str>, format: Format, after: Option<&str>
             }
         },
     };
-    let (_, compiled) = match compile_file(file, args) {
+    let (_, compiled) = match compile_file(file, args, None) {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -1,10 +1,9 @@
 //! `rlc run FILE`: train an algorithm end to end.
 
 use super::args::CompileArgs;
-use super::common::{EXIT_USAGE, color, report, resolve_env};
-use rlc_compiler::check::find_stdlib;
+use super::common::{EXIT_USAGE, color, compile_file};
 use rlc_compiler::diag::{Code, Diagnostic, render_all};
-use rlc_compiler::driver::{Driver, Request, program_hash};
+use rlc_compiler::driver::{Driver, program_hash};
 use rlc_runtime::progress::Progress;
 use rlc_runtime::trainer::{FaultSource, RunConfig, RunError, Trainer};
 use std::io::IsTerminal;
@@ -77,29 +76,9 @@ pub fn run(args: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let mut driver = Driver::new(find_stdlib());
-    let module = match driver.load(&args.file) {
-        Ok(m) => m,
-        Err(d) => {
-            report(&driver, &d);
-            return 1;
-        }
-    };
-    let req = Request {
-        env: args.compile.env.clone(),
-        overrides: args.compile.set.clone(),
-        eval_batch: Some(args.eval_episodes),
-    };
-    let compiled = match driver.compile(module, &req, &resolve_env) {
-        Ok(c) => c,
-        Err(d) => {
-            report(&driver, &d);
-            // The wrong environment or a bad override is a usage error, not a broken program.
-            let usage = d
-                .iter()
-                .all(|x| matches!(x.code, Code::UnknownEnv | Code::ActionSpaceKind | Code::BadParam));
-            return if usage { EXIT_USAGE } else { 1 };
-        }
+    let (driver, compiled) = match compile_file(&args.file, &args.compile, Some(args.eval_episodes)) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let Some(program) = compiled.first() else {
         eprintln!("error: `{}` defines no algorithm to run", args.file.display());

@@ -33,7 +33,10 @@ pub const BACKENDS: &[&str] = &[
 pub fn create(name: &str) -> Result<Box<dyn Backend>, BackendError> {
     match name {
         "interp" => Ok(Box::new(InterpBackend::new())),
-        "jit" => Ok(Box::new(JitBackend::new())),
+        "jit" => {
+            jit::check_threads_setting().map_err(BackendError)?;
+            Ok(Box::new(JitBackend::new()))
+        }
         #[cfg(feature = "opencl")]
         "opencl" => Ok(Box::new(OpenClBackend::new()?)),
         #[cfg(not(feature = "opencl"))]

@@ -86,7 +86,7 @@ impl Tracer<'_, '_> {
         // Trace the body; if it returns a larger carry than the initial value (e.g. `acc = 0`
         // for a [N] carry), retrace with the larger type.
         for attempt in 0..2 {
-            let (body, consts, outs) = self.trace_scan_body(l, &tys)?;
+            let (body, consts, outs) = self.trace_scan_body(l, &tys, len)?;
             let out_tys: Vec<TensorType> = outs.iter().map(|o| body.ty(*o).clone()).collect();
             if out_tys == tys {
                 return self.finish_scan(body, consts, &inits, len, l.reverse, whole);
@@ -120,14 +120,17 @@ impl Tracer<'_, '_> {
         &mut self,
         l: &Loop,
         tys: &[TensorType],
+        len: usize,
     ) -> R<(Graph, Vec<crate::ir::NodeId>, Vec<crate::ir::NodeId>)> {
         self.levels.push(Level {
             graph: Graph::new(),
             consts: Vec::new(),
             import_map: HashMap::new(),
+            counter: None,
         });
         let lvl = self.level();
         let tnode = self.g().input("t", TensorType::scalar(DType::I32));
+        self.levels[lvl].counter = Some((tnode, (0, len as i64 - 1)));
         let mut frame = HashMap::new();
         frame.insert(
             l.var.name.clone(),

@@ -35,6 +35,7 @@ mod states;
 mod targets;
 mod tracer;
 mod train;
+mod train_options;
 mod update;
 mod value;
 

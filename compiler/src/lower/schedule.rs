@@ -106,7 +106,7 @@ fn span_of(stmt: &SchedStmt) -> Option<Span> {
 }
 
 impl Tracer<'_, '_> {
-    fn const_usize(&mut self, e: &crate::syntax::ast::Expr, what: &str, min: usize) -> R<usize> {
+    pub(super) fn const_usize(&mut self, e: &crate::syntax::ast::Expr, what: &str, min: usize) -> R<usize> {
         let v = self.const_int(e)?;
         if v < min as i64 {
             return Err(err(
@@ -345,6 +345,7 @@ impl Tracer<'_, '_> {
             eval: String::new(),
         };
         let mut have_train = false;
+        let mut train_options: &[(crate::syntax::ast::Ident, crate::syntax::ast::Expr)] = &[];
         for st in &s.stmts {
             match st {
                 SchedStmt::Envs(e) => sch.envs = self.const_usize(e, "envs", 1)?,
@@ -363,6 +364,7 @@ impl Tracer<'_, '_> {
                 }
                 SchedStmt::Train { count, options, .. } => {
                     have_train = true;
+                    train_options = options.as_slice();
                     sch.train_count = match count {
                         Some(c) => self.const_usize(c, "the number of training calls", 1)?,
                         None => 1,
@@ -401,6 +403,7 @@ impl Tracer<'_, '_> {
                 "add `train` (e.g. `train 1 every 1`)",
             ));
         }
+        self.check_train_options(&sch, train_options)?;
         if sch.eval.is_empty() {
             sch.eval = if matches!(self.lw.decl("greedy"), Some(Decl::Policy(_))) {
                 "greedy".into()

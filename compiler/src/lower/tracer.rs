@@ -29,6 +29,8 @@ pub(crate) struct Level {
     /// Outer nodes imported as body inputs, in input order (after `t` and the carries).
     pub consts: Vec<NodeId>,
     pub import_map: HashMap<NodeId, NodeId>,
+    /// A scan body's step counter and the range it runs over (for proving indices in bounds).
+    pub counter: Option<(NodeId, (i64, i64))>,
 }
 
 /// A net being applied: layers inside it create or read its parameters.
@@ -90,6 +92,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
                 graph: Graph::new(),
                 consts: Vec::new(),
                 import_map: HashMap::new(),
+                counter: None,
             }],
             locals: vec![HashMap::new()],
             ctx,

@@ -131,8 +131,22 @@ impl<'a> Trainer<'a> {
         mut backend: Box<dyn Backend>,
         cfg: RunConfig,
     ) -> Result<Trainer<'a>, RunError> {
-        let entries = setup::compile_entries(program, backend.as_mut(), cfg.eval_episodes, cfg.seed)?;
         let n = program.schedule.envs;
+        // All copies step together: any other count would silently run a few more steps.
+        if !cfg.steps.is_multiple_of(n as u64) {
+            let lo = cfg.steps - cfg.steps % n as u64;
+            let hi = lo + n as u64;
+            let near = if lo == 0 {
+                format!("--steps {hi}")
+            } else {
+                format!("--steps {lo} or {hi}")
+            };
+            return Err(RunError::Setup(format!(
+                "{} steps is not a multiple of the {n} environments `{}` steps together: use {near}",
+                cfg.steps, program.name
+            )));
+        }
+        let entries = setup::compile_entries(program, backend.as_mut(), cfg.eval_episodes, cfg.seed)?;
         let env = VecEnv::new(&program.env.id, n, keys::derive(cfg.seed, keys::Purpose::Env))?;
         let stores = setup::stores(program, n)?;
         let into = setup::schedule_targets(program);

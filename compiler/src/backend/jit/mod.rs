@@ -6,6 +6,8 @@ mod codegen;
 mod helpers;
 mod pool;
 
+pub use pool::check_threads_setting;
+
 use super::api::Backend;
 use super::kernel::{self, Storage};
 use super::types::{BackendError, EntryId, HostData, In, Out};

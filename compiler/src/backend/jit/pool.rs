@@ -66,19 +66,29 @@ pub struct Pool {
 
 static POOL: OnceLock<Pool> = OnceLock::new();
 
-/// Threads to use: `RLC_THREADS` when it is a positive integer, else one per core.
+/// Threads to use: `RLC_THREADS` when set, else one per core. A bad setting is refused when the
+/// backend is created ([`check_threads_setting`]); here it falls back to one per core.
 pub fn configured_threads() -> usize {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    threads_from(std::env::var("RLC_THREADS").ok().as_deref(), cores)
+    threads_from(std::env::var("RLC_THREADS").ok().as_deref(), cores).unwrap_or(cores)
 }
 
-/// The thread count `RLC_THREADS=value` asks for (at most [`MAX_THREADS`]), or `cores` when
-/// unset or not a positive integer.
-fn threads_from(value: Option<&str>, cores: usize) -> usize {
-    value
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .map_or(cores, |n| n.min(MAX_THREADS))
+/// An error naming a bad `RLC_THREADS` value (not a positive integer): a setting that would be
+/// ignored is refused rather than silently run with another thread count.
+pub fn check_threads_setting() -> Result<(), String> {
+    threads_from(std::env::var("RLC_THREADS").ok().as_deref(), 1).map(|_| ())
+}
+
+/// The thread count `RLC_THREADS=value` asks for (at most [`MAX_THREADS`]), `cores` when unset,
+/// an error when it is not a positive integer.
+fn threads_from(value: Option<&str>, cores: usize) -> Result<usize, String> {
+    let Some(v) = value else { return Ok(cores) };
+    match v.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n.min(MAX_THREADS)),
+        _ => Err(format!(
+            "RLC_THREADS={v:?} is not a positive integer (the JIT's thread count, the caller included)"
+        )),
+    }
 }
 
 /// More threads than this would only spin against each other.
@@ -272,12 +282,14 @@ mod tests {
     }
 
     #[test]
-    fn rlc_threads_is_used_when_it_is_a_positive_integer() {
-        assert_eq!(threads_from(Some("1"), 8), 1);
-        assert_eq!(threads_from(Some(" 3 "), 8), 3);
-        assert_eq!(threads_from(None, 8), 8);
-        assert_eq!(threads_from(Some("0"), 8), 8);
-        assert_eq!(threads_from(Some("many"), 8), 8);
-        assert_eq!(threads_from(Some("100000"), 8), MAX_THREADS);
+    fn rlc_threads_is_used_when_it_is_a_positive_integer_and_refused_otherwise() {
+        assert_eq!(threads_from(Some("1"), 8), Ok(1));
+        assert_eq!(threads_from(Some(" 3 "), 8), Ok(3));
+        assert_eq!(threads_from(None, 8), Ok(8));
+        assert_eq!(threads_from(Some("100000"), 8), Ok(MAX_THREADS));
+        for bad in ["0", "many", "", "-2", "1.5"] {
+            let e = threads_from(Some(bad), 8).unwrap_err();
+            assert!(e.contains("not a positive integer"), "{bad}: {e}");
+        }
     }
 }

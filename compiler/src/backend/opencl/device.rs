@@ -74,7 +74,10 @@ fn all_devices() -> Vec<(String, ocl::Platform, ocl::Device)> {
     static ENUMERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = ENUMERATING.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
-    for p in ocl::Platform::list() {
+    // `ocl::Platform::list` panics when the ICD loader finds no platform at all (no vendor
+    // files); the core call returns that as an error, which here means "no device".
+    let platforms = ocl::core::get_platform_ids().unwrap_or_default();
+    for p in platforms.into_iter().map(ocl::Platform::new) {
         let pname = p.name().unwrap_or_else(|_| "?".into());
         // Platforms without devices (an ICD with no hardware) are skipped.
         if let Ok(ds) = ocl::Device::list_all(p) {
