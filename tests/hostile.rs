@@ -356,24 +356,25 @@ const fn repl(
     }
 }
 
-/// The command-line table.
+/// The command-line table. A bad `--set` value exits 2 (usage: the program compiles without
+/// it), with its diagnostic and code.
 const COMMANDS: &[Cmd] = &[
     cmd(
         "set_expression",
         &["check", "stdlib/reinforce.rl", "--set", "gamma=0.0/0.0"],
-        1,
+        2,
         Some("E0015"),
     ),
     cmd(
         "set_inf_literal",
         &["check", "stdlib/reinforce.rl", "--set", "gamma=1e400"],
-        1,
+        2,
         Some("E0001"),
     ),
     cmd(
         "set_n_envs_huge",
         &["check", "stdlib/reinforce.rl", "--set", "n_envs=100000000000"],
-        1,
+        2,
         Some("E0028"),
     ),
     cmd(
@@ -384,13 +385,13 @@ const COMMANDS: &[Cmd] = &[
             "--set",
             "hidden=[100000000,100000000]",
         ],
-        1,
+        2,
         Some("E0028"),
     ),
     cmd(
         "set_capacity_huge",
         &["check", "stdlib/ddpg.rl", "--set", "buffer=1000000000000000000"],
-        1,
+        2,
         Some("E0028"),
     ),
     cmd(
@@ -401,7 +402,7 @@ const COMMANDS: &[Cmd] = &[
             "--set",
             "hidden=[4611686018427387904]",
         ],
-        1,
+        2,
         Some("E0028"),
     ),
     cmd(
@@ -557,7 +558,8 @@ fn command_lines_end_as_expected() {
 
 #[test]
 fn long_set_values_are_located_errors() {
-    // `--set` values are parsed as expressions, with the same depth limit.
+    // `--set` values are parsed as expressions, with the same depth limit; an override the
+    // program compiles without is a usage error (exit 2), still with its code and location.
     let plus = vec!["1"; 10_000].join("+");
     let neg = format!("{}1", "-".repeat(10_000));
     for (what, v) in [("plus", plus), ("neg", neg)] {
@@ -567,7 +569,7 @@ fn long_set_values_are_located_errors() {
             .chain([format!("gamma={v}")])
             .collect();
         let want = Expect {
-            exit: 1,
+            exit: 2,
             code: Some("E0001".into()),
         };
         let r = rlc(&args, &[], "");

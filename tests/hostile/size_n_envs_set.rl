@@ -1,5 +1,5 @@
 // --set n_envs=100000000 with a 1 GiB budget
-// expect: exit=1 code=E0028
+// expect: exit=2 code=E0028
 // args: --set n_envs=100000000
 // env: RLC_MEMORY_BUDGET=1G
 import nets.{mlp}
