@@ -348,9 +348,33 @@ fn broadcasting_a_column_against_a_row_is_reported() {
 }
 
 #[test]
+fn e0027_non_finite_constant() {
+    check(
+        "e0027_non_finite",
+        &with("param gamma = 0.99", "param gamma = 0.0 / 0.0"),
+        Code::NonFinite,
+    );
+}
+
+#[test]
+fn e0028_too_large() {
+    let src = with(
+        "replay D capacity 1000",
+        "replay D capacity 1_000_000_000_000_000",
+    );
+    let (text, codes) = diagnose(&src, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::TooLarge), "{text}");
+    // The budget is the machine's memory: snapshot it as a placeholder.
+    let budget = rlc_compiler::lower::budget::memory_budget().expect("budget");
+    let shown = rlc_compiler::lower::budget::human(budget);
+    assert!(text.contains(&shown), "{text}");
+    insta::assert_snapshot!("e0028_too_large", text.replace(&shown, "[budget]"));
+}
+
+#[test]
 fn every_code_has_a_snapshot_test() {
-    // 25 codes, all exercised above.
-    assert_eq!(Code::ALL.len(), 25);
+    // 27 codes, all exercised above.
+    assert_eq!(Code::ALL.len(), 27);
 }
 
 #[test]

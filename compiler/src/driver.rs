@@ -98,8 +98,13 @@ impl Driver {
                     continue;
                 }
             };
+            let budget = match crate::lower::budget::memory_budget() {
+                Ok(b) => b,
+                Err(msg) => return Err(vec![Diagnostic::new(Code::BadArgument, msg)]),
+            };
             let mut options = LowerOptions {
                 overrides: overrides.clone(),
+                budget,
                 ..LowerOptions::default()
             };
             if let Some(b) = req.eval_batch {

@@ -56,6 +56,11 @@ enum Command {
 
 /// Runs a parsed command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
+    // An unreadable memory budget is an environment error (exit 2), found before any work.
+    if let Err(msg) = rlc_compiler::lower::budget::memory_budget() {
+        eprintln!("error: {msg}");
+        return 2;
+    }
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Bench(args) => bench::run(&args),

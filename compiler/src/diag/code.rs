@@ -58,15 +58,18 @@ pub enum Code {
     Io,
     /// A bug in the compiler: it built something inconsistent. No program should cause it.
     Internal,
-    /// A value became NaN or infinite while a program ran (`rlc run` exits 3): a run-time
-    /// fault located by `--debug-nans`, not a compile error, so not in [`Code::ALL`].
+    /// A value that is NaN or infinite: a constant expression at compile time, or a value
+    /// while a program runs (`rlc run` exits 3, located by `--debug-nans`).
     NonFinite,
+    /// A tensor, buffer or data store larger than the memory budget (or than any machine
+    /// holds).
+    TooLarge,
 }
 
 impl Code {
     /// Every code a program can cause, in numbering order (each has a snapshot test).
     /// [`Code::Internal`] is not one of them: it reports a compiler bug.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 27] = [
         Code::Syntax,
         Code::UnknownName,
         Code::UnknownField,
@@ -92,6 +95,8 @@ impl Code {
         Code::Missing,
         Code::BadArgument,
         Code::Io,
+        Code::NonFinite,
+        Code::TooLarge,
     ];
 
     /// The stable number of the code (`E0005` is 5). Never reuse or change a number.
@@ -124,6 +129,7 @@ impl Code {
             Code::Io => 25,
             Code::Internal => 26,
             Code::NonFinite => 27,
+            Code::TooLarge => 28,
         }
     }
 
@@ -162,6 +168,7 @@ impl Code {
             Code::Io => "cannot read file",
             Code::Internal => "internal compiler error",
             Code::NonFinite => "non-finite value",
+            Code::TooLarge => "too large",
         }
     }
 }
@@ -173,7 +180,7 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_stable() {
         let mut seen = std::collections::HashSet::new();
-        for c in Code::ALL.into_iter().chain([Code::Internal, Code::NonFinite]) {
+        for c in Code::ALL.into_iter().chain([Code::Internal]) {
             assert!(seen.insert(c.as_str()));
         }
         // The published numbers: changing one breaks every document that cites it.
@@ -205,14 +212,16 @@ mod tests {
             (Code::Io, "E0025"),
             (Code::Internal, "E0026"),
             (Code::NonFinite, "E0027"),
+            (Code::TooLarge, "E0028"),
         ];
         for (c, s) in expected {
             assert_eq!(c.as_str(), s, "{c:?}");
         }
-        // ALL lists the program-facing codes in numbering order.
-        assert_eq!(Code::ALL.len(), 25);
-        for (i, c) in Code::ALL.iter().enumerate() {
-            assert_eq!(usize::from(c.number()), i + 1, "{c:?}");
+        // ALL lists the program-facing codes in numbering order, skipping only Internal (26).
+        assert_eq!(Code::ALL.len(), 27);
+        let numbers = (1..=28).filter(|n| *n != Code::Internal.number());
+        for (c, n) in Code::ALL.iter().zip(numbers) {
+            assert_eq!(c.number(), n, "{c:?}");
         }
     }
 }

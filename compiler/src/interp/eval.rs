@@ -406,7 +406,9 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
             let mut map = Vec::with_capacity(ty.numel());
             for o in 0..outer {
                 for ix in idx {
-                    let j = (*ix).clamp(0, len as i32 - 1) as usize;
+                    // The checker refuses empty axes; `hi` cannot wrap for any axis length.
+                    let hi = i32::try_from(len.saturating_sub(1)).unwrap_or(i32::MAX);
+                    let j = (*ix).clamp(0, hi) as usize;
                     for i in 0..inner {
                         map.push((o * len + j) * inner + i);
                     }
@@ -421,7 +423,9 @@ fn eval_op<T: Real>(op: &Op, a: &[&Tensor<T>], ty: &TensorType) -> Result<Tensor
             let mut u = 0;
             for o in 0..outer {
                 for ix in idx {
-                    let j = (*ix).clamp(0, len as i32 - 1) as usize;
+                    // The checker refuses empty axes; `hi` cannot wrap for any axis length.
+                    let hi = i32::try_from(len.saturating_sub(1)).unwrap_or(i32::MAX);
+                    let j = (*ix).clamp(0, hi) as usize;
                     for i in 0..inner {
                         let p = (o * len + j) * inner + i;
                         match (&mut res.buf, &a[2].buf) {

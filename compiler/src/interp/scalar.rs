@@ -59,12 +59,15 @@ pub fn eval_binary_i32(op: BinaryOp, x: i32, y: i32) -> i32 {
                 x.wrapping_div(y)
             }
         }
-        // Floored remainder (sign of the divisor), as for floats.
+        // Floored remainder (sign of the divisor), as for floats. `i32::MIN % -1` is 0 (the
+        // remainder is exact; only the quotient overflows), never a trap.
         BinaryOp::Rem => {
             if y == 0 {
                 0
             } else {
-                ((x % y) + y) % y
+                let r = x.wrapping_rem(y);
+                // Signs differ, so `r + y` cannot overflow.
+                if r != 0 && (r < 0) != (y < 0) { r + y } else { r }
             }
         }
         BinaryOp::Max => x.max(y),
@@ -150,5 +153,38 @@ pub fn reduce_step_i32(op: ReduceOp, acc: i32, x: i32) -> i32 {
         ReduceOp::Sum => acc.wrapping_add(x),
         ReduceOp::Max => acc.max(x),
         ReduceOp::Min => acc.min(x),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i32_remainder_is_floored_and_never_traps() {
+        let rem = |x, y| eval_binary_i32(BinaryOp::Rem, x, y);
+        assert_eq!(
+            rem(i32::MIN, -1),
+            0,
+            "the remainder is exact even where the quotient overflows"
+        );
+        assert_eq!(
+            rem(i32::MIN + 1, i32::MIN),
+            i32::MIN + 1,
+            "same signs: no adjustment"
+        );
+        assert_eq!(rem(i32::MAX, i32::MIN), -1);
+        assert_eq!(rem(-7, 3), 2);
+        assert_eq!(rem(7, -3), -2);
+        assert_eq!(rem(5, 0), 0);
+        for x in -20..20 {
+            for y in [-7, -3, -1, 1, 2, 5] {
+                assert_eq!(
+                    f64::from(rem(x, y)),
+                    eval_binary(BinaryOp::Rem, f64::from(x), f64::from(y)),
+                    "{x} % {y}"
+                );
+            }
+        }
     }
 }

@@ -23,6 +23,9 @@ impl fmt::Display for DType {
     }
 }
 
+/// Bytes of one element in the backends' buffers (f32, i32 and bool are all 32-bit there).
+pub const ELEMENT_BYTES: u64 = 4;
+
 /// A static shape: the size of each axis.
 pub type Shape = Vec<usize>;
 
@@ -54,9 +57,23 @@ impl TensorType {
         TensorType::new(dtype, vec![])
     }
 
-    /// Number of elements.
+    /// Number of elements, saturating at `usize::MAX` (never wrapping: `[M, M]` with a huge
+    /// `M` must not look small). Lowering rejects every tensor over the memory budget
+    /// (`lower/budget.rs`), so in a compiled graph this is exact and far below `usize::MAX`.
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.checked_numel().unwrap_or(usize::MAX)
+    }
+
+    /// Number of elements, or `None` if it does not fit in a `usize`.
+    pub fn checked_numel(&self) -> Option<usize> {
+        self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    }
+
+    /// Bytes of the tensor at [`ELEMENT_BYTES`] per element, or `None` on overflow.
+    pub fn checked_bytes(&self) -> Option<u64> {
+        u64::try_from(self.checked_numel()?)
+            .ok()?
+            .checked_mul(ELEMENT_BYTES)
     }
 
     /// Number of axes.

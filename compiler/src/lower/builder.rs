@@ -26,6 +26,8 @@ pub(crate) struct Builder<'g> {
     graph: &'g mut Graph,
     level: usize,
     span: Span,
+    /// Bytes no node's tensor may exceed (`super::budget`).
+    budget: u64,
 }
 
 /// The diagnostic for an IR error: a compiler bug found while lowering the code at `span`.
@@ -35,8 +37,13 @@ fn internal(e: IrError, span: Span) -> Diagnostic {
 
 impl<'g> Builder<'g> {
     /// A builder for the graph of nesting level `level`.
-    pub(crate) fn new(graph: &'g mut Graph, level: usize, span: Span) -> Builder<'g> {
-        Builder { graph, level, span }
+    pub(crate) fn new(graph: &'g mut Graph, level: usize, span: Span, budget: u64) -> Builder<'g> {
+        Builder {
+            graph,
+            level,
+            span,
+            budget,
+        }
     }
 
     /// Wraps a node of this level.
@@ -53,9 +60,12 @@ impl<'g> Builder<'g> {
         r.map_err(|e| internal(e, self.span))
     }
 
-    /// Wraps a freshly built node, or reports why it could not be built.
+    /// Wraps a freshly built node, or reports why it could not be built. Every node whose
+    /// shape derives from operands (broadcasts, products, one-hots, iotas) passes here, so no
+    /// tensor over the memory budget reaches a backend.
     fn emit(&self, r: Result<NodeId, IrError>) -> R<Tv> {
         let n = self.lift(r)?;
+        super::budget::check_tensor(self.graph.ty(n), self.budget, self.span)?;
         Ok(self.wrap(n))
     }
 

@@ -276,6 +276,19 @@ pub fn lower_algorithm(
             )));
         }
     }
+    // Each tensor and store fits the budget; together they must too (parameters, optimiser
+    // and target state, and every data store live for the whole run).
+    let states = lw.states.iter().map(|(_, v)| v.ty.checked_bytes());
+    let stores = data.iter().map(|d| d.bytes(schedule.envs));
+    let total = states.chain(stores).try_fold(0u64, |acc, b| acc.checked_add(b?));
+    if let Err(e) = super::budget::check_bytes(
+        "the program's parameters, state and data stores together",
+        total,
+        lw.options.budget,
+        lw.alg.name.span,
+    ) {
+        errors.push(e);
+    }
     if !errors.is_empty() {
         return Err(errors);
     }

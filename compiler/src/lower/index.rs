@@ -187,6 +187,16 @@ impl Tracer<'_, '_> {
                             cur = self.gb(whole).reshape(&s, &ns)?;
                         }
                         Value::Tensor(it) if it.ty.dtype == DType::I32 => {
+                            // No position exists to read: a program error, not an IR one.
+                            if shape[axis] == 0 {
+                                return Err(err(
+                                    Code::IndexOutOfBounds,
+                                    format!("axis {axis} has size 0: no index is in bounds"),
+                                    e.span,
+                                    "indexes an empty axis",
+                                )
+                                .also(vspan, format!("this is {}", t.ty)));
+                            }
                             let idx = self.here(&it);
                             self.check_computed_index(&idx, shape[axis], axis, e.span, vspan, &t)?;
                             cur = self.gb(whole).take(&cur, &idx, axis)?;

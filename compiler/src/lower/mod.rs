@@ -13,6 +13,7 @@
 //! them. Builtin names live in [`crate::builtins`], below both checking and lowering.
 
 mod args;
+pub mod budget;
 mod builder;
 mod builtins;
 mod call;

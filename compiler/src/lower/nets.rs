@@ -89,6 +89,12 @@ impl Tracer<'_, '_> {
     ) -> R<StateId> {
         let name = format!("{net}/l{k}/{which}");
         let ty = TensorType::f32(shape);
+        super::budget::check_bytes(
+            &format!("parameter `{name}` ({ty})"),
+            ty.checked_bytes(),
+            self.lw.options.budget,
+            whole,
+        )?;
         let id = match self.lw.states.find(&name) {
             Some(id) => id,
             None if self.lw.instantiating && target.is_none() => self.lw.states.add(StateVar {

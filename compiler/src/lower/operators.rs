@@ -16,7 +16,8 @@ fn shape_str(s: &[usize]) -> String {
 impl Tracer<'_, '_> {
     pub(crate) fn unary(&mut self, op: UnOp, v: Value, vspan: Span, whole: Span) -> R<Value> {
         match (op, v) {
-            (UnOp::Neg, Value::Int(i)) => Ok(Value::Int(-i)),
+            // `-i64::MIN` does not fit: it becomes a float, like other integer overflow.
+            (UnOp::Neg, Value::Int(i)) => Ok(i.checked_neg().map_or(Value::Float(-(i as f64)), Value::Int)),
             (UnOp::Neg, Value::Float(f)) => Ok(Value::Float(-f)),
             (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
             (op, v @ (Value::Tensor(_) | Value::List(_))) => {
@@ -66,7 +67,18 @@ impl Tracer<'_, '_> {
         whole: Span,
     ) -> R<Value> {
         if let Some(v) = fold(op, &a, &b) {
-            return v.map_err(|m| err(Code::BadArgument, m, whole, "in this constant expression"));
+            return match v {
+                // `0.0 / 0.0`, `1e308 * 10`: a NaN or infinite constant is never what was
+                // meant, and would silently poison every value computed from it.
+                Ok(Value::Float(f)) if !f.is_finite() => Err(err(
+                    Code::NonFinite,
+                    format!("this constant expression is {f}, not a finite number"),
+                    whole,
+                    format!("evaluates to {f}"),
+                )),
+                Ok(v) => Ok(v),
+                Err(m) => Err(err(Code::BadArgument, m, whole, "in this constant expression")),
+            };
         }
         let is_tensorish = |v: &Value| matches!(v, Value::Tensor(_) | Value::List(_));
         let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Float(_) | Value::Bool(_));

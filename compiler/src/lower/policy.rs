@@ -39,7 +39,11 @@ pub(super) fn lower_policy(
     }
     let env = lw.env.clone();
     let mut t = Tracer::new(lw);
-    let obs = t.input(InputRole::Observation, TensorType::f32(vec![batch, env.obs_dim]));
+    // `batch` is the number of environments (or the eval batch): refuse absurd ones here,
+    // before anything is sized by it.
+    let obs_ty = TensorType::f32(vec![batch, env.obs_dim]);
+    super::budget::check_tensor(&obs_ty, t.lw.options.budget, decl.name.span)?;
+    let obs = t.input(InputRole::Observation, obs_ty);
     let out = t.call(
         Value::Policy(policy.to_string()),
         decl.name.span,

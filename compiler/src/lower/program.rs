@@ -16,6 +16,8 @@ pub struct LowerOptions {
     pub overrides: Vec<(String, Value, Span)>,
     /// Batch size of evaluation policies (`eval` entry point).
     pub eval_batch: usize,
+    /// Bytes no tensor, parameter or data store may exceed (`super::budget`).
+    pub budget: u64,
 }
 
 impl Default for LowerOptions {
@@ -23,6 +25,9 @@ impl Default for LowerOptions {
         LowerOptions {
             overrides: Vec::new(),
             eval_batch: 10,
+            // The CLI and the driver refuse an unreadable RLC_MEMORY_BUDGET before lowering,
+            // so the fallback only serves library callers that never set it.
+            budget: super::budget::memory_budget().unwrap_or(super::budget::DEFAULT_BYTES),
         }
     }
 }

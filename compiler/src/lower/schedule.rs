@@ -1,6 +1,7 @@
 //! Data declarations and the schedule, checked and turned into plain descriptions the
 //! runtime's trainer follows.
 
+use super::budget;
 use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
@@ -54,6 +55,24 @@ pub struct DataSpec {
     /// Replay of n-step windows (`nstep N`): each item is a window of N steps from its
     /// start, per-step fields `[N]`; 0 for one-step transitions.
     pub nstep: usize,
+}
+
+impl DataSpec {
+    /// Bytes the runtime allocates up front for this store with `n_envs` environments:
+    /// `capacity` rows (replay), `steps x n_envs` (rollout) or `capacity x length` (sequence
+    /// replay) rows of every field; `None` if that is more than 2^64.
+    pub fn bytes(&self, n_envs: usize) -> Option<u64> {
+        let rows = match self.kind {
+            DataKind::Replay | DataKind::PrioritizedReplay => Some(self.capacity),
+            DataKind::Rollout => self.steps.checked_mul(n_envs),
+            DataKind::SequenceReplay => self.capacity.checked_mul(self.steps),
+        };
+        let row_bytes = self
+            .fields
+            .iter()
+            .try_fold(0u64, |acc, f| acc.checked_add(f.ty.checked_bytes()?));
+        u64::try_from(rows?).ok()?.checked_mul(row_bytes?)
+    }
 }
 
 /// How the trainer interleaves acting and training.
@@ -300,7 +319,16 @@ impl Tracer<'_, '_> {
                 source,
             });
         }
+        self.check_data_size(d, &spec, n_envs)?;
         Ok(spec)
+    }
+
+    /// Refuses a data store larger than the memory budget: the runtime allocates `capacity`
+    /// rows (replay), `steps x n_envs` rows (rollout) or `capacity x length` rows (sequence
+    /// replay) of every field up front.
+    fn check_data_size(&self, d: &DataDecl, spec: &DataSpec, n_envs: usize) -> R<()> {
+        let what = format!("{} `{}`", d.kind.word(), d.name.name);
+        budget::check_bytes(&what, spec.bytes(n_envs), self.lw.options.budget, d.name.span)
     }
 
     /// Checks the schedule against the program's policies and data.

@@ -24,6 +24,7 @@ pub(super) fn instantiate_net(t: &mut Tracer<'_, '_>, name: &str, span: Span) ->
             .note("a net's parameter shapes are fixed by the per-item types of its inputs"));
         };
         let ty = t.resolve_type(te)?;
+        super::budget::check_tensor(&ty, t.lw.options.budget, te.span)?;
         let x = t.input(
             InputRole::Argument {
                 name: p.name.name.clone(),

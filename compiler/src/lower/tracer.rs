@@ -17,6 +17,10 @@ use crate::syntax::ast::*;
 use std::collections::HashMap;
 
 pub use super::builder::R;
+
+/// Deepest nesting of expression evaluation, counting inlined calls and hyperparameters
+/// (each level costs a few stack frames; 1024 of them fit the main thread's 8 MiB).
+pub(crate) const MAX_EVAL_DEPTH: usize = 1024;
 pub(crate) use super::builder::err;
 
 /// A graph being built: the entry point (level 0) or a scan body.
@@ -53,6 +57,8 @@ pub struct Tracer<'m, 'l> {
     pub(crate) locals: Vec<HashMap<String, Value>>,
     pub(crate) ctx: Ctx,
     pub(crate) calls: Vec<(String, Span)>,
+    /// Nesting of [`Tracer::eval`] calls (bounded by [`MAX_EVAL_DEPTH`]).
+    eval_depth: usize,
     pub(crate) nets: Vec<NetFrame>,
     pub(crate) state_cache: HashMap<StateId, NodeId>,
     pub(crate) key: Option<NodeId>,
@@ -91,6 +97,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
             locals: vec![HashMap::new()],
             ctx,
             calls: Vec::new(),
+            eval_depth: 0,
             nets: Vec::new(),
             state_cache: HashMap::new(),
             key: None,
@@ -122,7 +129,8 @@ impl<'m, 'l> Tracer<'m, 'l> {
     /// A builder emitting into the current level's graph, blaming `span` for internal errors.
     pub(crate) fn gb(&mut self, span: Span) -> Builder<'_> {
         let level = self.level();
-        Builder::new(self.g(), level, span)
+        let budget = self.lw.options.budget;
+        Builder::new(self.g(), level, span, budget)
     }
 
     /// A tensor of one value in the current level.
@@ -393,14 +401,28 @@ impl<'m, 'l> Tracer<'m, 'l> {
     // ------------------------------------------------------------ expressions
 
     /// Evaluates an expression; the nodes it builds (and does not leave to a subexpression)
-    /// remember its span as their origin.
+    /// remember its span as their origin. The parser bounds one expression's depth; calls
+    /// inline other bodies and hyperparameters other expressions, so the depth of evaluation
+    /// is bounded here too (a located error, never a stack overflow).
     pub fn eval(&mut self, e: &Expr) -> R<Value> {
+        if self.eval_depth >= MAX_EVAL_DEPTH {
+            return Err(err(
+                Code::Recursion,
+                format!(
+                    "evaluation nested deeper than {MAX_EVAL_DEPTH} levels (through calls and hyperparameters)"
+                ),
+                e.span,
+                "too deep here",
+            ));
+        }
         let origin = Some(Origin {
             span: e.span,
             gradient: false,
         });
         let outer = self.g().set_origin(origin);
+        self.eval_depth += 1;
         let r = self.eval_here(e);
+        self.eval_depth -= 1;
         self.g().set_origin(outer);
         r
     }

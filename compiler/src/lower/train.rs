@@ -336,6 +336,13 @@ pub(super) fn batch_value(
     for f in &spec.fields {
         let mut shape = lead.clone();
         shape.extend(&f.ty.shape);
+        // A batch is an input the runtime allocates: `D.sample(10^12)` is refused here.
+        super::budget::check_bytes(
+            &format!("batch field `{}` ({})", f.name, f.ty.with_shape(shape.clone())),
+            f.ty.with_shape(shape.clone()).checked_bytes(),
+            t.lw.options.budget,
+            src.span,
+        )?;
         let x = t.input(
             InputRole::Field {
                 data: dname.to_string(),

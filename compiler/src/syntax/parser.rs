@@ -20,7 +20,7 @@ pub fn parse_module(file: FileId, text: &str) -> Result<Module, Diagnostic> {
     pest::set_error_detail(true);
     let mut pairs = RlParser::parse(Rule::program, text).map_err(|e| syntax_error(file, text, e))?;
     let program = pairs.next().expect("pest returns the program rule");
-    Builder { file }.module(program)
+    Builder::new(file).module(program)
 }
 
 /// Parses a single expression (used by the REPL's `:eval`).
@@ -29,7 +29,7 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
     pest::set_error_detail(true);
     let mut pairs = RlParser::parse(Rule::repl_expr, text).map_err(|e| syntax_error(file, text, e))?;
     let top = pairs.next().expect("pest returns the repl_expr rule");
-    let b = Builder { file };
+    let b = Builder::new(file);
     let expr = top
         .into_inner()
         .find(|p| p.as_rule() == Rule::expr)
@@ -40,11 +40,33 @@ pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
 /// Deepest bracket nesting accepted; deeper input would exhaust the parser's stack.
 const MAX_NESTING: usize = 200;
 
-/// Rejects absurdly deep nesting before the recursive-descent parser sees it.
+/// Rejects absurdly deep nesting before the recursive-descent parser sees it. Brackets in
+/// `//` comments and in string literals are text, not nesting, so they do not count.
 fn check_nesting(file: FileId, text: &str) -> Result<(), Diagnostic> {
     let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         match c {
+            '/' if chars.peek().map(|p| p.1) == Some('/') => {
+                // A comment runs to the end of the line.
+                while chars.next_if(|p| p.1 != '\n').is_some() {}
+            }
+            '/' if chars.peek().map(|p| p.1) == Some('*') => {
+                // A block comment runs to `*/` (or to the end of an unterminated one).
+                chars.next();
+                let mut prev = ' ';
+                for (_, c) in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
+            '"' => {
+                // A string ends at its closing quote (or, unterminated, at the line's end).
+                while chars.next_if(|p| p.1 != '"' && p.1 != '\n').is_some() {}
+                chars.next_if(|p| p.1 == '"');
+            }
             '(' | '[' | '{' => {
                 depth += 1;
                 if depth > MAX_NESTING {

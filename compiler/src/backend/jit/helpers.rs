@@ -412,11 +412,7 @@ pub extern "C" fn powf(x: f32, y: f32) -> f32 {
 pub extern "C" fn idiv(x: i32, y: i32) -> i32 {
     if y == 0 { 0 } else { x.wrapping_div(y) }
 }
-/// i32 floor modulo as the interpreter defines it.
+/// i32 floor modulo: the interpreter's definition itself, so the backends cannot disagree.
 pub extern "C" fn irem(x: i32, y: i32) -> i32 {
-    if y == 0 {
-        0
-    } else {
-        x.wrapping_rem(y).wrapping_add(y).wrapping_rem(y)
-    }
+    crate::interp::eval_binary_i32(crate::ir::BinaryOp::Rem, x, y)
 }

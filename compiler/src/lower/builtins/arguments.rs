@@ -97,6 +97,12 @@ impl Tracer<'_, '_> {
                 }
             }
         }
+        // Before anything is sized by it: `zeros([1e5, 1e5, 1e5])`-sized shapes are refused.
+        crate::lower::budget::check_tensor(
+            &crate::ir::TensorType::f32(shape.clone()),
+            self.lw.options.budget,
+            a.span,
+        )?;
         if let (Some(i), Some(n)) = (infer, numel) {
             let known: usize = shape.iter().product();
             if known == 0 || n % known != 0 {

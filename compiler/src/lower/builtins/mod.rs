@@ -85,6 +85,17 @@ impl Tracer<'_, '_> {
             Builtin::Clip => {
                 let a = Args::bind(name, params, args, whole)?;
                 let (x, lo, hi) = (a.req(0)?.clone(), a.req(1)?.clone(), a.req(2)?.clone());
+                // Constant bounds the wrong way round would clip everything to `hi`.
+                if let (Some(l), Some(h)) = (lo.value.as_f64(), hi.value.as_f64())
+                    && l > h
+                {
+                    return Err(err(
+                        Code::BadArgument,
+                        format!("clip bounds are reversed: lower {l} > upper {h}"),
+                        lo.span.to(hi.span),
+                        "lower bound above upper bound",
+                    ));
+                }
                 let lower = self.extremum(Extremum::Max, &x, &lo, whole)?;
                 let lower = ArgVal {
                     name: None,
@@ -231,6 +242,15 @@ impl Tracer<'_, '_> {
                 let a = Args::bind(name, params, args, whole)?;
                 let idx = self.arg_tensor(a.req(0)?, Some(DType::I32))?;
                 let n = self.usize_arg(a.req(1)?)?;
+                // Classes are i32 indices: more than 2^31 of them cannot be named.
+                if n > i32::MAX as usize {
+                    return Err(err(
+                        Code::BadArgument,
+                        format!("one_hot of {n} classes: at most {} fit i32 indices", i32::MAX),
+                        a.req(1)?.span,
+                        "too many classes",
+                    ));
+                }
                 if idx.ty.dtype != DType::I32 {
                     return Err(err(
                         Code::TypeMismatch,
@@ -439,8 +459,18 @@ impl Tracer<'_, '_> {
         let a = Args::bind(b.name(), b.params(), args, whole)?;
         if let Some(c) = a.req(0)?.value.as_f64() {
             // Folded in f64 with the interpreter's meaning of the primitive (only float ops
-            // reach here).
-            return Ok(Value::Float(crate::interp::eval_unary(op, c)));
+            // reach here). `log(0.0)` or `sqrt(-1.0)` of a finite constant is an error, as
+            // for the operators: a non-finite constant is never what was meant.
+            let v = crate::interp::eval_unary(op, c);
+            if c.is_finite() && !v.is_finite() {
+                return Err(err(
+                    Code::NonFinite,
+                    format!("`{}` of this constant is {v}, not a finite number", b.name()),
+                    whole,
+                    format!("evaluates to {v}"),
+                ));
+            }
+            return Ok(Value::Float(v));
         }
         let x = self.float_arg(a.req(0)?)?;
         self.gb(whole).unary(op, &x).map(Value::Tensor)
@@ -506,12 +536,22 @@ impl Tracer<'_, '_> {
         Ok(Value::Tensor(self.fill(v, x.ty.clone())))
     }
 
-    /// `f32(x)`, `i32(x)`, `bool(x)`; compile-time numbers convert at compile time.
+    /// `f32(x)`, `i32(x)`, `bool(x)`; compile-time numbers convert at compile time. `i32` of
+    /// a compile-time number truncates and saturates to the i32 range, exactly as the
+    /// backends convert a tensor (`i32(1e30)` is 2147483647 everywhere).
     fn cast_builtin(&mut self, b: Builtin, to: DType, args: Vec<ArgVal>, whole: Span) -> R<Value> {
         let a = Args::bind(b.name(), b.params(), args, whole)?;
         match (&a.req(0)?.value, to) {
             (Value::Int(i), DType::F32) => return Ok(Value::Float(*i as f64)),
-            (Value::Float(f), DType::I32) => return Ok(Value::Int(f.trunc() as i64)),
+            (Value::Int(i), DType::I32) => {
+                return Ok(Value::Int(i64::from(i32::try_from(*i).unwrap_or(if *i < 0 {
+                    i32::MIN
+                } else {
+                    i32::MAX
+                }))));
+            }
+            // `as` from f64 to i32 truncates, saturates and maps NaN to 0.
+            (Value::Float(f), DType::I32) => return Ok(Value::Int(i64::from(*f as i32))),
             (Value::Bool(b), DType::F32) => return Ok(Value::Float(f64::from(u8::from(*b)))),
             _ => {}
         }

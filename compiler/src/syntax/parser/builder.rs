@@ -3,9 +3,10 @@
 
 use super::errors::is_keyword_token;
 use super::grammar::Rule;
-use crate::diag::{Diagnostic, FileId};
+use crate::diag::{Code, Diagnostic, FileId, Span};
 use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 /// The operator-precedence table for binary and prefix operators, built once.
@@ -35,9 +36,45 @@ pub(super) fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>
     pair.into_inner().filter(|p| !is_keyword_token(p.as_rule()))
 }
 
+/// Deepest expression tree the parser builds. Every later walk over an expression (name
+/// resolution, lowering, printing) recurses once per level, so this bound is what keeps them
+/// within the stack; stdlib's deepest expression is about 15 levels.
+pub const MAX_EXPR_DEPTH: usize = 256;
+
 /// Converts pest pairs of one file into AST nodes.
 pub(super) struct Builder {
     pub(super) file: FileId,
+    /// An upper bound on the depth of the expression tree being built at this point.
+    depth: Cell<usize>,
+}
+
+impl Builder {
+    /// A builder for `file`.
+    pub(super) fn new(file: FileId) -> Builder {
+        Builder {
+            file,
+            depth: Cell::new(0),
+        }
+    }
+
+    /// Builds with `levels` more levels of expression depth (an operator chain of n
+    /// operators is at most n + 1 deep, a chain of n postfix calls or indices n deep),
+    /// refusing to go past [`MAX_EXPR_DEPTH`] before any of it is built.
+    pub(super) fn deeper<T>(&self, levels: usize, span: Span, f: impl FnOnce() -> Res<T>) -> Res<T> {
+        let depth = self.depth.get().saturating_add(levels);
+        if depth > MAX_EXPR_DEPTH {
+            return Err(Diagnostic::new(
+                Code::Syntax,
+                format!("expression nested deeper than {MAX_EXPR_DEPTH} levels"),
+            )
+            .at(span, "too deep")
+            .hint("split it into smaller parts with `let`, or sum a list with `sum(...)`"));
+        }
+        self.depth.set(depth);
+        let r = f();
+        self.depth.set(depth - levels);
+        r
+    }
 }
 
 /// The result of building one AST node.

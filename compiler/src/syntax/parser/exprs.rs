@@ -10,7 +10,14 @@ use pest::iterators::{Pair, Pairs};
 impl Builder {
     pub(super) fn expr(&self, pair: Pair<'_, Rule>) -> Res<Expr> {
         debug_assert_eq!(pair.as_rule(), Rule::expr);
-        self.pratt(pair.into_inner())
+        let span = self.span(&pair);
+        let pairs = pair.into_inner();
+        // Operators (not operands) each add at most one level to the tree.
+        let ops = pairs
+            .clone()
+            .filter(|p| p.as_rule() != Rule::postfix_expr)
+            .count();
+        self.deeper(ops + 1, span, || self.pratt(pairs))
     }
 
     fn pratt(&self, pairs: Pairs<'_, Rule>) -> Res<Expr> {
@@ -26,7 +33,7 @@ impl Builder {
                 };
                 // Fold `-literal` so that `-1` is a literal, not an operation.
                 let kind = match (&op, &rhs.kind) {
-                    (UnOp::Neg, ExprKind::Int(v)) => ExprKind::Int(-v),
+                    (UnOp::Neg, ExprKind::Int(v)) if *v != i64::MIN => ExprKind::Int(-v),
                     (UnOp::Neg, ExprKind::Float(v)) => ExprKind::Float(-v),
                     _ => ExprKind::Unary(op, Box::new(rhs)),
                 };
@@ -62,6 +69,13 @@ impl Builder {
 
     pub(super) fn postfix_expr(&self, pair: Pair<'_, Rule>) -> Res<Expr> {
         debug_assert_eq!(pair.as_rule(), Rule::postfix_expr);
+        let span = self.span(&pair);
+        let posts = pair.clone().into_inner().count().saturating_sub(1);
+        self.deeper(posts, span, || self.postfix_chain(pair))
+    }
+
+    /// A primary followed by calls, indices and fields (depth already accounted).
+    fn postfix_chain(&self, pair: Pair<'_, Rule>) -> Res<Expr> {
         let mut it = pair.into_inner();
         let mut e = self.primary(it.next().expect("grammar"))?;
         for post in it {

@@ -1,0 +1,15 @@
+// hidden=[100000000,100000000]: a 4e16-byte weight
+// expect: exit=1 code=E0028
+import nets.{mlp}
+
+algorithm hostile {
+  param n_envs = 2
+  param k = 1
+  env: discrete default "CartPole-v1"
+  net pi(s: obs) = mlp(s, [100000000, 100000000], env.num_actions)
+  rollout R steps 8 of (s: obs, a: act, r: f32)
+  policy sample(s) = categorical(pi(s))
+  loss l(b ~ R) = -mean(categorical(pi(b.s)).log_prob(b.a) * b.r) + mean(b.r)
+  update pi by adam(lr = 1e-3) on l
+  schedule { envs n_envs; act sample into R; train 1; eval sample }
+}

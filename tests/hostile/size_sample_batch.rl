@@ -1,0 +1,17 @@
+// D.sample(10^12): the batch input itself is too large
+// expect: exit=1 code=E0028
+import nets.{mlp}
+
+algorithm hostile {
+  param n_envs = 2
+  param k = 1
+  env: discrete default "CartPole-v1"
+  net pi(s: obs) = mlp(s, [8], env.num_actions)
+  replay D capacity 1000 of (s: obs, a: act, r: f32)
+  rollout R steps 8 of (s: obs, a: act, r: f32)
+  policy sample(s) = categorical(pi(s))
+  loss l(b ~ R) = -mean(categorical(pi(b.s)).log_prob(b.a) * b.r) + mean(b.r)
+  loss l2(b ~ D.sample(1_000_000_000_000)) = mean(b.r)
+  update pi by adam(lr = 1e-3) on l
+  schedule { envs n_envs; act sample into R, D; train 1; eval sample }
+}
