@@ -457,6 +457,7 @@ fn computed_indices_proven_out_of_bounds_are_errors_and_clipped_ones_are_not() {
     let (text, codes) = diagnose(&src("(scan t in 32 with c = 0.0 { c + b.r[t - 1] })"), None, &[]);
     assert_eq!(codes.first(), Some(&Code::IndexOutOfBounds), "{text}");
     assert!(text.contains("takes values -1..=30"), "{text}");
+}
 
 /// N-step replay: `mask` exists only with `nstep`, per-step fields must be `[N]`, `nstep`
 /// must be at least 1 and is an option of (prioritized) replay only; each a located error.

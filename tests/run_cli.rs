@@ -254,6 +254,18 @@ fn usage_errors_exit_with_status_2() {
             vec!["run", "stdlib/reinforce.rl", "--set", "lr=-1", "--out", o],
             "compiles without the `--set` overrides",
         ),
+        // An evaluation batch larger than the memory budget is the flag's fault.
+        (
+            vec![
+                "run",
+                "stdlib/reinforce.rl",
+                "--eval-episodes",
+                "100000000",
+                "--out",
+                o,
+            ],
+            "too large",
+        ),
         // All copies of the environment step together: 500 is not a multiple of 8.
         (
             vec!["run", "stdlib/reinforce.rl", "--steps", "500", "--out", o],

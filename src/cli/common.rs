@@ -74,16 +74,19 @@ pub fn compile_file(
             let usage = d
                 .iter()
                 .all(|x| matches!(x.code, Code::UnknownEnv | Code::ActionSpaceKind | Code::BadParam));
-            let overrides_at_fault = !args.set.is_empty() && {
+            // The evaluation batch (`--eval-episodes`) sizes the `eval` entry point too.
+            let overrides_at_fault = (!args.set.is_empty() || eval_batch.is_some()) && {
                 let plain = Request {
                     overrides: Vec::new(),
+                    eval_batch: None,
                     ..req
                 };
                 driver.compile(module, &plain, &resolve_env).is_ok()
             };
             if overrides_at_fault {
                 eprintln!(
-                    "note: the program compiles without the `--set` overrides: one of them is at fault"
+                    "note: the program compiles without the `--set` overrides and `--eval-episodes`: \
+                     one of them is at fault"
                 );
             }
             Err(if usage || overrides_at_fault {
