@@ -482,3 +482,52 @@ fn nstep_replay_on_the_device_holds_well_formed_windows() {
         "reaches the time limits"
     );
 }
+
+#[test]
+fn integer_division_and_remainder_match_the_interpreter_at_the_edges() {
+    use rlc_compiler::backend::{In, InterpBackend, Out};
+    use rlc_compiler::ir::{BinaryOp, DType, Graph, StateTable, TensorType};
+    // C leaves INT_MIN / -1 and INT_MIN % -1 undefined (x86 traps) and `(x % y + y) % y`
+    // overflows; the interpreter defines them (wrap, 0, floored remainder).
+    let (min, max) = (i32::MIN, i32::MAX);
+    let pairs = [
+        (min, -1),
+        (min + 1, min),
+        (max, min),
+        (min, min),
+        (max, -1),
+        (7, -3),
+        (-7, 3),
+        (-7, -3),
+        (5, 0),
+        (0, -1),
+        (min, 1),
+        (-1, max),
+    ];
+    let n = pairs.len();
+    let mut g = Graph::new();
+    let x = g.input("x", TensorType::new(DType::I32, vec![n]));
+    let y = g.input("y", TensorType::new(DType::I32, vec![n]));
+    let q = g.binary(BinaryOp::Div, x, y).unwrap();
+    let r = g.binary(BinaryOp::Rem, x, y).unwrap();
+    g.output("q", q);
+    g.output("r", r);
+    let xs: Vec<i32> = pairs.iter().map(|p| p.0).collect();
+    let ys: Vec<i32> = pairs.iter().map(|p| p.1).collect();
+    let run = |b: &mut dyn Backend| {
+        b.init_state(&StateTable::default(), 0).unwrap();
+        let e = b.compile("divrem", &g).unwrap();
+        let (mut q, mut r) = (vec![0i32; n], vec![0i32; n]);
+        b.call(
+            e,
+            &[In::I32(&xs), In::I32(&ys)],
+            &mut [Out::I32(&mut q), Out::I32(&mut r)],
+        )
+        .unwrap();
+        (q, r)
+    };
+    let want = run(&mut InterpBackend::new());
+    assert_eq!(want.1[0], 0, "i32::MIN % -1 is 0");
+    assert_eq!(want.0[0], min, "i32::MIN / -1 wraps");
+    assert_eq!(run(opencl().as_mut()), want);
+}

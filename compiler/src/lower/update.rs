@@ -5,11 +5,29 @@ use super::optim::ParamGrad;
 use super::tracer::{R, Tracer, err};
 use super::value::Tv;
 use crate::diag::{Code, Span, did_you_mean};
-use crate::ir::{BinaryOp, DType, StateId, TensorType};
+use crate::ir::{BinaryOp, DType, Origin, StateId, TensorType};
 use crate::syntax::ast::Decl;
 use std::collections::HashMap;
 
 pub(super) fn lower_update(
+    t: &mut Tracer<'_, '_>,
+    u: &crate::syntax::ast::UpdateDecl,
+    losses: &HashMap<String, Tv>,
+    step: &Tv,
+    assigned: &mut HashMap<StateId, (Tv, Span)>,
+) -> R<()> {
+    // The optimiser's nodes come from the `update` declaration (gradient nodes keep pointing
+    // at the expressions they differentiate): a NaN in Adam's moments is located there.
+    let outer = t.g().set_origin(Some(Origin {
+        span: u.span,
+        gradient: false,
+    }));
+    let r = lower_update_here(t, u, losses, step, assigned);
+    t.g().set_origin(outer);
+    r
+}
+
+fn lower_update_here(
     t: &mut Tracer<'_, '_>,
     u: &crate::syntax::ast::UpdateDecl,
     losses: &HashMap<String, Tv>,

@@ -71,7 +71,8 @@ pub struct Rendered {
     pub steps: Vec<Step>,
 }
 
-/// Philox-4x32-10 and the samplers, exactly as `crate::random` computes them in f32.
+/// Philox-4x32-10 and the samplers, exactly as `crate::random` computes them in f32, and
+/// integer `/` and `%` as the interpreter defines them.
 pub(super) const PRELUDE: &str = r#"
 uint4 rlc_philox(uint4 c, uint2 k) {
   for (int r = 0; r < 10; r++) {
@@ -81,6 +82,20 @@ uint4 rlc_philox(uint4 c, uint2 k) {
     c = (uint4)(h1 ^ c.y ^ k.x, l1, h0 ^ c.w ^ k.y, l0);
   }
   return c;
+}
+
+// Integer division and floored remainder exactly as `interp::eval_binary_i32`: by zero gives 0,
+// `INT_MIN / -1` wraps to INT_MIN and `INT_MIN % -1` is 0 (C leaves both undefined, and x86
+// traps), and the remainder takes the divisor's sign without the overflow of `(x % y + y) % y`.
+int rlc_idiv(int x, int y) {
+  if (y == 0) return 0;
+  if (y == -1) return (int)(0u - (uint)x);
+  return x / y;
+}
+int rlc_irem(int x, int y) {
+  if (y == 0 || y == -1) return 0;
+  int r = x % y;
+  return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 }
 "#;
 
@@ -599,10 +614,10 @@ fn binary(op: BinaryOp, x: &str, y: &str, float: bool) -> String {
         (BinaryOp::Add, _) => format!("({x} + {y})"),
         (BinaryOp::Mul, _) => format!("({x} * {y})"),
         (BinaryOp::Div, true) => format!("({x} / {y})"),
-        (BinaryOp::Div, false) => format!("({y} == 0 ? 0 : {x} / {y})"),
+        (BinaryOp::Div, false) => format!("rlc_idiv({x}, {y})"),
         (BinaryOp::Pow, _) => format!("pow({x}, {y})"),
         (BinaryOp::Rem, true) => format!("({x} - floor({x} / {y}) * {y})"),
-        (BinaryOp::Rem, false) => format!("({y} == 0 ? 0 : (({x} % {y}) + {y}) % {y})"),
+        (BinaryOp::Rem, false) => format!("rlc_irem({x}, {y})"),
         // NaN-propagating, like the interpreter's.
         (BinaryOp::Max, true) => format!("((isnan({x}) || {x} >= {y}) ? {x} : {y})"),
         (BinaryOp::Max, false) => format!("max({x}, {y})"),
