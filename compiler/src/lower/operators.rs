@@ -355,7 +355,15 @@ fn fold(op: BinOp, a: &Value, b: &Value) -> Option<Result<Value, String>> {
                 }
                 BinOp::Pow => {
                     if y >= 0 {
-                        Int(x.checked_pow(u32::try_from(y).ok()?)?)
+                        match u32::try_from(y).ok().and_then(|e| x.checked_pow(e)) {
+                            Some(v) => Int(v),
+                            // Past i64 the expression runs in f32, where a power beyond its
+                            // range is infinite: say so now (the caller's non-finite error).
+                            None if arith(op, x as f64, y as f64).abs() > f64::from(f32::MAX) => {
+                                Float(arith(op, x as f64, y as f64).signum() * f64::INFINITY)
+                            }
+                            None => return None,
+                        }
                     } else {
                         Float(arith(op, x as f64, y as f64))
                     }
