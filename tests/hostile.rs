@@ -8,6 +8,7 @@
 //! ```text
 //! // what the case is
 //! // expect: exit=1 code=E0028
+//! // subcommand: run                   (optional: `rlc run FILE` instead of `rlc check FILE`)
 //! // args: --set n_envs=100000000      (optional, after `rlc check FILE`)
 //! // env: RLC_MEMORY_BUDGET=1G         (optional)
 //! ```
@@ -173,7 +174,9 @@ fn run_file(path: &Path) -> Option<String> {
     let Some(expect) = header("expect") else {
         return Some(format!("{name}: no `// expect:` header"));
     };
-    let mut args = vec!["check".to_string(), path.to_string_lossy().into_owned()];
+    // `check` unless the header names another subcommand (`run` for run-time faults).
+    let sub = header("subcommand").unwrap_or_else(|| "check".into());
+    let mut args = vec![sub, path.to_string_lossy().into_owned()];
     if let Some(a) = header("args") {
         args.extend(a.split_whitespace().map(String::from));
     }
@@ -451,6 +454,21 @@ const COMMANDS: &[Cmd] = &[
         env: &[("RLC_MEMORY_BUDGET", "99999999999T")],
         ..cmd("budget_env_overflows", &["check", "stdlib/reinforce.rl"], 2, None)
     },
+    // An index computed from random numbers is checked when the expression runs.
+    repl(
+        "repl_index_from_data_out_of_range",
+        ":eval [1.0, 2.0, 3.0][i32(rand([]) * 10.0 + 5.0)]\n",
+        1,
+        Some("E0017"),
+        Some("axis 0 of size 3"),
+    ),
+    repl(
+        "repl_index_from_data_clipped",
+        ":eval [1.0, 2.0, 3.0][clip(i32(rand([]) * 10.0 + 5.0), 0, 2)]\n",
+        0,
+        None,
+        Some("f32[] 3"),
+    ),
     repl(
         "repl_i32_saturates",
         ":eval i32(1e30)\n",

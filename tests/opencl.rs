@@ -531,3 +531,29 @@ fn integer_division_and_remainder_match_the_interpreter_at_the_edges() {
     assert_eq!(want.0[0], min, "i32::MIN / -1 wraps");
     assert_eq!(run(opencl().as_mut()), want);
 }
+
+/// A run-time index check fails on the device as on the CPU: the run stops with an error at
+/// the index (the fault state is read back after each call).
+#[test]
+fn an_index_from_data_outside_its_axis_stops_the_run_on_opencl() {
+    let src = "import nets.{mlp}
+algorithm t {
+  env: discrete default \"CartPole-v1\"
+  net q(s: obs) = mlp(s, [8], env.num_actions)
+  replay D capacity 1000 of (s: obs, a: act, r: f32, s2: obs, done: f32)
+  policy greedy(s) = argmax(q(s))
+  loss l(b ~ D.sample(16)) = mean(pick(q(b.s), i32(b.r * 5.0))^2)
+  update q by adam(lr = 1e-3) on l
+  schedule { envs 1; warmup 100; act greedy into D; train 1 every 1 after 100; eval greedy }
+}";
+    let c = common::compile_text(src, None).expect("compiles").remove(0);
+    let cfg = common::run_config(300, 3);
+    let mut t = rlc_runtime::trainer::Trainer::new(&c, opencl(), cfg).expect("trainer");
+    match t.run(&mut rlc_runtime::progress::Progress::Quiet) {
+        Err(rlc_runtime::trainer::RunError::IndexOutOfRange { message, check }) => {
+            assert!(message.contains("training at step 101"), "{message}");
+            assert_eq!(check.size, 2);
+        }
+        other => panic!("expected an index fault, got {other:?}"),
+    }
+}

@@ -29,6 +29,13 @@ pub enum RunError {
         /// The operation that produced it (`--debug-nans` only).
         source: Option<FaultSource>,
     },
+    /// An index computed at run time left its axis (a run-time index check failed).
+    IndexOutOfRange {
+        /// What, where and when.
+        message: String,
+        /// The check: the index expression and the axis.
+        check: rlc_compiler::lower::IndexCheck,
+    },
 }
 
 /// The operation a NaN or an infinity came from, found by `--debug-nans`.
@@ -45,7 +52,9 @@ pub struct FaultSource {
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RunError::Setup(m) | RunError::Io(m) => f.write_str(m),
+            RunError::Setup(m) | RunError::Io(m) | RunError::IndexOutOfRange { message: m, .. } => {
+                f.write_str(m)
+            }
             RunError::NonFinite { message, source } => {
                 f.write_str(message)?;
                 if let Some(s) = source {

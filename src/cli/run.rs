@@ -149,6 +149,16 @@ pub fn run(args: &RunArgs) -> u8 {
             report_fault(&driver, &source);
             EXIT_RUNTIME
         }
+        Err(RunError::IndexOutOfRange { message, check }) => {
+            let d = Diagnostic::new(Code::IndexOutOfBounds, message)
+                .at(check.span, "this index was out of range")
+                .hint(format!(
+                    "check the data it is computed from, or clamp it explicitly with `clip(i, 0, {})`",
+                    check.size.saturating_sub(1)
+                ));
+            eprint!("{}", render_all(&[d], &driver.mods.sources, color()));
+            EXIT_RUNTIME
+        }
         Err(e) => {
             eprintln!("error: {e}");
             match e {

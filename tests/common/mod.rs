@@ -144,3 +144,19 @@ pub fn random_inputs<T: Real>(g: &Graph, n_actions: usize, seed: u64) -> Vec<Ten
         })
         .collect()
 }
+
+/// A quiet run configuration: no files written, evaluation only at the end (10 episodes).
+pub fn run_config(steps: u64, seed: u64) -> rlc_runtime::trainer::RunConfig {
+    rlc_runtime::trainer::RunConfig {
+        steps,
+        seed,
+        eval_every: 0,
+        eval_episodes: 10,
+        log_every: 100,
+        metrics: None,
+        checkpoint: None,
+        curve: None,
+        program_hash: 0,
+        debug_nans: false,
+    }
+}

@@ -23,7 +23,7 @@ pub use graph::{Graph, IrError, Node, NodeId, Origin};
 pub use op::{BinaryOp, Op, RandomDist, ReduceOp, Scan, UnaryOp};
 pub use print::{print_graph, print_graph_with_states, print_node};
 // Every routine type, so that adding one does not touch this file.
-pub use range::int_range;
+pub use range::{IntRange, int_range};
 pub use routine::*;
 pub use state::{Init, StateId, StateKind, StateTable, StateVar};
 pub use types::{DType, Shape, TensorType, broadcast_shapes};

@@ -32,6 +32,9 @@ pub enum StateKind {
     },
     /// A step counter.
     Counter,
+    /// The number of the first run-time index check that failed, 0 while none has
+    /// (`crate::lower::bounds`): read by the runtime after calls (a checkpoint holds its 0).
+    IndexFault,
 }
 
 /// How a state variable is initialised before the first call.

@@ -425,8 +425,9 @@ impl<'g> Builder<'g> {
     }
 
     /// numpy's `take_along_axis`: `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `axis`,
-    /// for i32 `idx` shaped like `x` (or 1) except on `axis` (checked by the caller). Indices are
-    /// clamped into the axis, as `take` clamps, so a bad index never reads a neighbouring line.
+    /// for i32 `idx` shaped like `x` (or 1) except on `axis` (checked by the caller). The caller
+    /// proves or checks the indices (`super::bounds`); they are also clamped into the axis here,
+    /// so even the call in which a run-time check fails never reads a neighbouring line.
     /// One flat gather: its gradient is a scatter-add.
     pub(crate) fn take_along(&mut self, x: &Tv, idx: &Tv, axis: usize) -> R<Tv> {
         // Size-1 axes of `idx` (other than `axis`) repeat, as numpy broadcasts them.

@@ -58,6 +58,7 @@ pub(super) fn lower_derive(
             },
             f.ty.with_shape(shape),
         );
+        t.guarantee_stored_action(f, &x);
         fields.push((f.name.clone(), Value::Tensor(x)));
     }
     let mut frame = HashMap::new();
@@ -103,5 +104,5 @@ pub(super) fn lower_derive(
         });
     }
     spec.fields.extend(derived);
-    Ok(t.finish())
+    t.finish()
 }

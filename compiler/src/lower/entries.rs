@@ -80,9 +80,25 @@ pub struct Compiled {
     pub targets: Vec<TargetSpec>,
     /// How the training step reads each data source it uses.
     pub reads: Vec<(String, BatchMode)>,
+    /// The run-time index checks (`super::bounds`); check `k` failing sets the
+    /// [`super::bounds::INDEX_FAULT_STATE`] state to `k` (1-based).
+    pub index_checks: Vec<super::bounds::IndexCheck>,
 }
 
 impl Compiled {
+    /// The run-time index check a nonzero index-fault state value names.
+    pub fn index_check(&self, fault: i32) -> Option<&super::bounds::IndexCheck> {
+        usize::try_from(fault)
+            .ok()
+            .and_then(|k| k.checked_sub(1))
+            .and_then(|k| self.index_checks.get(k))
+    }
+
+    /// The index-fault state, when some entry has run-time index checks.
+    pub fn index_fault_state(&self) -> Option<crate::ir::StateId> {
+        self.states.find(super::bounds::INDEX_FAULT_STATE)
+    }
+
     /// The entry with this name.
     pub fn entry(&self, name: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.name == name)
@@ -312,6 +328,7 @@ pub fn lower_algorithm(
         params,
         targets,
         reads,
+        index_checks: lw.index_checks,
     })
 }
 

@@ -23,6 +23,9 @@ pub struct Traced {
     pub states: StateTable,
     /// A compile-time result (no tensors), shown as text.
     pub constant: Option<String>,
+    /// Run-time index checks: check `k` failing assigns `k` to the
+    /// [`super::INDEX_FAULT_STATE`] state in `states` (see `super::bounds`).
+    pub index_checks: Vec<super::IndexCheck>,
 }
 
 /// Traces `expr` in the scope of `module` (and of algorithm `alg`, whose lowered state
@@ -83,11 +86,12 @@ pub fn trace_expression(
         Ok(())
     })();
     r.map_err(|d| vec![d])?;
-    let Lowered { graph, signature } = t.finish();
+    let Lowered { graph, signature } = t.finish().map_err(|d| vec![d])?;
     Ok(Traced {
         graph,
         signature,
         states: lw.states,
         constant,
+        index_checks: lw.index_checks,
     })
 }

@@ -96,45 +96,6 @@ impl Tracer<'_, '_> {
         }
     }
 
-    /// A computed index is not wrapped or clamped: where its range follows from the program
-    /// (a scan's step `t`, constants, `+ - * min max clip`) it must lie in `0..n`, or this is
-    /// a located error — `values[t + 1]` in a scan over `len(values)` steps reads past the end.
-    fn check_computed_index(
-        &mut self,
-        idx: &Tv,
-        n: usize,
-        axis: usize,
-        at: Span,
-        vspan: Span,
-        t: &Tv,
-    ) -> R<()> {
-        let lvl = self.level();
-        let counter = self.levels[lvl].counter;
-        let known = |id: crate::ir::NodeId| counter.and_then(|(c, r)| (c == id).then_some(r));
-        let Some((lo, hi)) = crate::ir::int_range(self.g(), idx.node, &known) else {
-            return Ok(());
-        };
-        if lo >= 0 && hi < n as i64 {
-            return Ok(());
-        }
-        let during = match counter {
-            Some((_, (0, last))) => format!(" (the scan's step runs over 0..={last})"),
-            _ => String::new(),
-        };
-        Err(err(
-            Code::IndexOutOfBounds,
-            format!("this index takes values {lo}..={hi}{during}, outside axis {axis} of size {n}"),
-            at,
-            "can go out of bounds",
-        )
-        .also(vspan, format!("this is {}", t.ty))
-        .hint(format!(
-            "computed indices are neither wrapped nor clamped: make the data longer, or clamp \
-             explicitly with `clip(i, 0, {})`",
-            n.saturating_sub(1)
-        )))
-    }
-
     fn index_tensor(&mut self, t: Tv, vspan: Span, items: &[IndexItem], whole: Span) -> R<Tv> {
         let rank = t.ty.rank();
         let ellipses = items
@@ -197,8 +158,10 @@ impl Tracer<'_, '_> {
                                 )
                                 .also(vspan, format!("this is {}", t.ty)));
                             }
+                            let what = format!("axis {axis} of size {}", shape[axis]);
+                            self.check_index(&it, shape[axis], e.span, &what)
+                                .map_err(|d| d.also(vspan, format!("this is {}", t.ty)))?;
                             let idx = self.here(&it);
-                            self.check_computed_index(&idx, shape[axis], axis, e.span, vspan, &t)?;
                             cur = self.gb(whole).take(&cur, &idx, axis)?;
                             axis += it.ty.rank();
                         }

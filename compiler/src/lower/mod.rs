@@ -13,6 +13,7 @@
 //! them. Builtin names live in [`crate::builtins`], below both checking and lowering.
 
 mod args;
+mod bounds;
 pub mod budget;
 mod builder;
 mod builtins;
@@ -39,6 +40,7 @@ mod train_options;
 mod update;
 mod value;
 
+pub use bounds::{INDEX_FAULT_STATE, IndexCheck};
 pub use entries::{Compiled, Entry, EntryKind, lower_algorithm};
 pub use expr::{Traced, trace_expression};
 pub use optim::{OptKind, OptSpec};

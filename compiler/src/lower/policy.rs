@@ -141,7 +141,7 @@ pub(super) fn lower_policy(
         t.output(OutputRole::Extra { field: k.clone() }, n);
         fields.push((k, tv.ty.with_shape(tv.ty.shape[1..].to_vec())));
     }
-    Ok((t.finish(), fields))
+    Ok((t.finish()?, fields))
 }
 
 pub(super) fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<Lowered> {
@@ -189,5 +189,5 @@ pub(super) fn lower_net_entry(lw: &mut Lowerer<'_>, net: &str, span: Span) -> R<
             t.output(OutputRole::Value { name: k }, n);
         }
     }
-    Ok(t.finish())
+    t.finish()
 }

@@ -56,6 +56,9 @@ pub struct Lowerer<'m> {
     pub instantiating: bool,
     /// Options.
     pub options: LowerOptions,
+    /// The run-time index checks of all entry points so far; check `k` sets the index-fault
+    /// state to `k` (1-based).
+    pub index_checks: Vec<super::bounds::IndexCheck>,
 }
 
 impl<'m> Lowerer<'m> {
@@ -121,6 +124,7 @@ impl<'m> Lowerer<'m> {
             evaluating: Vec::new(),
             instantiating: false,
             options,
+            index_checks: Vec::new(),
         })
     }
 
@@ -147,6 +151,7 @@ impl<'m> Lowerer<'m> {
             evaluating: Vec::new(),
             instantiating: false,
             options: LowerOptions::default(),
+            index_checks: Vec::new(),
         }
     }
 

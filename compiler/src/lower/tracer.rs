@@ -69,6 +69,11 @@ pub struct Tracer<'m, 'l> {
     pub(crate) priorities: Vec<(String, Tv, Span)>,
     /// What each input and output of the entry graph carries, in graph order.
     pub(crate) signature: Signature,
+    /// Ranges the runtime guarantees for some entry inputs (stored discrete actions).
+    pub(crate) guaranteed: HashMap<NodeId, (i64, i64)>,
+    /// Run-time index checks of this entry: an i32 scalar (1 when an index was out of range)
+    /// and what it guards.
+    pub(crate) index_faults: Vec<(Tv, super::bounds::IndexCheck)>,
 }
 
 /// A finished entry-point graph and the roles of its inputs and outputs.
@@ -105,15 +110,18 @@ impl<'m, 'l> Tracer<'m, 'l> {
             pre_tanh: HashMap::new(),
             priorities: Vec::new(),
             signature: Signature::default(),
+            guaranteed: HashMap::new(),
+            index_faults: Vec::new(),
         }
     }
 
-    /// The finished entry graph and its signature.
-    pub(crate) fn finish(mut self) -> Lowered {
-        Lowered {
+    /// The finished entry graph (with its run-time index checks) and its signature.
+    pub(crate) fn finish(mut self) -> R<Lowered> {
+        self.finish_index_checks()?;
+        Ok(Lowered {
             graph: std::mem::take(&mut self.levels[0].graph),
             signature: std::mem::take(&mut self.signature),
-        }
+        })
     }
 
     /// The graph at the current level.

@@ -199,7 +199,7 @@ pub(super) fn lower_train(
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(t.finish())
+    t.finish().map_err(|e| vec![e])
 }
 
 /// The record a loss parameter is bound to: one input per stored field.
@@ -350,6 +350,7 @@ pub(super) fn batch_value(
             },
             f.ty.with_shape(shape),
         );
+        t.guarantee_stored_action(f, &x);
         fields.push((f.name.clone(), Value::Tensor(x)));
     }
     if spec.kind == DataKind::PrioritizedReplay {

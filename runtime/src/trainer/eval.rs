@@ -8,17 +8,32 @@ use rlc_compiler::backend::{Backend, EntryId, In, Out};
 use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 use rlc_compiler::signature::{InputRole, Signature};
 
+/// The compiled greedy policy an evaluation calls.
+#[derive(Clone, Copy)]
+pub struct EvalPolicy<'a> {
+    /// The `eval` entry point.
+    pub entry: EntryId,
+    /// Its signature.
+    pub signature: &'a Signature,
+    /// The program's run-time index checks, read after every call (when it has any).
+    pub guard: Option<&'a super::index_guard::IndexGuard>,
+}
+
 /// Mean return of `episodes` episodes of the `eval` entry point (one per copy). The copies
 /// are seeded from the run's seed and `step`, so an evaluation is reproducible.
 pub fn evaluate(
     backend: &mut dyn Backend,
-    entry: EntryId,
-    signature: &Signature,
+    policy: EvalPolicy<'_>,
     env: &EnvSpec,
     episodes: usize,
     seed: u64,
     step: u64,
 ) -> Result<f64, RunError> {
+    let EvalPolicy {
+        entry,
+        signature,
+        guard,
+    } = policy;
     let mut venv = VecEnv::new(
         &env.id,
         episodes,
@@ -55,6 +70,9 @@ pub fn evaluate(
             Out::F32(&mut act_f)
         }];
         backend.call(entry, &inputs, &mut out)?;
+        if let Some(g) = guard {
+            g.check(backend, &format!("evaluation at step {step}"))?;
+        }
         let batch = match &env.action {
             ActionSpace::Discrete { .. } => venv.step_discrete(&act_i)?,
             ActionSpace::Continuous { .. } => venv.step_continuous(&act_f)?,

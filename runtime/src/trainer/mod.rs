@@ -5,13 +5,15 @@
 mod debug_nans;
 mod eval;
 mod feed;
+mod index_guard;
 mod interval;
 pub mod keys;
 mod setup;
 mod store;
 
 pub use crate::error::{FaultSource, RunError};
-pub use eval::evaluate;
+pub use eval::{EvalPolicy, evaluate};
+pub use index_guard::IndexGuard;
 pub use store::Store;
 
 use crate::checkpoint;
@@ -123,6 +125,8 @@ pub struct Trainer<'a> {
     train_calls: u64,
     /// Environment steps so far (fed to entry points that read `step_count()`).
     steps: u64,
+    /// The run-time index checks, read after every call when the program has any.
+    index_guard: Option<IndexGuard>,
 }
 
 impl<'a> Trainer<'a> {
@@ -174,6 +178,7 @@ impl<'a> Trainer<'a> {
         let o = program.env.obs_dim;
         let a = program.env.action.flat_dim();
         Ok(Trainer {
+            index_guard: IndexGuard::of(program),
             program,
             backend,
             act: entries.act,
@@ -304,8 +309,11 @@ impl<'a> Trainer<'a> {
                 let t = Instant::now();
                 let r = evaluate(
                     self.backend.as_mut(),
-                    self.eval,
-                    self.eval_signature,
+                    EvalPolicy {
+                        entry: self.eval,
+                        signature: self.eval_signature,
+                        guard: self.index_guard.as_ref(),
+                    },
                     &self.program.env,
                     self.cfg.eval_episodes,
                     self.cfg.seed,
@@ -349,8 +357,11 @@ impl<'a> Trainer<'a> {
         let t = Instant::now();
         let final_eval = evaluate(
             self.backend.as_mut(),
-            self.eval,
-            self.eval_signature,
+            EvalPolicy {
+                entry: self.eval,
+                signature: self.eval_signature,
+                guard: self.index_guard.as_ref(),
+            },
             &self.program.env,
             self.cfg.eval_episodes,
             self.cfg.seed,
@@ -458,6 +469,7 @@ impl<'a> Trainer<'a> {
             });
         }
         self.backend.call(self.act, &inputs, &mut outputs)?;
+        self.check_indices(&format!("acting (`{}`)", self.program.schedule.act))?;
         // Integer extras are stored as floats.
         for (f, i) in self.extras.iter_mut().zip(&self.extra_ints) {
             for (d, s) in f.iter_mut().zip(i) {
@@ -503,6 +515,7 @@ impl<'a> Trainer<'a> {
                 &mut outputs,
             )?;
         }
+        self.check_indices("training")?;
         for (oi, src) in &self.priority_outputs {
             let s = &self.feed.sources[*src];
             if let Store::Prioritized(r) = &mut self.stores[s.store] {
@@ -542,6 +555,14 @@ impl<'a> Trainer<'a> {
             interval.losses[k].1 += 1;
         }
         Ok(())
+    }
+
+    /// Stops the run when a run-time index check failed in the call just made (`what`).
+    fn check_indices(&self, what: &str) -> Result<(), RunError> {
+        match &self.index_guard {
+            Some(g) => g.check(self.backend.as_ref(), &format!("{what} at step {}", self.steps)),
+            None => Ok(()),
+        }
     }
 
     /// The first floating-point state holding a NaN or an infinity, described.
@@ -619,6 +640,12 @@ impl<'a> Trainer<'a> {
                     .collect();
                 let mut o: Vec<Out<'_>> = outs.iter_mut().map(|v| Out::F32(v.as_mut_slice())).collect();
                 self.backend.call(*id, &ins, &mut o)?;
+            }
+            if let Some(g) = &self.index_guard {
+                g.check(
+                    self.backend.as_ref(),
+                    &format!("deriving `{}` at step {}", spec.name, self.steps),
+                )?;
             }
             for ((name, _), v) in g.outputs.iter().zip(outs.iter()) {
                 let fi = spec

@@ -236,6 +236,11 @@ impl Tracer<'_, '_> {
                         "empty axis or too many elements for i32 positions",
                     ));
                 }
+                let n = x.ty.shape[axis];
+                let xs = a.req(0)?.span;
+                self.check_index(&idx, n, a.req(1)?.span, &format!("axis {axis} of size {n}"))
+                    .map_err(|d| d.also(xs, format!("this is {}", x.ty)))?;
+                let (x, idx) = (self.here(&x), self.here(&idx));
                 self.gb(whole).take_along(&x, &idx, axis).map(Value::Tensor)
             }
             Builtin::OneHot => {
@@ -259,6 +264,8 @@ impl Tracer<'_, '_> {
                         format!("this is {}", idx.ty),
                     ));
                 }
+                self.check_index(&idx, n, a.req(0)?.span, &format!("{n} classes"))?;
+                let idx = self.here(&idx);
                 self.gb(whole).one_hot(&idx, n).map(Value::Tensor)
             }
             Builtin::Pick => {

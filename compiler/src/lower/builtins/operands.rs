@@ -69,7 +69,11 @@ impl Tracer<'_, '_> {
             .also(xs, format!("this is {}", x.ty))
             .also(as_, format!("this is {}", a.ty)));
         }
-        self.gb(span).pick_rows(x, a)
+        let n = x.ty.shape[r - 1];
+        self.check_index(a, n, as_, &format!("the {n} entries `pick` chooses from"))
+            .map_err(|d| d.also(xs, format!("this is {}", x.ty)))?;
+        let (x, a) = (self.here(x), self.here(a));
+        self.gb(span).pick_rows(&x, &a)
     }
 
     /// Random numbers of a shape from a fresh stream of the entry's key.

@@ -32,20 +32,38 @@ pub(super) fn eval(s: &mut Session, text: &str) -> Res {
                 .map_or_else(rlc_compiler::driver::no_env, |p| p.env.clone());
             let alg = program.as_ref().map(|p| (0, p.states.clone()));
             match driver.trace_expr(*module, alg, env, text) {
-                Ok(t) => t,
+                Ok(t) => return shown(show_values(&t, seed), driver, color),
                 Err(d) => {
                     let rendered = render(driver, &d, color);
                     // A name the program does not import may be a standard-library function.
                     if !d.iter().all(|x| matches!(x.code, Code::UnknownName)) {
                         return Err(Reply::err(rendered).into());
                     }
-                    stdlib_scope(text, color).map_err(|_| Reply::err(rendered))?
+                    let (t, d) = stdlib_scope(text, color).map_err(|_| Reply::err(rendered))?;
+                    return shown(show_values(&t, seed), &d, color);
                 }
             }
         }
         None => stdlib_scope(text, color).map_err(Reply::err)?,
     };
-    Ok(Reply::ok(show_values(&traced, seed).map_err(Reply::err)?))
+    shown(show_values(&traced.0, seed), &traced.1, color)
+}
+
+/// The reply for shown values, rendering an index fault against `driver`'s sources.
+fn shown(r: Result<String, Shown>, driver: &rlc_compiler::driver::Driver, color: bool) -> Res {
+    match r {
+        Ok(text) => Ok(Reply::ok(text)),
+        Err(Shown::Message(m)) => Err(Reply::err(m).into()),
+        Err(Shown::Fault(d)) => Err(Reply::err(render(driver, &[*d], color)).into()),
+    }
+}
+
+/// Why values could not be shown.
+enum Shown {
+    /// A message to print as it is.
+    Message(String),
+    /// A run-time index check failed: a diagnostic at the index.
+    Fault(Box<rlc_compiler::diag::Diagnostic>),
 }
 
 fn render(
@@ -59,8 +77,9 @@ fn render(
     t
 }
 
-/// Traces `text` in a scope importing every function of the standard library's libraries.
-fn stdlib_scope(text: &str, color: bool) -> Result<Traced, String> {
+/// Traces `text` in a scope importing every function of the standard library's libraries
+/// (with the driver holding its sources, for diagnostics).
+fn stdlib_scope(text: &str, color: bool) -> Result<(Traced, rlc_compiler::driver::Driver), String> {
     let Some(dir) = rlc_compiler::check::find_stdlib() else {
         return Err("error: the standard library was not found (set RLC_STDLIB)\n".into());
     };
@@ -85,13 +104,15 @@ fn stdlib_scope(text: &str, color: bool) -> Result<Traced, String> {
     let m = driver
         .load_text("<repl>", Some(&dir), &imports)
         .map_err(|d| render(&driver, &d, color))?;
-    driver
+    let t = driver
         .trace_expr(m, None, rlc_compiler::driver::no_env(), text)
-        .map_err(|d| render(&driver, &d, color))
+        .map_err(|d| render(&driver, &d, color))?;
+    Ok((t, driver))
 }
 
-/// Runs a traced expression on the interpreter (f64) and prints its values.
-fn show_values(t: &Traced, seed: u64) -> Result<String, String> {
+/// Runs a traced expression on the interpreter (f64) and prints its values; an index
+/// computed from random numbers that leaves its axis is an error at the index.
+fn show_values(t: &Traced, seed: u64) -> Result<String, Shown> {
     if let Some(c) = &t.constant {
         return Ok(format!("{c}\n"));
     }
@@ -105,14 +126,27 @@ fn show_values(t: &Traced, seed: u64) -> Result<String, String> {
             )),
             InputRole::Step => inputs.push(Tensor::<f64>::i(Vec::<usize>::new(), vec![0])),
             other => {
-                return Err(format!(
+                return Err(Shown::Message(format!(
                     "error: the expression reads the input `{other}`, which :eval cannot supply\n"
-                ));
+                )));
             }
         }
     }
     let state = initial_state::<f64>(&t.states, 0);
-    let r = interp_eval::<f64>(g, &inputs, &state).map_err(|e| format!("error: {e}\n"))?;
+    let r = interp_eval::<f64>(g, &inputs, &state).map_err(|e| Shown::Message(format!("error: {e}\n")))?;
+    let fault = t.states.find(rlc_compiler::lower::INDEX_FAULT_STATE);
+    for (id, v) in &r.assigns {
+        let k = v.to_f64().first().copied().unwrap_or(0.0);
+        if Some(*id) == fault
+            && k != 0.0
+            && let Some(check) = t.index_checks.get(k as usize - 1)
+        {
+            return Err(Shown::Fault(Box::new(
+                rlc_compiler::diag::Diagnostic::new(Code::IndexOutOfBounds, check.message())
+                    .at(check.span, "this index was out of range"),
+            )));
+        }
+    }
     let mut out = String::new();
     let single = g.outputs.len() == 1 && g.outputs[0].0 == "value";
     for ((name, id), v) in g.outputs.iter().zip(&r.outputs) {

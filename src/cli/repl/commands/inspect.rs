@@ -42,7 +42,7 @@ fn state_list(p: &Compiled, ids: &[StateId]) -> String {
             StateKind::Param { .. } | StateKind::Learnable => items.push(format!("{}: {}", v.name, v.ty)),
             StateKind::Optimiser { .. } => opt += 1,
             StateKind::Target { .. } => tgt += 1,
-            StateKind::Counter => ctr += 1,
+            StateKind::Counter | StateKind::IndexFault => ctr += 1,
         }
     }
     for (n, what) in [
@@ -222,7 +222,7 @@ pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
                 StateKind::Learnable => return "learnable scalars".into(),
                 StateKind::Target { target, .. } => return format!("target {target}"),
                 StateKind::Optimiser { of, .. } => id = *of,
-                StateKind::Counter => return "counters".into(),
+                StateKind::Counter | StateKind::IndexFault => return "counters".into(),
             }
         }
     };
@@ -241,7 +241,7 @@ pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
             StateKind::Param { .. } | StateKind::Learnable => "parameter",
             StateKind::Optimiser { .. } => "optimiser",
             StateKind::Target { .. } => "target",
-            StateKind::Counter => "counter",
+            StateKind::Counter | StateKind::IndexFault => "counter",
         };
         let n: usize = ids
             .iter()
