@@ -372,9 +372,38 @@ fn e0028_too_large() {
 }
 
 #[test]
+fn e0029_scan_over_shuffled_samples() {
+    // PPO computing returns on its minibatch instead of in `derive`: the minibatch's samples
+    // are shuffled across time and environments, so the scan would mix unrelated steps.
+    let ppo = std::fs::read_to_string(stdlib().join("ppo.rl")).unwrap();
+    let line = "    let adv = centred / (sqrt(mean(centred^2)) + 1e-8)";
+    assert!(ppo.contains(line));
+    let src = ppo.replace(
+        line,
+        "    let adv = discounted_returns(b.r, gamma * (1 - b.done), 0.0)",
+    );
+    let (text, codes) = diagnose(&src, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::TimeAxis), "{text}");
+    insta::assert_snapshot!("e0029_time_axis", text);
+    // The same scan over a replay sample is refused too; over the whole rollout (`derive`,
+    // `b ~ R`) it is how PPO computes advantages, and compiles (every stdlib program does).
+    let (text, codes) = diagnose(
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "{ let g = discounted_returns(b.r, 0.9 * (1 - b.done), 0.0)\n    -mean(critic(b.s, actor(b.s))) + mean(g) }",
+        )
+        .replace("import nets.{mlp}", "import nets.{mlp}\nimport traces.{discounted_returns}"),
+        None,
+        &[],
+    );
+    assert_eq!(codes.first(), Some(&Code::TimeAxis), "{text}");
+    assert!(text.contains("a batch sampled from replay `D`"), "{text}");
+}
+
+#[test]
 fn every_code_has_a_snapshot_test() {
-    // 27 codes, all exercised above.
-    assert_eq!(Code::ALL.len(), 27);
+    // 28 codes, all exercised above.
+    assert_eq!(Code::ALL.len(), 28);
 }
 
 #[test]
@@ -428,12 +457,15 @@ fn train_options_that_would_do_nothing_are_schedule_errors() {
 fn computed_indices_proven_out_of_bounds_are_errors_and_clipped_ones_are_not() {
     // GAE with T values instead of T + 1: `values[t + 1]` reads past the end at the last step
     // (it used to be clamped silently and bootstrap from the wrong value).
-    let short = "gae(b.r, gamma * (1 - b.done), b.r, 0.95)";
-    let long = "gae(b.r, gamma * (1 - b.done), concat(b.r, b.r[:1]), 0.95)";
+    // `x` is time-ordered data of 32 steps (a replay sample's axis is not: `e0029`).
+    let short = "gae(x, gamma * (1 - x), x, 0.95)";
+    let long = "gae(x, gamma * (1 - x), concat(x, x[:1]), 0.95)";
     let src = |adv: &str| {
         with(
             "mean((critic(b.s, b.a) - y)^2)",
-            &format!("mean((critic(b.s, b.a) - y)^2) + 0 * mean({adv})"),
+            &format!(
+                "mean((critic(b.s, b.a) - y)^2) + 0 * mean({{ let x = ones([32]) * mean(b.r)\n    {adv} }})"
+            ),
         )
         .replace("import nets.{mlp}", "import nets.{mlp}\nimport traces.{gae}")
     };
@@ -449,12 +481,12 @@ fn computed_indices_proven_out_of_bounds_are_errors_and_clipped_ones_are_not() {
     assert!(text.contains("clip(i, 0, 31)"), "{text}");
     assert_eq!(diagnose(&src(long), None, &[]).1, vec![]);
     // Reversed and clipped indices are proven in bounds.
-    for ok in ["b.r[31 - t]", "b.r[clip(t + 1, 0, 31)]", "b.r[maximum(t - 1, 0)]"] {
+    for ok in ["x[31 - t]", "x[clip(t + 1, 0, 31)]", "x[maximum(t - 1, 0)]"] {
         let expr = format!("(scan t in 32 with c = 0.0 {{ c + {ok} }})");
         let (text, codes) = diagnose(&src(&expr), None, &[]);
         assert_eq!(codes, vec![], "{ok}: {text}");
     }
-    let (text, codes) = diagnose(&src("(scan t in 32 with c = 0.0 { c + b.r[t - 1] })"), None, &[]);
+    let (text, codes) = diagnose(&src("(scan t in 32 with c = 0.0 { c + x[t - 1] })"), None, &[]);
     assert_eq!(codes.first(), Some(&Code::IndexOutOfBounds), "{text}");
     assert!(text.contains("takes values -1..=30"), "{text}");
 }

@@ -87,9 +87,15 @@ fn take_along_repeats_size_one_index_axes() {
         &[3.0, 2.0, 6.0, 5.0],
         "shared",
     );
-    // Out-of-range positions are clamped into the row, never read the next row.
+    // Out-of-range positions are an error at the index, not clamped silently; clamping is
+    // asked for with `clip` (and never reads the next row).
+    let err = eval_expr(&format!("take_along({x}, [[5], [-1]])")).expect_err("out of range");
+    assert!(
+        err.contains("E0017") && err.contains("takes values -1..=5"),
+        "{err}"
+    );
     close(
-        &value(&format!("take_along({x}, [[5], [-1]])")),
+        &value(&format!("take_along({x}, clip(i32([[5], [-1]]), 0, 2))")),
         &[3.0, 4.0],
         "clamped",
     );

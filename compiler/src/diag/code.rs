@@ -64,12 +64,15 @@ pub enum Code {
     /// A tensor, buffer or data store larger than the memory budget (or than any machine
     /// holds).
     TooLarge,
+    /// A scan stepping along the shuffled samples of a replay batch or rollout minibatch
+    /// as if they were ordered in time.
+    TimeAxis,
 }
 
 impl Code {
     /// Every code a program can cause, in numbering order (each has a snapshot test).
     /// [`Code::Internal`] is not one of them: it reports a compiler bug.
-    pub const ALL: [Code; 27] = [
+    pub const ALL: [Code; 28] = [
         Code::Syntax,
         Code::UnknownName,
         Code::UnknownField,
@@ -97,6 +100,7 @@ impl Code {
         Code::Io,
         Code::NonFinite,
         Code::TooLarge,
+        Code::TimeAxis,
     ];
 
     /// The stable number of the code (`E0005` is 5). Never reuse or change a number.
@@ -130,6 +134,7 @@ impl Code {
             Code::Internal => 26,
             Code::NonFinite => 27,
             Code::TooLarge => 28,
+            Code::TimeAxis => 29,
         }
     }
 
@@ -169,6 +174,7 @@ impl Code {
             Code::Internal => "internal compiler error",
             Code::NonFinite => "non-finite value",
             Code::TooLarge => "too large",
+            Code::TimeAxis => "no time axis",
         }
     }
 }
@@ -213,13 +219,14 @@ mod tests {
             (Code::Internal, "E0026"),
             (Code::NonFinite, "E0027"),
             (Code::TooLarge, "E0028"),
+            (Code::TimeAxis, "E0029"),
         ];
         for (c, s) in expected {
             assert_eq!(c.as_str(), s, "{c:?}");
         }
         // ALL lists the program-facing codes in numbering order, skipping only Internal (26).
-        assert_eq!(Code::ALL.len(), 27);
-        let numbers = (1..=28).filter(|n| *n != Code::Internal.number());
+        assert_eq!(Code::ALL.len(), 28);
+        let numbers = (1..=29).filter(|n| *n != Code::Internal.number());
         for (c, n) in Code::ALL.iter().zip(numbers) {
             assert_eq!(c.number(), n, "{c:?}");
         }

@@ -88,7 +88,7 @@ impl Tracer<'_, '_> {
 
     /// The tensor as a node of the level that computes it: a scan body's import of an outer
     /// value is followed out to that value.
-    fn defining(&self, t: &Tv) -> Tv {
+    pub(crate) fn defining_tensor(&self, t: &Tv) -> Tv {
         let (mut lvl, mut node) = (t.level, t.node);
         while lvl > 0 {
             match self.levels[lvl]
@@ -114,7 +114,7 @@ impl Tracer<'_, '_> {
     /// when it depends on data at the entry's level, an error when it depends on data inside
     /// a loop.
     pub(crate) fn check_index(&mut self, idx: &Tv, n: usize, at: Span, what: &str) -> R<()> {
-        let idx = &self.defining(idx);
+        let idx = &self.defining_tensor(idx);
         let r = self.range_at(idx.level, idx.node);
         if r.lo >= 0 && r.hi < n as i64 {
             return Ok(());

@@ -158,6 +158,7 @@ impl Tracer<'_, '_> {
                                 )
                                 .also(vspan, format!("this is {}", t.ty)));
                             }
+                            self.check_time_axis(&cur, axis, e.span, vspan)?;
                             let what = format!("axis {axis} of size {}", shape[axis]);
                             self.check_index(&it, shape[axis], e.span, &what)
                                 .map_err(|d| d.also(vspan, format!("this is {}", t.ty)))?;

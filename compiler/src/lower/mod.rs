@@ -34,6 +34,7 @@ mod program;
 mod schedule;
 mod states;
 mod targets;
+mod time_axis;
 mod tracer;
 mod train;
 mod train_options;

@@ -74,6 +74,9 @@ pub struct Tracer<'m, 'l> {
     /// Run-time index checks of this entry: an i32 scalar (1 when an index was out of range)
     /// and what it guards.
     pub(crate) index_faults: Vec<(Tv, super::bounds::IndexCheck)>,
+    /// Entry inputs whose leading axis is a batch of shuffled samples, and what they are
+    /// (`super::time_axis`).
+    pub(crate) shuffled: HashMap<NodeId, String>,
 }
 
 /// A finished entry-point graph and the roles of its inputs and outputs.
@@ -112,6 +115,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
             signature: Signature::default(),
             guaranteed: HashMap::new(),
             index_faults: Vec::new(),
+            shuffled: HashMap::new(),
         }
     }
 

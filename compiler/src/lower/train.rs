@@ -351,6 +351,15 @@ pub(super) fn batch_value(
             f.ty.with_shape(shape),
         );
         t.guarantee_stored_action(f, &x);
+        match (&spec.kind, &mode) {
+            (DataKind::Rollout, BatchMode::Minibatch(_)) => {
+                t.mark_shuffled(x.node, format!("a minibatch of rollout `{dname}`"))
+            }
+            (DataKind::Replay | DataKind::PrioritizedReplay, BatchMode::Sample(_)) => {
+                t.mark_shuffled(x.node, format!("a batch sampled from replay `{dname}`"))
+            }
+            _ => {}
+        }
         fields.push((f.name.clone(), Value::Tensor(x)));
     }
     if spec.kind == DataKind::PrioritizedReplay {

@@ -157,6 +157,8 @@ impl Backend for JitBackend {
     }
 
     fn compile(&mut self, name: &str, graph: &Graph) -> Result<EntryId, BackendError> {
+        /// Kernels per generated function (see the comment where entries are chunked).
+        const KERNELS_PER_FUNCTION: usize = 256;
         let start = Instant::now();
         let g = crate::passes::optimize(graph).map_err(|e| BackendError(format!("{name}: {e}")))?;
         let plan = kernel::plan(&g).map_err(|e| BackendError(format!("{name}: {}", e.0)))?;
@@ -218,35 +220,78 @@ impl Backend for JitBackend {
                 None
             });
         }
-        ctx.func.signature = sig;
-        ctx.func.name = UserFuncName::user(0, fid.as_u32());
-        let target = module.target_config();
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            let entry = b.create_block();
-            b.append_block_params_for_function_params(entry);
-            b.switch_to_block(entry);
-            b.seal_block(entry);
-            let (inp, outp) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-            let split: Vec<_> = parts
-                .iter()
-                .map(|p| p.map(|id| module.declare_func_in_func(id, b.func)))
-                .collect();
-            {
-                let mut cg =
-                    codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, inp, outp);
-                cg.split = split;
-                cg.load_io();
-                cg.emit_all();
+        // A deep net's entry has thousands of kernels: one function per chunk of them keeps
+        // Cranelift's per-function work (register allocation, the e-graph) small, so compile
+        // time grows linearly with the program. The entry function calls the chunks in order;
+        // kernels communicate only through memory, so the split changes nothing they compute.
+        let n_kernels = plan.kernels.len();
+        let chunks: Vec<std::ops::Range<usize>> = (0..n_kernels.max(1))
+            .step_by(KERNELS_PER_FUNCTION)
+            .map(|a| a..(a + KERNELS_PER_FUNCTION).min(n_kernels))
+            .collect();
+        let mut chunk_ids = Vec::new();
+        if chunks.len() > 1 {
+            for j in 0..chunks.len() {
+                chunk_ids.push(
+                    module
+                        .declare_function(&format!("{name}_c{j}"), Linkage::Local, &sig)
+                        .map_err(|e| BackendError(format!("{name}: {e}")))?,
+                );
             }
-            b.ins().return_(&[]);
-            b.finalize(target);
         }
-        let mut ir = ctx.func.display().to_string();
-        module
-            .define_function(fid, &mut ctx)
-            .map_err(|e| BackendError(format!("{name}: code generation failed: {e:?}")))?;
-        module.clear_context(&mut ctx);
+        let target = module.target_config();
+        let mut ir = String::new();
+        // The entry function (running every kernel, or calling the chunks), then the chunks.
+        let mut bodies: Vec<(cranelift_module::FuncId, Option<std::ops::Range<usize>>)> =
+            vec![(fid, (chunks.len() == 1).then(|| chunks[0].clone()))];
+        bodies.extend(
+            chunk_ids
+                .iter()
+                .zip(&chunks)
+                .map(|(id, r)| (*id, Some(r.clone()))),
+        );
+        for (id, range) in bodies {
+            ctx.func.signature = sig.clone();
+            ctx.func.name = UserFuncName::user(0, id.as_u32());
+            {
+                let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+                let entry = b.create_block();
+                b.append_block_params_for_function_params(entry);
+                b.switch_to_block(entry);
+                b.seal_block(entry);
+                let (inp, outp) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+                match range {
+                    Some(range) => {
+                        let split: Vec<_> = parts
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| {
+                                p.filter(|_| range.contains(&i))
+                                    .map(|id| module.declare_func_in_func(id, b.func))
+                            })
+                            .collect();
+                        let mut cg =
+                            codegen::Codegen::new(&mut b, &plan, aligned, &state_addrs, call_conv, inp, outp);
+                        cg.split = split;
+                        cg.load_io();
+                        cg.emit_range(range);
+                    }
+                    None => {
+                        for c in &chunk_ids {
+                            let f = module.declare_func_in_func(*c, b.func);
+                            b.ins().call(f, &[inp, outp]);
+                        }
+                    }
+                }
+                b.ins().return_(&[]);
+                b.finalize(target);
+            }
+            ir.push_str(&ctx.func.display().to_string());
+            module
+                .define_function(id, &mut ctx)
+                .map_err(|e| BackendError(format!("{name}: code generation failed: {e:?}")))?;
+            module.clear_context(&mut ctx);
+        }
         for (i, p) in parts.iter().enumerate() {
             let Some(pid) = p else { continue };
             ctx.func.signature = part_sig.clone();

@@ -1,5 +1,6 @@
 //! Cranelift code generation: one native function per entry point that runs every kernel of
-//! its plan. Fused elementwise loops and reductions become loop nests over collapsed
+//! its plan (for entries of more than 256 kernels, a function per 256 that the entry calls in
+//! order, so compile time stays linear in the program's size). Fused elementwise loops and reductions become loop nests over collapsed
 //! dimensions whose innermost loop uses `f32x4`/`i32x4` SIMD (unrolled four times) when every
 //! access is contiguous or broadcast; matrix products, gathers and random numbers call
 //! helpers; scans become loops around their body's kernels.
@@ -112,10 +113,10 @@ impl<'a, 'b> Codegen<'a, 'b> {
 
     // ------------------------------------------------------------ kernels
 
-    /// Emits every kernel of the plan (split ones as calls to their part function).
-    pub fn emit_all(&mut self) {
-        let kernels = &self.plan.kernels;
-        for (i, k) in kernels.iter().enumerate() {
+    /// Emits kernels `range` of the plan (split ones as calls to their part function).
+    pub fn emit_range(&mut self, range: std::ops::Range<usize>) {
+        let kernels = &self.plan.kernels[range.clone()];
+        for (i, k) in range.zip(kernels) {
             match self.split.get(i).copied().flatten() {
                 Some(f) => {
                     let addr = self.b.ins().func_addr(types::I64, f);
