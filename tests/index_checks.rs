@@ -124,3 +124,56 @@ algorithm t {{
     .remove(0);
     assert!(proven.index_checks.is_empty());
 }
+
+/// The last line of defence, below the language: a gather or scatter whose indices were never
+/// checked (an IR graph built directly) still stays inside its buffers on the JIT — extreme
+/// indices land on the first or last row, as on the interpreter.
+#[test]
+fn unchecked_gathers_and_scatters_stay_in_bounds_on_the_jit() {
+    use rlc_compiler::backend::{In, Out};
+    use rlc_compiler::ir::{DType, Graph, StateTable, TensorType};
+    let mut g = Graph::new();
+    let x = g.input("x", TensorType::f32(vec![5]));
+    let bad = [i32::MIN, -1, 0, 4, 5, i32::MAX];
+    let idx = g
+        .constant(
+            bad.iter().map(|v| f64::from(*v)).collect(),
+            TensorType::new(DType::I32, vec![6]),
+        )
+        .unwrap();
+    let t = g.take(x, idx, 0).unwrap();
+    let ones = g.fill(1.0, TensorType::f32(vec![6]));
+    let s = g.scatter_add(x, idx, ones, 0).unwrap();
+    g.output("t", t);
+    g.output("s", s);
+    let xs = [10.0f32, 11.0, 12.0, 13.0, 14.0];
+    let mut jit = JitBackend::new();
+    jit.init_state(&StateTable::new(), 0).unwrap();
+    let e = jit.compile("gather", &g).expect("compiles");
+    let (mut t_out, mut s_out) = (vec![0.0f32; 6], vec![0.0f32; 5]);
+    jit.call(
+        e,
+        &[In::F32(&xs)],
+        &mut [Out::F32(&mut t_out), Out::F32(&mut s_out)],
+    )
+    .expect("runs");
+    assert_eq!(t_out, [10.0, 10.0, 10.0, 14.0, 14.0, 14.0]);
+    assert_eq!(s_out, [13.0, 11.0, 12.0, 13.0, 17.0]);
+    let r = rlc_compiler::interp::eval::<f64>(
+        &g,
+        &[rlc_compiler::interp::Tensor::f(
+            vec![5],
+            xs.iter().map(|v| f64::from(*v)).collect(),
+        )],
+        &[],
+    )
+    .expect("interprets");
+    assert_eq!(
+        r.outputs[0].to_f64(),
+        t_out.iter().map(|v| f64::from(*v)).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        r.outputs[1].to_f64(),
+        s_out.iter().map(|v| f64::from(*v)).collect::<Vec<_>>()
+    );
+}

@@ -17,6 +17,7 @@
 //! order. [`dump`] prints a plan as text.
 
 mod arena;
+pub mod bounds;
 mod dump;
 mod fuse;
 mod in_place;
@@ -53,6 +54,7 @@ pub fn plan(g: &Graph) -> Result<Plan, PlanError> {
         arena_bytes: 0,
     };
     arena::allocate(&mut plan);
+    bounds::check(&plan)?;
     Ok(plan)
 }
 
