@@ -17,6 +17,8 @@ algorithm qtopt {
   param elites = 4             // CEM: the best kept to refit the Gaussian
   param iterations = 2         // CEM: refits
   param noise = 0.1            // exploration noise, as a fraction of the action bound
+  param ou_theta = 0.15        // temporally correlated exploration noise (Ornstein-Uhlenbeck),
+  param ou_sigma = 0.0         //   off by default; MountainCar needs it (sigma = 0.5)
   param buffer = 1_000_000
   param learning_starts = 1000
   env: continuous default "Pendulum-v1"
@@ -57,5 +59,5 @@ algorithm qtopt {
 
   update q1, q2 by adam(lr = lr) on q_loss
 
-  schedule { envs 1; warmup learning_starts; act explore into D; train 1 every 1 after learning_starts; eval greedy }
+  schedule { envs 1; warmup learning_starts; act explore into D noise ou(theta = ou_theta, sigma = ou_sigma); train 1 every 1 after learning_starts; eval greedy }
 }

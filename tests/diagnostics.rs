@@ -533,3 +533,93 @@ fn nstep_replay_fields_are_checked() {
         );
     }
 }
+
+/// `act ... noise ou(theta, sigma)`: settings in range, continuous actions only, and never
+/// beside stored policy outputs or into a rollout (the stored actions would not be the
+/// policy's); each a located error.
+#[test]
+fn exploration_noise_is_checked() {
+    let act = "act greedy into D";
+    let noisy = |n: &str| with(act, &format!("act greedy into D noise {n}"));
+    assert_eq!(
+        diagnose(&noisy("ou(theta = 0.15, sigma = 0.2)"), None, &[]).1,
+        vec![]
+    );
+    assert_eq!(diagnose(&noisy("ou(1, 0)"), None, &[]).1, vec![]);
+    check(
+        "noise_negative_sigma",
+        &noisy("ou(theta = 0.15, sigma = -0.2)"),
+        Code::BadArgument,
+    );
+    let cases = [
+        (
+            "ou(theta = 0, sigma = 0.2)",
+            Code::BadArgument,
+            "`theta` must be in (0, 1]",
+        ),
+        (
+            "ou(theta = 1.5, sigma = 0.2)",
+            Code::BadArgument,
+            "`theta` must be in (0, 1]",
+        ),
+        (
+            "ou(theta = 0.15, sigma = 1e308 * 10)",
+            Code::NonFinite,
+            "1e308 * 10",
+        ),
+        ("ou(sigma = 0.2)", Code::Arity, "theta"),
+        ("ou(theta = 0.15, sigma = 0.2, mu = 1)", Code::Arity, "mu"),
+        (
+            "gauss(sigma = 0.2)",
+            Code::UnknownName,
+            "unknown exploration noise `gauss`",
+        ),
+        (
+            "ou(theta = 0.15, sigma = randn([1]))",
+            Code::NotConstant,
+            "expected a constant number",
+        ),
+    ];
+    for (n, code, text) in cases {
+        let (out, codes) = diagnose(&noisy(n), None, &[]);
+        assert_eq!(codes.first(), Some(&code), "{n}\n{out}");
+        assert!(out.contains(text), "{n}: expected {text:?} in\n{out}");
+        assert!(out.contains("tiny.rl:26:"), "{n}: located in the schedule\n{out}");
+    }
+    // `ou` is not an expression.
+    let (out, codes) = diagnose(
+        &with(
+            "policy greedy(s) = actor(s)",
+            "policy greedy(s) = actor(s) + ou(0.15, 0.2)",
+        ),
+        None,
+        &[],
+    );
+    assert_eq!(codes.first(), Some(&Code::TypeMismatch), "{out}");
+    assert!(out.contains("can only follow `noise`"), "{out}");
+    // A policy output stored beside the action would describe the action before the noise.
+    let stored = noisy("ou(theta = 0.15, sigma = 0.2)")
+        .replace(
+            "policy greedy(s) = actor(s)",
+            "policy greedy(s) = { action: actor(s), mu: actor(s) }",
+        )
+        .replace("done: f32)", "done: f32, mu: act)");
+    assert_eq!(
+        diagnose(
+            &stored.replace(" noise ou(theta = 0.15, sigma = 0.2)", ""),
+            None,
+            &[]
+        )
+        .1,
+        vec![]
+    );
+    check("noise_beside_stored_policy_output", &stored, Code::Schedule);
+    // On-policy data and discrete actions.
+    let read = |f: &str| std::fs::read_to_string(stdlib().join(f)).unwrap();
+    let ppo = read("ppo.rl").replace("act sample into R;", "act sample into R noise ou(0.15, 0.2);");
+    let (out, codes) = diagnose(&ppo, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::Schedule), "{out}");
+    assert!(out.contains("exploration noise with the rollout `R`"), "{out}");
+    let dqn = read("dqn.rl").replace("act explore into D;", "act explore into D noise ou(0.15, 0.2);");
+    check("noise_on_discrete_actions", &dqn, Code::ActionSpaceKind);
+}

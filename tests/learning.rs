@@ -140,6 +140,26 @@ fn qtopt_solves_pendulum_within_30k_steps() {
     assert!(ret >= -250.0, "QT-Opt reached only {ret} on Pendulum-v1");
 }
 
+/// MountainCar pays -0.1 a^2 per step and +100 at the flag, which noise drawn afresh each
+/// step almost never reaches (QT-Opt then learns to stand still): the run explores with
+/// Ornstein-Uhlenbeck noise (`ou_sigma`) in place of the Gaussian noise.
+#[test]
+#[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
+fn qtopt_solves_mountain_car_within_30k_steps() {
+    let ret = seed1_return(
+        "stdlib/qtopt.rl",
+        "MountainCarContinuous-v0",
+        "30000",
+        "jit",
+        &["noise=0", "ou_sigma=0.5"],
+        "qtopt-mcc",
+    );
+    assert!(
+        ret >= 90.0,
+        "QT-Opt reached only {ret} on MountainCarContinuous-v0"
+    );
+}
+
 #[test]
 #[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
 fn d4pg_solves_pendulum_within_20k_steps() {

@@ -1,11 +1,13 @@
 //! Every way the trainer feeds data: on-policy minibatches over epochs, prioritized replay
-//! with priorities fed back from the loss, sequence replay (ACER), and warm-up.
+//! with priorities fed back from the loss, sequence replay (ACER), warm-up, and exploration
+//! noise.
 
 mod common;
 
 use rlc_compiler::backend::InterpBackend;
 use rlc_runtime::progress::Progress;
-use rlc_runtime::trainer::{RunConfig, Store, Summary, Trainer};
+use rlc_runtime::trainer::noise::OrnsteinUhlenbeck;
+use rlc_runtime::trainer::{RunConfig, Store, Summary, Trainer, keys};
 
 fn config(steps: u64) -> RunConfig {
     RunConfig {
@@ -246,4 +248,63 @@ fn prioritized_nstep_replay_trains_d4pg() {
         .collect::<std::collections::HashSet<_>>()
         .len();
     assert!(distinct > 50, "only {distinct} distinct priorities");
+}
+
+/// `act ... noise ou(..)`: with a policy that always acts 0, the stored actions are exactly
+/// the OU processes (one per environment copy, scaled by Pendulum's bound 2, clipped to the
+/// box), restarted at each episode start (Pendulum truncates at 200 steps), drawn from the
+/// run's seed: the same seed stores the same actions, another seed others.
+#[test]
+fn ou_noise_is_added_per_copy_reset_per_episode_and_seeded() {
+    let src = |sigma: &str| {
+        format!(
+            r#"
+import nets.{{mlp}}
+algorithm still {{
+  env: continuous default "Pendulum-v1"
+  net critic(s: obs, a: act) = mlp(concat(s, a), [8], 1)[..., 0]
+  replay D capacity 1000 of (s: obs, a: act, r: f32, s2: obs, done: f32)
+  policy zero(s) = zeros([len(s), env.act_dim])
+  loss l(b ~ D.sample(16)) = mean((critic(b.s, b.a) - b.r)^2)
+  update critic by adam(lr = 1e-3) on l
+  schedule {{ envs 2; act zero into D noise ou(theta = 0.15, sigma = {sigma}); train 1 every 1 after 1000; eval zero }}
+}}"#
+        )
+    };
+    let actions = |sigma: &str, seed: u64| {
+        let c = compile(&src(sigma));
+        let mut cfg = config(500);
+        cfg.seed = seed;
+        let mut t = Trainer::new(&c, Box::new(InterpBackend::new()), cfg).expect("trainer");
+        t.run(&mut Progress::Quiet).expect("run");
+        let Store::Replay(d) = &t.stores()[0] else {
+            panic!("uniform replay")
+        };
+        d.column(1).to_vec()
+    };
+    let got = actions("0.2", 4);
+    assert_eq!(got.len(), 500);
+    let mut ou = OrnsteinUhlenbeck::new(0.15, 0.2, 2, 1, keys::derive(4, keys::Purpose::Noise));
+    let mut clipped = 0;
+    for step in 0..250 {
+        if step % 200 == 0 {
+            ou.reset(0);
+            ou.reset(1);
+        }
+        let x = ou.advance().to_vec();
+        for e in 0..2 {
+            let want = ((2.0 * x[e]) as f32).clamp(-2.0, 2.0);
+            assert_eq!(got[2 * step + e], want, "step {step}, copy {e}");
+            clipped += usize::from(want.abs() == 2.0);
+        }
+    }
+    // Correlated: consecutive actions are close (theta = 0.15 keeps 85% of the last value).
+    let lag1: f32 =
+        (0..498).map(|i| got[i] * got[i + 2]).sum::<f32>() / (0..500).map(|i| got[i] * got[i]).sum::<f32>();
+    assert!(lag1 > 0.7, "lag-1 autocorrelation {lag1}");
+    assert!(clipped < 50, "{clipped} clipped");
+    assert_eq!(actions("0.2", 4), got, "same seed, same noise");
+    assert_ne!(actions("0.2", 5), got, "another seed, other noise");
+    // sigma = 0 adds nothing: the policy's own actions are stored.
+    assert!(actions("0", 4).iter().all(|a| *a == 0.0));
 }

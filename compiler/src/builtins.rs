@@ -152,6 +152,8 @@ pub enum Builtin {
     Adam,
     /// `rmsprop(lr, alpha, eps, clip_norm)`.
     Rmsprop,
+    /// `ou(theta, sigma)`: Ornstein-Uhlenbeck exploration noise.
+    Ou,
 }
 
 /// How a builtin is used.
@@ -172,6 +174,8 @@ pub enum Declaration {
     Target,
     /// An optimiser: `update net by adam(lr = ...) on loss`.
     Optimiser,
+    /// Exploration noise: `act policy into D noise ou(theta = ..., sigma = ...)`.
+    Noise,
 }
 
 impl Declaration {
@@ -190,13 +194,21 @@ impl Declaration {
             )
             .at(span, "not in an update declaration")
             .hint(format!("write `update net by {name}(lr = ...) on my_loss`")),
+            Declaration::Noise => Diagnostic::new(
+                Code::TypeMismatch,
+                format!("`{name}` is exploration noise and can only follow `noise` in the schedule's `act`"),
+            )
+            .at(span, "not in the schedule")
+            .hint(format!(
+                "write `act policy into D noise {name}(...)` in the schedule"
+            )),
         }
     }
 }
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 71] = [
+    pub const ALL: [Builtin; 72] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -268,6 +280,7 @@ impl Builtin {
         Builtin::Sgd,
         Builtin::Adam,
         Builtin::Rmsprop,
+        Builtin::Ou,
     ];
 
     /// Name, parameter names and form: the table itself.
@@ -356,6 +369,7 @@ impl Builtin {
                 &["lr", "alpha", "eps", "clip_norm"],
                 Form::Declaration(Declaration::Optimiser),
             ),
+            Builtin::Ou => ("ou", &["theta", "sigma"], Form::Declaration(Declaration::Noise)),
         }
     }
 

@@ -216,11 +216,16 @@ impl<'a> Resolver<'a> {
                 for st in &s.stmts {
                     match st {
                         SchedStmt::Envs(e) | SchedStmt::Warmup(e) => self.expr(e),
-                        SchedStmt::Act { policy, into, .. } => {
+                        SchedStmt::Act {
+                            policy, into, noise, ..
+                        } => {
                             for n in std::iter::once(policy).chain(into) {
                                 if !self.globals.contains_key(&n.name) {
                                     self.unknown(&n.name, n.span);
                                 }
+                            }
+                            if let Some(e) = noise {
+                                self.call_args_only(e);
                             }
                         }
                         SchedStmt::Train { count, options, .. } => {

@@ -2,6 +2,7 @@
 //! runtime's trainer follows.
 
 use super::budget;
+use super::noise::Noise;
 use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
@@ -98,6 +99,8 @@ pub struct Schedule {
     pub train_after: usize,
     /// Policy used for evaluation.
     pub eval: String,
+    /// Exploration noise the trainer adds to the acting policy's actions.
+    pub noise: Option<Noise>,
 }
 
 fn span_of(stmt: &SchedStmt) -> Option<Span> {
@@ -122,7 +125,7 @@ impl Tracer<'_, '_> {
         Ok(v as usize)
     }
 
-    fn const_f64(&mut self, e: &crate::syntax::ast::Expr) -> R<f64> {
+    pub(super) fn const_f64(&mut self, e: &crate::syntax::ast::Expr) -> R<f64> {
         match self.eval(e)? {
             Value::Int(i) => Ok(i as f64),
             Value::Float(f) => Ok(f),
@@ -366,6 +369,7 @@ impl Tracer<'_, '_> {
             minibatches: 1,
             train_after: 0,
             eval: String::new(),
+            noise: None,
         };
         let mut have_train = false;
         let mut train_options: &[(crate::syntax::ast::Ident, crate::syntax::ast::Expr)] = &[];
@@ -373,7 +377,9 @@ impl Tracer<'_, '_> {
             match st {
                 SchedStmt::Envs(e) => sch.envs = self.const_usize(e, "envs", 1)?,
                 SchedStmt::Warmup(e) => sch.warmup = self.const_usize(e, "warmup", 0)?,
-                SchedStmt::Act { policy, into, .. } => {
+                SchedStmt::Act {
+                    policy, into, noise, ..
+                } => {
                     if !matches!(self.lw.decl(&policy.name), Some(Decl::Policy(_))) {
                         return Err(self.not_a("policy", policy));
                     }
@@ -383,6 +389,9 @@ impl Tracer<'_, '_> {
                             return Err(self.not_a("data source", d));
                         }
                         sch.into.push(d.name.clone());
+                    }
+                    if let Some(e) = noise {
+                        sch.noise = Some(self.noise(e, into)?);
                     }
                 }
                 SchedStmt::Train { count, options, .. } => {

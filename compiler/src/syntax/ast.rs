@@ -294,12 +294,14 @@ pub enum SchedStmt {
     Envs(Expr),
     /// `warmup N`: environment steps with uniformly random actions before training.
     Warmup(Expr),
-    /// `act POLICY into D, ...`.
+    /// `act POLICY into D, ... [noise ou(theta = .., sigma = ..)]`.
     Act {
         /// Policy used to collect experience.
         policy: Ident,
         /// Where transitions are stored.
         into: Vec<Ident>,
+        /// Exploration noise added to the policy's actions (a call of a noise builtin).
+        noise: Option<Expr>,
         /// Whole statement.
         span: Span,
     },

@@ -382,9 +382,15 @@ impl Builder {
                     let into = inner(it.next().expect("grammar"))
                         .map(|i| self.ident(i))
                         .collect();
+                    // `noise` is a keyword token; the expression after it is the process.
+                    let noise = match it.nth(1) {
+                        Some(e) => Some(self.postfix_expr(e)?),
+                        None => None,
+                    };
                     SchedStmt::Act {
                         policy,
                         into,
+                        noise,
                         span: sspan,
                     }
                 }

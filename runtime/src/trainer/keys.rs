@@ -28,6 +28,8 @@ pub enum Purpose {
     EvalEnv = 7,
     /// Sampling from replay kept on the backend's device.
     DeviceSample = 8,
+    /// Exploration noise added to the acting policy's actions (`act ... noise ou(..)`).
+    Noise = 9,
 }
 
 /// A 64-bit seed for `purpose`, derived from the run's seed.

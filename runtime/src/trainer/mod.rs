@@ -8,6 +8,7 @@ mod feed;
 mod index_guard;
 mod interval;
 pub mod keys;
+pub mod noise;
 mod setup;
 mod store;
 
@@ -105,6 +106,8 @@ pub struct Trainer<'a> {
     /// The draws from those buffers each training call makes.
     draws: Vec<Draw>,
     rng: ChaCha8Rng,
+    /// The schedule's exploration noise, added to the acting policy's actions.
+    noise: Option<noise::OrnsteinUhlenbeck>,
     // Per-step scratch, allocated once.
     obs: Vec<f32>,
     act_f32: Vec<f32>,
@@ -196,6 +199,7 @@ impl<'a> Trainer<'a> {
             on_device,
             draws,
             rng: ChaCha8Rng::seed_from_u64(keys::derive(cfg.seed, keys::Purpose::Host)),
+            noise: noise::for_schedule(&program.schedule, a, cfg.seed),
             obs: vec![0.0; n * o],
             act_f32: vec![0.0; n * a],
             act_i32: vec![0; n],
@@ -258,6 +262,13 @@ impl<'a> Trainer<'a> {
                 ActionSpace::Discrete { .. } => self.env.step_discrete(&self.act_i32)?,
                 ActionSpace::Continuous { .. } => self.env.step_continuous(&self.act_f32)?,
             };
+            if let Some(noise) = &mut self.noise {
+                for (i, (t, u)) in batch.terminated.iter().zip(&batch.truncated).enumerate() {
+                    if *t || *u {
+                        noise.reset(i);
+                    }
+                }
+            }
             for f in &batch.finished {
                 episodes += 1;
                 interval.returns.push(f.episode_return);
@@ -476,10 +487,16 @@ impl<'a> Trainer<'a> {
                 *d = *s as f32;
             }
         }
-        if discrete {
-            for (f, a) in self.act_f32.iter_mut().zip(&self.act_i32) {
-                *f = *a as f32;
+        match (&self.program.env.action, &mut self.noise) {
+            (ActionSpace::Discrete { .. }, _) => {
+                for (f, a) in self.act_f32.iter_mut().zip(&self.act_i32) {
+                    *f = *a as f32;
+                }
             }
+            (ActionSpace::Continuous { low, high, .. }, Some(noise)) => {
+                noise.perturb(&mut self.act_f32, low, high)
+            }
+            (ActionSpace::Continuous { .. }, None) => {}
         }
         Ok(())
     }

@@ -455,9 +455,12 @@ impl Tracer<'_, '_> {
                 let n = self.usize_arg(a.req(0)?)?;
                 Ok(Value::List((0..n as i64).map(Value::Int).collect()))
             }
-            Builtin::Polyak | Builtin::Copy | Builtin::Sgd | Builtin::Adam | Builtin::Rmsprop => {
-                Err(b.misuse(whole))
-            }
+            Builtin::Polyak
+            | Builtin::Copy
+            | Builtin::Sgd
+            | Builtin::Adam
+            | Builtin::Rmsprop
+            | Builtin::Ou => Err(b.misuse(whole)),
         }
     }
 

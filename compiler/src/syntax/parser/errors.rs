@@ -144,6 +144,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::arg => "an argument",
         Rule::reverse_kw => "`reverse`",
         Rule::every_kw => "`every`",
+        Rule::noise_kw => "`noise`",
         Rule::doc_line | Rule::docs => return None,
         _ => return None,
     })
