@@ -67,5 +67,5 @@ algorithm d4pg {
   update critic by adam(lr = lr_critic) on critic_loss
   update actor by adam(lr = lr_actor) on actor_loss
 
-  schedule { envs envs; warmup learning_starts; act explore into D; train 1 every 1 after learning_starts; eval greedy }
+  schedule { envs envs; warmup learning_starts; act explore into D; train envs every 1 after learning_starts; eval greedy }
 }
