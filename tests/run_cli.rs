@@ -375,3 +375,74 @@ fn checkpoints_reload_and_corrupt_ones_are_rejected() {
         .to_string();
     assert!(e.contains("has shape") || e.contains("missing tensor"), "{e}");
 }
+
+/// Checkpoints are written atomically and durably: a run killed at any moment leaves a
+/// loadable checkpoint (or none yet), and the temporary file a killed write leaves behind is
+/// removed when the next run starts.
+#[test]
+fn killed_runs_leave_loadable_checkpoints_and_no_stale_temporary_file() {
+    use rlc_compiler::backend::{Backend, InterpBackend};
+    use std::process::{Command, Stdio};
+    let out = tmp("killed");
+    let path = out.join("checkpoint.safetensors");
+    let c = common::compile(&common::stdlib().join("ddpg.rl"), &["hidden=[64, 64]"]).remove(0);
+    // Checkpoints every 200 steps of a DDPG with 64-wide nets: kills land during writes too.
+    for (k, ms) in [150u64, 400, 650, 900, 1300, 1700].iter().enumerate() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rlc"))
+            .current_dir(common::root())
+            .args([
+                "run",
+                "stdlib/ddpg.rl",
+                "--steps",
+                "100000",
+                "--eval-every",
+                "200",
+            ])
+            .args([
+                "--eval-episodes",
+                "1",
+                "--quiet",
+                "--set",
+                "hidden=[64, 64]",
+                "--out",
+            ])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn rlc");
+        std::thread::sleep(std::time::Duration::from_millis(*ms));
+        child.kill().expect("kill");
+        child.wait().expect("reap");
+        if path.exists() {
+            let mut b = InterpBackend::new();
+            b.init_state(&c.states, 0).unwrap();
+            rlc_runtime::checkpoint::load(&path, &c.states, &mut b)
+                .unwrap_or_else(|e| panic!("kill {k} after {ms} ms: {e}"));
+        }
+    }
+    // A stale temporary file (as a kill during a write leaves) is removed by the next run.
+    let stale = rlc_runtime::checkpoint::temp_path(&path);
+    std::fs::write(&stale, vec![7u8; 1 << 20]).unwrap();
+    let r = rlc(&[
+        "run",
+        "stdlib/ddpg.rl",
+        "--steps",
+        "300",
+        "--eval-every",
+        "200",
+        "--eval-episodes",
+        "1",
+        "--quiet",
+        "--set",
+        "hidden=[64, 64]",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(!stale.exists(), "the stale temporary file is still there");
+    let mut b = InterpBackend::new();
+    b.init_state(&c.states, 0).unwrap();
+    let meta = rlc_runtime::checkpoint::load(&path, &c.states, &mut b).expect("final checkpoint");
+    assert_eq!(meta.step, 300);
+}

@@ -25,7 +25,8 @@ pub struct Meta {
     pub seed: u64,
 }
 
-/// Writes all state to `path` (atomically: a temporary file is renamed into place).
+/// Writes all state to `path` atomically and durably (see [`write_durably`]): a reader, or a
+/// run killed at any moment, sees the previous checkpoint or the new one, never a mix.
 pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta) -> Result<(), RunError> {
     let io = |e: String| RunError::Io(format!("cannot write checkpoint `{}`: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -69,9 +70,49 @@ pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta
         .collect::<Result<_, _>>()?;
     let json = serde_json::to_string(meta).map_err(|e| io(e.to_string()))?;
     let metadata = Some(HashMap::from([("rlc".to_string(), json)]));
-    let tmp = path.with_extension("safetensors.tmp");
-    safetensors::serialize_to_file(views, metadata, &tmp).map_err(|e| io(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(e.to_string()))
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| io(e.to_string()))?;
+    write_durably(path, &bytes).map_err(|e| io(e.to_string()))
+}
+
+/// The temporary file a checkpoint is written to before it is renamed into place.
+pub fn temp_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("safetensors.tmp")
+}
+
+/// Writes `bytes` to a temporary file in `path`'s directory, flushes it to disk (fsync),
+/// renames it over `path` and flushes the directory, so the rename itself survives a crash.
+/// On an error the temporary file is removed.
+pub fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = temp_path(path);
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return written;
+    }
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => std::fs::File::open(".")?.sync_all(),
+    }
+}
+
+/// Removes the temporary file a run killed while writing `path` left behind (it is never a
+/// checkpoint: a complete one was renamed into place).
+pub fn remove_stale_temp(path: &Path) -> Result<(), RunError> {
+    let tmp = temp_path(path);
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(RunError::Io(format!(
+            "cannot remove the stale temporary checkpoint `{}`: {e}",
+            tmp.display()
+        ))),
+    }
 }
 
 /// Reads a checkpoint into the backend's state, checking every name, shape and type.
@@ -132,4 +173,40 @@ pub fn load(path: &Path, states: &StateTable, backend: &mut dyn Backend) -> Resu
         backend.write_state(id, &h)?;
     }
     Ok(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("rlc-ckpt-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn durable_writes_replace_the_file_and_leave_no_temporary() {
+        let d = dir("durable");
+        let p = d.join("checkpoint.safetensors");
+        write_durably(&p, b"first").unwrap();
+        write_durably(&p, b"second").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        assert!(!temp_path(&p).exists());
+        // A failed write (no such directory) leaves nothing behind either.
+        let missing = d.join("no/such/dir/checkpoint.safetensors");
+        assert!(write_durably(&missing, b"x").is_err());
+        assert!(!temp_path(&missing).exists());
+    }
+
+    #[test]
+    fn a_stale_temporary_is_removed_and_a_missing_one_is_fine() {
+        let d = dir("stale");
+        let p = d.join("checkpoint.safetensors");
+        remove_stale_temp(&p).expect("nothing to remove");
+        std::fs::write(temp_path(&p), vec![0u8; 4096]).unwrap();
+        remove_stale_temp(&p).expect("removed");
+        assert!(!temp_path(&p).exists());
+    }
 }

@@ -230,6 +230,9 @@ impl<'a> Trainer<'a> {
 
     /// Runs the schedule for the configured number of steps.
     pub fn run(&mut self, progress: &mut Progress) -> Result<Summary, RunError> {
+        if let Some(dir) = &self.cfg.checkpoint {
+            checkpoint::remove_stale_temp(&dir.join("checkpoint.safetensors"))?;
+        }
         let start = Instant::now();
         let mut metrics = match &self.cfg.metrics {
             Some(p) => Some(MetricsWriter::create(p)?),
