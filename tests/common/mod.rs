@@ -3,6 +3,7 @@
 
 pub mod differential;
 pub mod learn;
+pub mod program_gen;
 pub mod random_graphs;
 pub mod traces;
 
