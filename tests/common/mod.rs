@@ -145,3 +145,22 @@ pub fn random_inputs<T: Real>(g: &Graph, n_actions: usize, seed: u64) -> Vec<Ten
         })
         .collect()
 }
+
+/// Identifier occurrences (byte ranges) in a source.
+pub fn identifiers(src: &str) -> Vec<(usize, usize)> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let s = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push((s, i));
+        } else {
+            i += 1;
+        }
+    }
+    out
+}

@@ -67,6 +67,18 @@ struct E {
     exact: bool,
 }
 
+impl E {
+    /// The same values moved or selected (a layout change, indexing): same bound and exactness.
+    fn moved(&self, s: String, shape: impl Into<Vec<usize>>) -> E {
+        E {
+            s,
+            shape: shape.into(),
+            bound: self.bound,
+            exact: self.exact,
+        }
+    }
+}
+
 /// A name in scope: a tensor of a known shape (f32 unless `int`).
 #[derive(Clone, Debug)]
 struct Var {
@@ -76,6 +88,29 @@ struct Var {
     bound: f64,
     /// Whether both backends compute it bit for bit alike (inputs; not net outputs).
     exact: bool,
+}
+
+impl Var {
+    fn float(name: impl Into<String>, shape: Vec<usize>, bound: f64, exact: bool) -> Var {
+        Var {
+            name: name.into(),
+            shape,
+            int: false,
+            bound,
+            exact,
+        }
+    }
+
+    /// Integers (actions) are exact; `bound` is the largest value.
+    fn int(name: impl Into<String>, shape: Vec<usize>, bound: f64) -> Var {
+        Var {
+            name: name.into(),
+            shape,
+            int: true,
+            bound,
+            exact: true,
+        }
+    }
 }
 
 /// Generates the program for `seed`.
@@ -94,11 +129,7 @@ pub fn generate(seed: u64, options: Options) -> Program {
         1 => g.rollout_program(),
         _ => g.continuous_program(),
     };
-    Program {
-        text,
-        seed,
-        options,
-    }
+    Program { text, seed, options }
 }
 
 struct Gen {
@@ -221,7 +252,11 @@ impl Gen {
                 let first: Vec<String> = v.shape.iter().map(|_| "0".to_string()).collect();
                 let last: Vec<String> = v.shape.iter().map(|d| format!("{}", d - 1)).collect();
                 let scalar = if v.shape.is_empty() || v.shape.contains(&0) {
-                    (format!("sum({})", v.name), v.bound * numel(&v.shape).max(1.0), false)
+                    (
+                        format!("sum({})", v.name),
+                        v.bound * numel(&v.shape).max(1.0),
+                        false,
+                    )
                 } else {
                     match self.rng.random_range(0..3) {
                         0 => (format!("{}[{}]", v.name, first.join(", ")), v.bound, v.exact),
@@ -358,7 +393,11 @@ impl Gen {
             10 if rank > 0 && s[rank - 1] > 0 => {
                 let x = self.expr(&s, d);
                 let b = self.pick(&[Builtin::Softmax, Builtin::LogSoftmax]);
-                let bound = if b == Builtin::Softmax { 1.0 } else { 2.0 * x.bound + 5.0 };
+                let bound = if b == Builtin::Softmax {
+                    1.0
+                } else {
+                    2.0 * x.bound + 5.0
+                };
                 E {
                     s: self.call(b, vec![x.s, "axis = -1".into()]),
                     shape: s,
@@ -379,36 +418,21 @@ impl Gen {
                 } else {
                     shape_text(&s)
                 };
-                E {
-                    s: self.call(Builtin::Reshape, vec![x.s, target]),
-                    shape: s,
-                    bound: x.bound,
-                    exact: x.exact,
-                }
+                x.moved(self.call(Builtin::Reshape, vec![x.s.clone(), target]), s)
             }
             15 if s.contains(&1) => {
                 let k = s.iter().position(|&x| x == 1).expect("has a 1");
                 let mut r = s.clone();
                 r.remove(k);
                 let x = self.expr(&r, d);
-                E {
-                    s: self.call(Builtin::Expand, vec![x.s, k.to_string()]),
-                    shape: s,
-                    bound: x.bound,
-                    exact: x.exact,
-                }
+                x.moved(self.call(Builtin::Expand, vec![x.s.clone(), k.to_string()]), s)
             }
             16 => {
                 let k = self.rng.random_range(0..=rank);
                 let mut r = s.clone();
                 r.insert(k, 1);
                 let x = self.expr(&r, d);
-                E {
-                    s: self.call(Builtin::Squeeze, vec![x.s, k.to_string()]),
-                    shape: s,
-                    bound: x.bound,
-                    exact: x.exact,
-                }
+                x.moved(self.call(Builtin::Squeeze, vec![x.s.clone(), k.to_string()]), s)
             }
             17 if rank >= 2 => {
                 let k = self.small_dim(true);
@@ -449,13 +473,7 @@ impl Gen {
                 let r = self.any_shape(&s);
                 let v = self.expr(&r, d);
                 let name = self.name("v");
-                self.vars.push(Var {
-                    name: name.clone(),
-                    shape: r,
-                    int: false,
-                    bound: v.bound,
-                    exact: v.exact,
-                });
+                self.vars.push(Var::float(name.clone(), r, v.bound, v.exact));
                 let body = self.expr(&s, d);
                 self.vars.pop();
                 E {
@@ -474,7 +492,9 @@ impl Gen {
         match self.rng.random_range(0..3) {
             0 => s.to_vec(),
             1 => s[self.rng.random_range(0..=s.len())..].to_vec(),
-            _ => (0..self.rng.random_range(0..3)).map(|_| self.small_dim(false)).collect(),
+            _ => (0..self.rng.random_range(0..3))
+                .map(|_| self.small_dim(false))
+                .collect(),
         }
     }
 
@@ -482,7 +502,11 @@ impl Gen {
         let x = self.expr(s, d);
         let b = x.bound;
         let (text, bound, exact) = match self.rng.random_range(0..16) {
-            0 => (format!("exp({})", self.call(Builtin::Tanh, vec![x.s])), 2.8, false),
+            0 => (
+                format!("exp({})", self.call(Builtin::Tanh, vec![x.s])),
+                2.8,
+                false,
+            ),
             1 => (self.call(Builtin::Tanh, vec![x.s]), 1.0, false),
             2 => (self.call(Builtin::Sin, vec![x.s]), 1.0, false),
             3 => (self.call(Builtin::Cos, vec![x.s]), 1.0, false),
@@ -583,7 +607,13 @@ impl Gen {
         } else if keep {
             &[Builtin::Sum, Builtin::Mean, Builtin::Max, Builtin::Min]
         } else {
-            &[Builtin::Sum, Builtin::Mean, Builtin::Max, Builtin::Min, Builtin::Logsumexp]
+            &[
+                Builtin::Sum,
+                Builtin::Mean,
+                Builtin::Max,
+                Builtin::Min,
+                Builtin::Logsumexp,
+            ]
         };
         let b = self.pick(ops);
         let x = self.expr(&big, d);
@@ -623,12 +653,7 @@ impl Gen {
         } else {
             self.pick(&[0, n - 1, -1, -n, n / 2]).to_string()
         };
-        E {
-            s: format!("{}[{i}]", paren(&x.s)),
-            shape: s.to_vec(),
-            bound: x.bound,
-            exact: x.exact,
-        }
+        x.moved(format!("{}[{i}]", paren(&x.s)), s.to_vec())
     }
 
     fn slice(&mut self, s: &[usize], d: usize) -> E {
@@ -645,12 +670,7 @@ impl Gen {
         } else {
             format!("{}[{lo}:{hi}]", paren(&x.s))
         };
-        E {
-            s: text,
-            shape: s.to_vec(),
-            bound: x.bound,
-            exact: x.exact,
-        }
+        x.moved(text, s.to_vec())
     }
 
     fn concat(&mut self, s: &[usize], d: usize) -> E {
@@ -669,34 +689,48 @@ impl Gen {
         }
     }
 
-    /// Gathers with data: `pick` by actions, `take_along` by sorted positions, `one_hot`.
-    fn gather(&mut self, s: &[usize], d: usize) -> E {
-        let ints: Vec<Var> = self
-            .vars
+    /// The integer names in scope of shape `s`.
+    fn ints(&self, s: &[usize]) -> Vec<Var> {
+        self.vars
             .iter()
             .filter(|v| v.int && v.shape == s)
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Gathers with data: `pick` by actions, `take_along` by sorted positions, `one_hot`.
+    fn gather(&mut self, s: &[usize], d: usize) -> E {
+        let ints = self.ints(s);
         let rank = s.len();
-        match self.rng.random_range(0..4) {
+        match self.rng.random_range(0..5) {
+            4 => {
+                // Integer arithmetic (wrapping, `%` by zero and by -1, saturating
+                // casts), folded into a small range so that no `tanh` hides a difference.
+                let i = self.int_expr(s, d.min(2));
+                E {
+                    s: format!("f32(({i}) % 50)"),
+                    shape: s.to_vec(),
+                    bound: 50.0,
+                    exact: true,
+                }
+            }
             0 if !ints.is_empty() => {
                 let a = self.pick(&ints);
                 let n = a.bound as usize + 1;
                 let mut big = s.to_vec();
                 big.push(n);
                 let x = self.expr(&big, d);
-                E {
-                    s: self.call(Builtin::Pick, vec![x.s, a.name]),
-                    shape: s.to_vec(),
-                    bound: x.bound,
-                    exact: x.exact,
-                }
+                x.moved(self.call(Builtin::Pick, vec![x.s.clone(), a.name]), s.to_vec())
             }
             1 if rank > 0 => {
                 // take_along with positions from sorting exact values; sizes 1 broadcast.
                 let key = self.exact_expr(s, d);
                 // top_k needs k >= 1: an empty last axis is sorted instead.
-                let which = if s[rank - 1] == 0 { 0 } else { self.rng.random_range(0..3) };
+                let which = if s[rank - 1] == 0 {
+                    0
+                } else {
+                    self.rng.random_range(0..3)
+                };
                 let idx = match which {
                     0 => self.call(Builtin::Argsort, vec![key.s, "axis = -1".into()]),
                     1 => self.call(
@@ -713,12 +747,10 @@ impl Gen {
                     }
                 };
                 let x = self.expr(s, d);
-                E {
-                    s: self.call(Builtin::TakeAlong, vec![x.s, idx, "axis = -1".into()]),
-                    shape: s.to_vec(),
-                    bound: x.bound,
-                    exact: x.exact,
-                }
+                x.moved(
+                    self.call(Builtin::TakeAlong, vec![x.s.clone(), idx, "axis = -1".into()]),
+                    s.to_vec(),
+                )
             }
             2 if rank > 0 => {
                 // one_hot of an argmax of exact values: positions in [0, n).
@@ -756,6 +788,37 @@ impl Gen {
         }
     }
 
+    /// An i32 expression of shape `s`: actions, argmax positions, casts of exact values
+    /// (saturating past the i32 range), constants, and `+ - * %` between them.
+    fn int_expr(&mut self, s: &[usize], d: usize) -> String {
+        if d == 0 || self.chance(0.3) {
+            let ints = self.ints(s);
+            return match self.rng.random_range(0..4) {
+                0 if !ints.is_empty() => self.pick(&ints).name,
+                1 => {
+                    let mut big = s.to_vec();
+                    big.push(self.small_dim(false));
+                    let x = self.exact_expr(&big, 1);
+                    self.call(Builtin::Argmax, vec![x.s, "axis = -1".into()])
+                }
+                2 => {
+                    let x = self.exact_expr(s, 1);
+                    let scale = self.pick(&["1.0", "3.0", "1e9", "1e10", "(-7.0)"]);
+                    self.call(Builtin::I32, vec![format!("{} * {scale}", x.s)])
+                }
+                _ => {
+                    let k = self.pick(&[0i64, 1, -1, 2, 7, -2147483648, 2147483647]);
+                    format!("i32(full({}, {k}))", shape_text(s))
+                }
+            };
+        }
+        let a = self.int_expr(s, d - 1);
+        let b = self.int_expr(s, d - 1);
+        // (`/` on integers is refused by the language as ambiguous.)
+        let op = self.pick(&["+", "-", "*", "%"]);
+        format!("({a} {op} {b})")
+    }
+
     /// A scan over a new leading axis with one or two carries; computed indices into a local
     /// (`t`, `n - 1 - t`, `clip(t + 1, 0, n - 1)`), reduced back to `s`.
     fn scan(&mut self, s: &[usize], d: usize) -> E {
@@ -782,20 +845,13 @@ impl Gen {
         };
         let init = self.expr(s, d);
         // The body: decay the carry and add the indexed row (bounded by the `tame` of c).
-        self.vars.push(Var {
-            name: c.clone(),
-            shape: s.to_vec(),
-            int: false,
-            bound: 1.0,
-            exact: false,
-        });
-        self.vars.push(Var {
-            name: format!("{xs}[{idx}]"),
-            shape: s.to_vec(),
-            int: false,
-            bound: xs_e.bound,
-            exact: xs_e.exact,
-        });
+        self.vars.push(Var::float(c.clone(), s.to_vec(), 1.0, false));
+        self.vars.push(Var::float(
+            format!("{xs}[{idx}]"),
+            s.to_vec(),
+            xs_e.bound,
+            xs_e.exact,
+        ));
         let outer = std::mem::replace(&mut self.no_random, true);
         let extra = self.expr(s, d.min(1));
         self.no_random = outer;
@@ -815,7 +871,10 @@ impl Gen {
         let scan = format!("scan {rev}{t} in {n} with {carries} {{\n      {ret}\n    }}");
         let result = if two {
             let (a, b) = (self.name("ys"), self.name("zs"));
-            format!("{{\n    let {xs} = {}\n    let ({a}, {b}) = {scan}\n    sum({a}, axis = 0) + mean({b}, axis = 0) * 0.0 + {b}[0] * 0.1\n  }}", xs_e.s)
+            format!(
+                "{{\n    let {xs} = {}\n    let ({a}, {b}) = {scan}\n    sum({a}, axis = 0) + mean({b}, axis = 0) * 0.0 + {b}[0] * 0.1\n  }}",
+                xs_e.s
+            )
         } else {
             format!("{{\n    let {xs} = {}\n    sum({scan}, axis = 0)\n  }}", xs_e.s)
         };
@@ -840,7 +899,7 @@ impl Gen {
             let items: Vec<String> = (0..self.rng.random_range(0..4))
                 .map(|_| self.float_lit().0)
                 .collect();
-            (format!("[{}]", items.join(", ")), format!("{k}"))
+            (format!("[{}]", items.join(", ")), k.clone())
         } else {
             let m = if self.opt.extreme && self.chance(0.2) {
                 self.pick(&EXTREME_INTS).to_string()
@@ -849,13 +908,7 @@ impl Gen {
             };
             (format!("range({m})"), format!("f32({k})"))
         };
-        self.vars.push(Var {
-            name: y.clone(),
-            shape: s.to_vec(),
-            int: false,
-            bound: 1.0,
-            exact: false,
-        });
+        self.vars.push(Var::float(y.clone(), s.to_vec(), 1.0, false));
         let step = self.expr(s, d.min(1));
         self.vars.pop();
         E {
@@ -914,7 +967,11 @@ impl Gen {
         for _ in 0..self.rng.random_range(1..4) {
             let a = self.pick(&params);
             let b = self.pick(&params);
-            let t = if self.chance(0.5) { self.pick(&ONE) } else { self.pick(&TWO) };
+            let t = if self.chance(0.5) {
+                self.pick(&ONE)
+            } else {
+                self.pick(&TWO)
+            };
             body = format!("{body} + {}", t.replace("{a}", &a).replace("{b}", &b));
         }
         self.fns.push((name.clone(), arity));
@@ -995,10 +1052,10 @@ impl Gen {
     /// are rows and scalars that do not depend on the batch size.
     fn policy_vars(&mut self, s: &str, out: &str, obs: usize, n: usize) {
         self.vars = vec![
-            Var { name: format!("{s}[0]"), shape: vec![obs], int: false, bound: 6.0, exact: true },
-            Var { name: format!("{out}[0]"), shape: vec![n], int: false, bound: 10.0, exact: false },
-            Var { name: format!("{s}[-1, 0]"), shape: vec![], int: false, bound: 6.0, exact: true },
-            Var { name: format!("mean({out})"), shape: vec![], int: false, bound: 10.0, exact: false },
+            Var::float(format!("{s}[0]"), vec![obs], 6.0, true),
+            Var::float(format!("{out}[0]"), vec![n], 10.0, false),
+            Var::float(format!("{s}[-1, 0]"), vec![], 6.0, true),
+            Var::float(format!("mean({out})"), vec![], 10.0, false),
         ];
     }
 
@@ -1009,26 +1066,18 @@ impl Gen {
             v
         };
         self.vars = vec![
-            Var { name: format!("{b}.s"), shape: with(&[obs]), int: false, bound: 6.0, exact: true },
-            Var { name: format!("{b}.s2"), shape: with(&[obs]), int: false, bound: 6.0, exact: true },
-            Var { name: format!("{b}.r"), shape: lead.to_vec(), int: false, bound: 6.0, exact: true },
-            Var { name: format!("{b}.done"), shape: lead.to_vec(), int: false, bound: 1.0, exact: true },
+            Var::float(format!("{b}.s"), with(&[obs]), 6.0, true),
+            Var::float(format!("{b}.s2"), with(&[obs]), 6.0, true),
+            Var::float(format!("{b}.r"), lead.to_vec(), 6.0, true),
+            Var::float(format!("{b}.done"), lead.to_vec(), 1.0, true),
         ];
         match act {
-            Some(n) => self.vars.push(Var {
-                name: format!("{b}.a"),
-                shape: lead.to_vec(),
-                int: true,
-                bound: (n - 1) as f64,
-                exact: true,
-            }),
-            None => self.vars.push(Var {
-                name: format!("{b}.a"),
-                shape: with(&[1]),
-                int: false,
-                bound: 6.0,
-                exact: true,
-            }),
+            Some(n) => self
+                .vars
+                .push(Var::int(format!("{b}.a"), lead.to_vec(), (n - 1) as f64)),
+            None => self
+                .vars
+                .push(Var::float(format!("{b}.a"), with(&[1]), 6.0, true)),
         }
     }
 
@@ -1065,13 +1114,8 @@ impl Gen {
         p += &format!("  policy greedy(s) = argmax(q(s) + 0.001 * {})\n", bonus.s);
         let bsize: usize = batch.parse().unwrap_or(1);
         self.env_float_vars("b", &[bsize], obs, Some(n_act));
-        self.vars.push(Var {
-            name: "q(b.s)".into(),
-            shape: vec![bsize, n_act],
-            int: false,
-            bound: 10.0,
-            exact: false,
-        });
+        self.vars
+            .push(Var::float("q(b.s)", vec![bsize, n_act], 10.0, false));
         let qt = if target { "q_t" } else { "q" };
         let term = self.loss_term(4);
         p += &format!(
@@ -1111,20 +1155,10 @@ impl Gen {
         p += &format!("  policy sample(s) = categorical(pi(s) + 0.001 * {})\n", logits.s);
         p += "  policy greedy(s) = argmax(pi(s))\n";
         self.env_float_vars("b", &[t, envs], obs, Some(n_act));
-        self.vars.push(Var {
-            name: "pi(b.s)".into(),
-            shape: vec![t, envs, n_act],
-            int: false,
-            bound: 10.0,
-            exact: false,
-        });
-        self.vars.push(Var {
-            name: "value(b.s)".into(),
-            shape: vec![t, envs],
-            int: false,
-            bound: 10.0,
-            exact: false,
-        });
+        self.vars
+            .push(Var::float("pi(b.s)", vec![t, envs, n_act], 10.0, false));
+        self.vars
+            .push(Var::float("value(b.s)", vec![t, envs], 10.0, false));
         let term = self.loss_term(4);
         let rev = self.pick(&["reverse ", ""]);
         p += &format!(
@@ -1165,21 +1199,14 @@ impl Gen {
         p += "  policy greedy(s) = actor(s)\n";
         let bsize: usize = batch.parse().unwrap_or(1);
         self.env_float_vars("b", &[bsize], obs, None);
-        self.vars.push(Var {
-            name: "actor(b.s)".into(),
-            shape: vec![bsize, 1],
-            int: false,
-            bound: 2.0,
-            exact: false,
-        });
+        self.vars
+            .push(Var::float("actor(b.s)", vec![bsize, 1], 2.0, false));
         let term = self.loss_term(4);
         p += &format!(
             "  loss critic_loss(b ~ D.sample(batch)) = {{\n    let y = stop(b.r + gamma * (1 - b.done) * critic_t(b.s2, actor(b.s2)))\n    mean((critic(b.s, b.a) - y)^2) + {term}\n  }}\n"
         );
         let term = self.loss_term(3);
-        p += &format!(
-            "  loss actor_loss(b ~ D.sample(batch)) = -mean(critic(b.s, actor(b.s))) + {term}\n"
-        );
+        p += &format!("  loss actor_loss(b ~ D.sample(batch)) = -mean(critic(b.s, actor(b.s))) + {term}\n");
         p += &format!("  update critic by {} on critic_loss\n", self.optimiser());
         p += &format!("  update actor by {} on actor_loss\n", self.optimiser());
         p += "  schedule { warmup 8; act explore into D; train 1 every 1 after 8; eval greedy }\n}\n";
@@ -1192,7 +1219,7 @@ impl Gen {
         if !self.opt.mutate || self.chance(0.4) {
             return p;
         }
-        let words = identifiers(&p);
+        let words = super::identifiers(&p);
         match self.rng.random_range(0..4) {
             0 if words.len() >= 2 => {
                 let (i, j) = (
@@ -1219,7 +1246,10 @@ impl Gen {
             1 => {
                 let digits: Vec<usize> = p
                     .char_indices()
-                    .filter(|(i, c)| c.is_ascii_digit() && !p[..*i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.'))
+                    .filter(|(i, c)| {
+                        c.is_ascii_digit()
+                            && !p[..*i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.')
+                    })
                     .map(|(i, _)| i)
                     .collect();
                 if digits.is_empty() {
@@ -1257,25 +1287,6 @@ fn paren(s: &str) -> String {
     }
 }
 
-/// Identifier occurrences (byte ranges) in a source.
-fn identifiers(src: &str) -> Vec<(usize, usize)> {
-    let b = src.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
-            let s = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            out.push((s, i));
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 /// A call of a random callable builtin from the registry with arguments of random shapes and
 /// kinds (often the wrong number or type): the checker must reject or accept it with located
 /// diagnostics. Used for near-well-formed one-line programs.
@@ -1293,10 +1304,38 @@ pub fn random_builtin_program(seed: u64) -> String {
         _ => arity,
     };
     let atoms = [
-        "b.r", "b.s", "b.a", "b.done", "q(b.s)", "1", "0", "-1", "2.5", "true", "[1, 2]", "[[1.0], [2.0]]",
-        "[]", "4611686018427387904", "9223372036854775807", "-9223372036854775808", "1e38", "range(3)",
-        "zeros([0, 3])", "ones([1])", "categorical(q(b.s))", "f32", "i32", "axis = 0", "axis = -1",
-        "axis = 7", "keepdims = true", "k = 2", "n = 0", "q", "mean", "\"text\"",
+        "b.r",
+        "b.s",
+        "b.a",
+        "b.done",
+        "q(b.s)",
+        "1",
+        "0",
+        "-1",
+        "2.5",
+        "true",
+        "[1, 2]",
+        "[[1.0], [2.0]]",
+        "[]",
+        "4611686018427387904",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "1e38",
+        "range(3)",
+        "zeros([0, 3])",
+        "ones([1])",
+        "categorical(q(b.s))",
+        "f32",
+        "i32",
+        "axis = 0",
+        "axis = -1",
+        "axis = 7",
+        "keepdims = true",
+        "k = 2",
+        "n = 0",
+        "q",
+        "mean",
+        "\"text\"",
     ];
     let args: Vec<&str> = (0..n).map(|_| atoms[rng.random_range(0..atoms.len())]).collect();
     format!(

@@ -27,7 +27,11 @@ fn sort_axis_fits(x: &super::value::Tv, axis: usize, span: Span) -> R<()> {
     if n > i32::MAX as usize {
         return Err(err(
             Code::ShapeMismatch,
-            format!("cannot sort axis {axis} of {}: positions are i32, at most {}", x.ty, i32::MAX),
+            format!(
+                "cannot sort axis {axis} of {}: positions are i32, at most {}",
+                x.ty,
+                i32::MAX
+            ),
             span,
             format!("axis {axis} has {n} elements"),
         ));
@@ -249,8 +253,13 @@ impl Tracer<'_, '_> {
                     ));
                 }
                 // Gathering from an empty axis is an error only when something is gathered.
-                let gathers = (0..x.ty.rank())
-                    .all(|d| if d == axis { idx.ty.shape[d] > 0 } else { x.ty.shape[d] > 0 });
+                let gathers = (0..x.ty.rank()).all(|d| {
+                    if d == axis {
+                        idx.ty.shape[d] > 0
+                    } else {
+                        x.ty.shape[d] > 0
+                    }
+                });
                 if x.ty.numel() > i32::MAX as usize || (x.ty.shape[axis] == 0 && gathers) {
                     return Err(err(
                         Code::ShapeMismatch,
