@@ -359,7 +359,7 @@ impl Gen {
     fn compound(&mut self, shape: &[usize], d: usize) -> E {
         let rank = shape.len();
         let s = shape.to_vec();
-        match self.rng.random_range(0..24) {
+        match self.rng.random_range(0..26) {
             0..=2 => self.unary(&s, d),
             3..=5 => self.binary(&s, d),
             6 => {
@@ -483,7 +483,74 @@ impl Gen {
                     exact: body.exact && v.exact,
                 }
             }
+            23 | 24 => self.distribution(&s, d),
+            25 => {
+                // The gradient of a scalar with respect to an intermediate (ACER's trust region).
+                let v = self.expr(&s, d);
+                let w = self.expr(&s, d);
+                let name = self.name("g");
+                E {
+                    s: format!(
+                        "{{\n    let {name} = {}\n    grad(sum(tanh({name}) * {}), {name})\n  }}",
+                        v.s, w.s
+                    ),
+                    shape: s,
+                    bound: w.bound,
+                    exact: false,
+                }
+            }
             _ => self.user_call(&s, d),
+        }
+    }
+
+    /// Distributions: log-probabilities, entropies and KL divergences, elementwise over `s`.
+    fn distribution(&mut self, s: &[usize], d: usize) -> E {
+        let n = self.small_dim(false);
+        let mut big = s.to_vec();
+        big.push(n);
+        let ints = self.ints(s);
+        match self.rng.random_range(0..4) {
+            0 => {
+                let x = self.expr(&big, d);
+                E {
+                    s: format!("categorical({}).entropy()", x.s),
+                    shape: s.to_vec(),
+                    bound: (n as f64).ln() + 1.0,
+                    exact: false,
+                }
+            }
+            1 if !ints.is_empty() => {
+                // Log-probabilities of the actions in the data (the logits' width is theirs).
+                let a = self.pick(&ints);
+                let mut big = s.to_vec();
+                big.push(a.bound as usize + 1);
+                let x = self.expr(&big, d);
+                E {
+                    s: format!("categorical({}).log_prob({})", x.s, a.name),
+                    shape: s.to_vec(),
+                    bound: 2.0 * x.bound + 5.0,
+                    exact: false,
+                }
+            }
+            2 => {
+                let (p, q) = (self.expr(&big, d), self.expr(&big, d));
+                E {
+                    s: format!("kl(categorical({}), categorical({}))", p.s, q.s),
+                    shape: s.to_vec(),
+                    bound: 2.0 * (p.bound + q.bound) + 5.0,
+                    exact: false,
+                }
+            }
+            _ => {
+                // A diagonal Gaussian: log_prob sums over the last (event) axis.
+                let (mu, sd, x) = (self.expr(&big, d), self.expr(&big, d), self.expr(&big, d));
+                E {
+                    s: format!("normal({}, abs({}) + 0.5).log_prob({})", mu.s, sd.s, x.s),
+                    shape: s.to_vec(),
+                    bound: n as f64 * (2.0 * (mu.bound + x.bound).powi(2) + 2.0 + sd.bound.ln().abs()),
+                    exact: false,
+                }
+            }
         }
     }
 
