@@ -769,7 +769,18 @@ impl Gen {
     fn gather(&mut self, s: &[usize], d: usize) -> E {
         let ints = self.ints(s);
         let rank = s.len();
-        match self.rng.random_range(0..5) {
+        let rows = if rank > 0 { self.ints(&s[..1]) } else { Vec::new() };
+        match self.rng.random_range(0..6) {
+            5 if !rows.is_empty() => {
+                // Rows chosen by data: `x[b.a]` with x of n rows, n the number of actions
+                // (every index in range) or fewer (the backends clamp the rest alike).
+                let a = self.pick(&rows);
+                let n = self.rng.random_range(1..=a.bound as usize + 1);
+                let mut big = vec![n];
+                big.extend_from_slice(&s[1..]);
+                let x = self.expr(&big, d);
+                x.moved(format!("{}[{}]", paren(&x.s), a.name), s.to_vec())
+            }
             4 => {
                 // Integer arithmetic (wrapping, `%` by zero and by -1, saturating
                 // casts), folded into a small range so that no `tanh` hides a difference.
