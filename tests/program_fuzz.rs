@@ -9,7 +9,7 @@
 //!   tolerance of `tests/jit_differential.rs`).
 //!
 //! CI runs a fixed number of cases from a fixed seed ([`CI_CHECK_CASES`], [`CI_DIFF_CASES`]):
-//! 35 s and 64 s side by side in release mode on the project's 2-vCPU machine. Longer runs:
+//! 30 s and 63 s side by side in release mode on the project's 2-vCPU machine. Longer runs:
 //!
 //! ```text
 //! RLC_FUZZ_SECS=1500 cargo test --release --test program_fuzz -- --nocapture   # random seed
