@@ -58,25 +58,6 @@ fn stdlib_sources() -> Vec<String> {
         .collect()
 }
 
-/// Identifier occurrences (byte ranges) in a source.
-fn identifiers(src: &str) -> Vec<(usize, usize)> {
-    let b = src.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
-            let s = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            out.push((s, i));
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 proptest! {
     // A fixed seed: the same programs every run, so CI is reproducible (a random seed once
     // drew `hidden` and `buffer` swapped, which unrolled 100,000 layers before `for` had a cap).

@@ -3,6 +3,7 @@
 
 pub mod differential;
 pub mod learn;
+pub mod program_gen;
 pub mod random_graphs;
 pub mod traces;
 
@@ -159,4 +160,23 @@ pub fn run_config(steps: u64, seed: u64) -> rlc_runtime::trainer::RunConfig {
         program_hash: 0,
         debug_nans: false,
     }
+}
+
+/// Identifier occurrences (byte ranges) in a source.
+pub fn identifiers(src: &str) -> Vec<(usize, usize)> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let s = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push((s, i));
+        } else {
+            i += 1;
+        }
+    }
+    out
 }

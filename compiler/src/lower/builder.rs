@@ -434,6 +434,11 @@ impl<'g> Builder<'g> {
         let mut shape = x.ty.shape.clone();
         shape[axis] = idx.ty.shape[axis];
         let idx = &self.broadcast_to(idx, &shape)?;
+        if shape.contains(&0) {
+            // Nothing to gather (e.g. x of [0, 5]): the flat gather below would index an empty
+            // tensor, which the IR rightly refuses.
+            return Ok(self.fill(0.0, TensorType::new(x.ty.dtype, shape)));
+        }
         let len = x.ty.shape[axis];
         let i32_of = |v: usize| v as f64;
         // Clamp into [0, len): built from `lt` and `select` only.

@@ -14,9 +14,14 @@ const MAX_UNROLL: usize = 4096;
 impl Tracer<'_, '_> {
     /// `for x in LIST with c = init { body }`: unrolled at compile time.
     pub(crate) fn for_loop(&mut self, l: &Loop, whole: Span) -> R<Value> {
-        let items = match self.eval(&l.over)? {
-            Value::List(xs) | Value::Tuple(xs) => xs,
-            Value::Int(n) if n >= 0 => (0..n).map(Value::Int).collect(),
+        // A count is checked before its items are made: `for i in 2^62` must be this error,
+        // not an attempt to build a list of 2^62 numbers.
+        let (items, count) = match self.eval(&l.over)? {
+            Value::List(xs) | Value::Tuple(xs) => {
+                let n = xs.len();
+                (Some(xs), n)
+            }
+            Value::Int(n) if n >= 0 => (None, usize::try_from(n).unwrap_or(usize::MAX)),
             other => {
                 return Err(err(
                     Code::NotConstant,
@@ -27,18 +32,16 @@ impl Tracer<'_, '_> {
                 .hint("use `scan` to loop over a tensor axis"));
             }
         };
-        if items.len() > MAX_UNROLL {
+        if count > MAX_UNROLL {
             return Err(err(
                 Code::BadArgument,
-                format!(
-                    "`for` would unroll {} iterations; at most {MAX_UNROLL} are allowed",
-                    items.len()
-                ),
+                format!("`for` would unroll {count} iterations; at most {MAX_UNROLL} are allowed"),
                 l.over.span,
                 "iterates this many times",
             )
             .hint("use `scan` to loop many times (it compiles to one loop, not copies of the body)"));
         }
+        let items = items.unwrap_or_else(|| (0..count as i64).map(Value::Int).collect());
         let mut carries = Vec::new();
         for (_, init) in &l.carries {
             carries.push(self.eval(init)?);

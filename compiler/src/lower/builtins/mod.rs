@@ -20,6 +20,28 @@ use crate::syntax::ast::BinOp;
 pub(crate) use kinds::Extremum;
 use kinds::Reduction;
 
+/// Sorting returns i32 positions: an axis longer than `i32::MAX` is the program's error
+/// (located), not the routine's (which would report an internal error).
+fn sort_axis_fits(x: &super::value::Tv, axis: usize, span: Span) -> R<()> {
+    let n = x.ty.shape[axis];
+    if n > i32::MAX as usize {
+        return Err(err(
+            Code::ShapeMismatch,
+            format!(
+                "cannot sort axis {axis} of {}: positions are i32, at most {}",
+                x.ty,
+                i32::MAX
+            ),
+            span,
+            format!("axis {axis} has {n} elements"),
+        ));
+    }
+    Ok(())
+}
+
+/// The longest list `range(n)` builds (2^20 numbers).
+const MAX_RANGE: usize = 1 << 20;
+
 /// `logsumexp` and the two softmaxes built on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LseForm {
@@ -123,6 +145,7 @@ impl Tracer<'_, '_> {
                 let a = Args::bind(name, params, args, whole)?;
                 let x = self.sortable_arg(a.req(0)?)?;
                 let axis = self.axis_arg(a.opt(1), &x, -1)?;
+                sort_axis_fits(&x, axis, a.req(0)?.span)?;
                 let descending = self.flag_arg(a.opt(2), "descending")?;
                 let r = Routine::Argsort(Argsort { axis, descending });
                 self.gb(whole).routine(r, &[&x]).map(Value::Tensor)
@@ -132,6 +155,7 @@ impl Tracer<'_, '_> {
                 let x = self.sortable_arg(a.req(0)?)?;
                 let k = self.usize_arg(a.req(1)?)?;
                 let axis = self.axis_arg(a.opt(2), &x, -1)?;
+                sort_axis_fits(&x, axis, a.req(0)?.span)?;
                 let n = x.ty.shape[axis];
                 if k == 0 || k > n {
                     return Err(err(
@@ -228,7 +252,15 @@ impl Tracer<'_, '_> {
                         format!("this is {}", idx.ty),
                     ));
                 }
-                if x.ty.numel() > i32::MAX as usize || x.ty.shape[axis] == 0 {
+                // Gathering from an empty axis is an error only when something is gathered.
+                let gathers = (0..x.ty.rank()).all(|d| {
+                    if d == axis {
+                        idx.ty.shape[d] > 0
+                    } else {
+                        x.ty.shape[d] > 0
+                    }
+                });
+                if x.ty.numel() > i32::MAX as usize || (x.ty.shape[axis] == 0 && gathers) {
                     return Err(err(
                         Code::ShapeMismatch,
                         format!("take_along cannot index {}", x.ty),
@@ -452,7 +484,19 @@ impl Tracer<'_, '_> {
             }
             Builtin::Range => {
                 let a = Args::bind(name, params, args, whole)?;
-                let n = self.usize_arg(a.req(0)?)?;
+                let arg = a.req(0)?;
+                let n = self.usize_arg(arg)?;
+                // The list is built at compile time, one value per number: a size such as
+                // 2^40 would exhaust memory (it aborted the compiler) long before any use.
+                if n > MAX_RANGE {
+                    return Err(err(
+                        Code::BadArgument,
+                        format!("`range({n})` would build a compile-time list of {n} numbers; at most {MAX_RANGE} are allowed"),
+                        arg.span,
+                        "this many",
+                    )
+                    .hint("`range` makes a compile-time list (for `for` loops and small index tensors); use `scan` to loop over many steps"));
+                }
                 Ok(Value::List((0..n as i64).map(Value::Int).collect()))
             }
             Builtin::Polyak
