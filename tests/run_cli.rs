@@ -446,3 +446,50 @@ fn killed_runs_leave_loadable_checkpoints_and_no_stale_temporary_file() {
     let meta = rlc_runtime::checkpoint::load(&path, &c.states, &mut b).expect("final checkpoint");
     assert_eq!(meta.step, 300);
 }
+
+/// `rlc eval` rebuilds the program from the run's record, loads the checkpoint and reports
+/// greedy episodes as mean ± std, reproducibly; a different program or no record is exit 2.
+#[test]
+fn eval_reports_a_checkpoints_greedy_return() {
+    let out = tmp("eval");
+    assert!(small_reinforce(&out, "3").status.success());
+    let o = out.to_str().unwrap();
+    let eval = |extra: &[&str]| {
+        let mut a = vec!["eval", o, "--episodes", "6"];
+        a.extend_from_slice(extra);
+        rlc(&a)
+    };
+    let r = eval(&[]);
+    let text = String::from_utf8_lossy(&r.stdout).to_string();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        text.contains("reinforce on CartPole-v1 (checkpoint at step 6000): 6 greedy episodes, return "),
+        "{text}"
+    );
+    assert!(text.contains(" ± "), "{text}");
+    // Same seed, same episodes; the interpreter agrees with the JIT on a greedy policy.
+    assert_eq!(String::from_utf8_lossy(&eval(&[]).stdout), text);
+    assert_eq!(
+        String::from_utf8_lossy(&eval(&["--backend", "interp"]).stdout),
+        text
+    );
+    // Another net size is not this checkpoint's program.
+    let r = eval(&["--set", "hidden=[32]"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("cannot load checkpoint"));
+    // The same net with another setting: the program hash differs.
+    let r = eval(&["--set", "horizon=32", "--set", "n_envs=4", "--set", "gamma=0.5"]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("written by a different program"));
+    // Without a record, the program must be named.
+    let alone = tmp("eval-alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    std::fs::copy(
+        out.join("checkpoint.safetensors"),
+        alone.join("checkpoint.safetensors"),
+    )
+    .unwrap();
+    let r = rlc(&["eval", alone.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--program FILE"));
+}

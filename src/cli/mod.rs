@@ -4,6 +4,7 @@ mod args;
 mod bench;
 mod check;
 mod common;
+mod eval;
 mod graph;
 mod repl;
 mod run;
@@ -29,6 +30,8 @@ enum Command {
     Repl(repl::ReplArgs),
     /// Train an algorithm: progress, periodic evaluation, metrics, learning curve, checkpoint.
     Run(run::RunArgs),
+    /// Evaluate a trained checkpoint: greedy episodes, return as mean ± std.
+    Eval(eval::EvalArgs),
     /// Check programs: parse, resolve names, and lower every entry point with real shapes.
     Check {
         /// Files to check.
@@ -63,6 +66,7 @@ pub fn run(cli: Cli) -> u8 {
     }
     match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Eval(args) => eval::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Repl(args) => repl::run(&args),
         Command::Check { files, compile } => check::run(&files, &compile),

@@ -99,6 +99,17 @@ pub fn run(args: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
+    // What `rlc eval` needs to rebuild the program beside the checkpoint.
+    if let Err(e) = write_run_record(
+        &checkpoint,
+        &args.file,
+        &program.env.id,
+        &args.compile.set,
+        args.seed,
+    ) {
+        eprintln!("error: cannot write to `{}`: {e}", checkpoint.display());
+        return EXIT_USAGE;
+    }
     let cfg = RunConfig {
         steps: args.steps,
         seed: args.seed,
@@ -141,15 +152,24 @@ pub fn run(args: &RunArgs) -> u8 {
             );
             0
         }
-        Err(RunError::NonFinite {
+        Err(e) => report_run_error(&driver, e),
+    }
+}
+
+/// Prints a failed run's error (a located diagnostic for NaNs found by `--debug-nans` and for
+/// run-time index faults) and returns the exit status: 2 for setup and file errors, 3 for
+/// run-time faults.
+pub fn report_run_error(driver: &Driver, e: RunError) -> u8 {
+    match e {
+        RunError::NonFinite {
             message,
             source: Some(source),
-        }) => {
+        } => {
             eprintln!("error: {message}");
-            report_fault(&driver, &source);
+            report_fault(driver, &source);
             EXIT_RUNTIME
         }
-        Err(RunError::IndexOutOfRange { message, check }) => {
+        RunError::IndexOutOfRange { message, check } => {
             let d = Diagnostic::new(Code::IndexOutOfBounds, message)
                 .at(check.span, "this index was out of range")
                 .hint(format!(
@@ -159,7 +179,7 @@ pub fn run(args: &RunArgs) -> u8 {
             eprint!("{}", render_all(&[d], &driver.mods.sources, color()));
             EXIT_RUNTIME
         }
-        Err(e) => {
+        e => {
             eprintln!("error: {e}");
             match e {
                 RunError::Io(_) | RunError::Setup(_) => EXIT_USAGE,
@@ -167,6 +187,22 @@ pub fn run(args: &RunArgs) -> u8 {
             }
         }
     }
+}
+
+/// Name of the record `rlc run` writes beside its checkpoint.
+pub const RUN_RECORD: &str = "run.json";
+
+/// Records the program file (absolute), environment, overrides and seed of a run beside its
+/// checkpoint, so `rlc eval CHECKPOINT` can rebuild the same program.
+fn write_run_record(dir: &Path, file: &Path, env: &str, set: &[String], seed: u64) -> std::io::Result<()> {
+    let file = std::fs::canonicalize(file)?;
+    let record = serde_json::json!({
+        "program": file.to_string_lossy(),
+        "env": env,
+        "set": set,
+        "seed": seed,
+    });
+    std::fs::write(dir.join(RUN_RECORD), format!("{record:#}\n"))
 }
 
 /// Shows where a NaN came from: the operation, and the source expression as a diagnostic.

@@ -19,16 +19,16 @@ pub struct EvalPolicy<'a> {
     pub guard: Option<&'a super::index_guard::IndexGuard>,
 }
 
-/// Mean return of `episodes` episodes of the `eval` entry point (one per copy). The copies
-/// are seeded from the run's seed and `step`, so an evaluation is reproducible.
-pub fn evaluate(
+/// The return of each of `episodes` episodes of the `eval` entry point (one per copy). The
+/// copies are seeded from the run's seed and `step`, so an evaluation is reproducible.
+pub fn episode_returns(
     backend: &mut dyn Backend,
     policy: EvalPolicy<'_>,
     env: &EnvSpec,
     episodes: usize,
     seed: u64,
     step: u64,
-) -> Result<f64, RunError> {
+) -> Result<Vec<f64>, RunError> {
     let EvalPolicy {
         entry,
         signature,
@@ -91,5 +91,5 @@ pub fn evaluate(
             env.id
         )));
     }
-    Ok(returns.iter().sum::<f64>() / episodes as f64)
+    Ok(returns)
 }

@@ -13,7 +13,7 @@ mod setup;
 mod store;
 
 pub use crate::error::{FaultSource, RunError};
-pub use eval::{EvalPolicy, evaluate};
+pub use eval::{EvalPolicy, episode_returns};
 pub use index_guard::IndexGuard;
 pub use store::Store;
 
@@ -321,7 +321,7 @@ impl<'a> Trainer<'a> {
             progress.step(steps);
             if steps >= next_eval && steps < self.cfg.steps {
                 let t = Instant::now();
-                let r = evaluate(
+                let r = mean_return(episode_returns(
                     self.backend.as_mut(),
                     EvalPolicy {
                         entry: self.eval,
@@ -332,7 +332,7 @@ impl<'a> Trainer<'a> {
                     self.cfg.eval_episodes,
                     self.cfg.seed,
                     steps,
-                )?;
+                )?);
                 eval_time += t.elapsed().as_secs_f64();
                 last_eval = Some(r);
                 progress.eval(r);
@@ -369,7 +369,7 @@ impl<'a> Trainer<'a> {
             _ => None,
         };
         let t = Instant::now();
-        let final_eval = evaluate(
+        let final_eval = mean_return(episode_returns(
             self.backend.as_mut(),
             EvalPolicy {
                 entry: self.eval,
@@ -380,7 +380,7 @@ impl<'a> Trainer<'a> {
             self.cfg.eval_episodes,
             self.cfg.seed,
             steps,
-        )?;
+        )?);
         eval_time += t.elapsed().as_secs_f64();
         let wall = start.elapsed().as_secs_f64();
         progress.eval(final_eval);
@@ -810,4 +810,9 @@ fn flags(buf: &mut [f32], a: &[bool], b: Option<&[bool]>) {
         let v = a[i] || b.is_some_and(|b| b[i]);
         *d = if v { 1.0 } else { 0.0 };
     }
+}
+
+/// The mean of an evaluation's episode returns.
+fn mean_return(returns: Vec<f64>) -> f64 {
+    returns.iter().sum::<f64>() / returns.len().max(1) as f64
 }
