@@ -13,6 +13,7 @@
 
 pub mod autodiff;
 pub mod backend;
+pub mod builtin_docs;
 pub mod builtins;
 pub mod check;
 pub mod diag;

@@ -4,6 +4,7 @@ mod args;
 mod bench;
 mod check;
 mod common;
+pub(crate) mod doc;
 mod eval;
 mod graph;
 mod repl;
@@ -32,6 +33,8 @@ enum Command {
     Run(run::RunArgs),
     /// Evaluate a trained checkpoint: greedy episodes, return as mean ± std.
     Eval(eval::EvalArgs),
+    /// The language reference: every builtin and standard-library function, or one of them.
+    Doc(doc::DocArgs),
     /// Check programs: parse, resolve names, and lower every entry point with real shapes.
     Check {
         /// Files to check.
@@ -67,6 +70,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Doc(args) => doc::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Repl(args) => repl::run(&args),
         Command::Check { files, compile } => check::run(&files, &compile),

@@ -109,6 +109,21 @@ pub const COMMANDS: &[Command] = &[
         run: grad::grad,
     },
     Command {
+        name: ":doc",
+        aliases: &[],
+        usage: "NAME",
+        help: "what a builtin or standard-library function does",
+        complete: Complete::Words,
+        run: |_, rest| {
+            if rest.is_empty() {
+                return Err(args::Failure::Usage);
+            }
+            crate::cli::doc::describe(rest)
+                .map(crate::cli::repl::session::Reply::ok)
+                .map_err(|e| crate::cli::repl::session::Reply::err(format!("error: {e}\n")).into())
+        },
+    },
+    Command {
         name: ":eval",
         aliases: &["e"],
         usage: "EXPR",
@@ -143,8 +158,8 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: ":env",
         aliases: &[],
-        usage: "ID",
-        help: "compile for another environment",
+        usage: "[ID]",
+        help: "compile for another environment; alone, show the current one",
         complete: Complete::Words,
         run: program::env,
     },

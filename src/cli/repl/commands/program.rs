@@ -47,9 +47,22 @@ pub(super) fn set(s: &mut Session, rest: &str) -> Res {
     checked(r)
 }
 
-/// `:env ID`: recompiles for another environment.
+/// `:env ID`: recompiles for another environment; alone, shows the current one.
 pub(super) fn env(s: &mut Session, rest: &str) -> Res {
-    if rest.is_empty() || rest.contains(char::is_whitespace) {
+    if rest.is_empty() {
+        let text = match s.loaded.as_ref().and_then(|l| l.program.as_ref()) {
+            Some(p) => format!(
+                "{} (observations f32[{}], actions {:?})",
+                p.env.id, p.env.obs_dim, p.env.action
+            ),
+            None => match &s.compile.env {
+                Some(e) => format!("{e} (for the next `:load`)"),
+                None => "(no program loaded: each program's declared default)".into(),
+            },
+        };
+        return Ok(crate::cli::repl::session::Reply::ok(text));
+    }
+    if rest.contains(char::is_whitespace) {
         return Err(Failure::Usage);
     }
     let mut args = s.compile.clone();
