@@ -454,6 +454,27 @@ const COMMANDS: &[Cmd] = &[
         env: &[("RLC_MEMORY_BUDGET", "99999999999T")],
         ..cmd("budget_env_overflows", &["check", "stdlib/reinforce.rl"], 2, None)
     },
+    repl(
+        "repl_doc",
+        ":doc take_along\n",
+        0,
+        None,
+        Some("take_along(x, idx, axis)"),
+    ),
+    repl(
+        "repl_doc_unknown",
+        ":doc std\n",
+        1,
+        None,
+        Some("no builtin or standard-library function is called `std`"),
+    ),
+    repl(
+        "repl_env_alone",
+        ":env\n",
+        0,
+        None,
+        Some("each program's declared default"),
+    ),
     // An index computed from random numbers is checked when the expression runs.
     repl(
         "repl_index_from_data_out_of_range",
