@@ -468,6 +468,16 @@ const COMMANDS: &[Cmd] = &[
         None,
         Some("no builtin or standard-library function is called `std`"),
     ),
+    // `:set` applies to later expressions too: nets are built with the new sizes (the
+    // expression used to be traced with the file's `hidden = [256, 256]` against 8-wide
+    // parameters, a shape error).
+    repl(
+        "repl_set_applies_to_expressions",
+        ":load stdlib/ddpg.rl\n:set hidden=[8]\nactor(zeros([2, 3]))\nhidden\n",
+        0,
+        None,
+        Some("f32[2,1]"),
+    ),
     repl(
         "repl_env_alone",
         ":env\n",

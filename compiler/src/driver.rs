@@ -161,9 +161,23 @@ impl Driver {
         env: EnvSpec,
         text: &str,
     ) -> Result<crate::lower::Traced, Vec<Diagnostic>> {
+        self.trace_expr_with(module, alg, env, &[], text)
+    }
+
+    /// [`Driver::trace_expr`] with `name=value` hyperparameter overrides (the REPL's `:set`),
+    /// so nets are built with the sizes the loaded program was compiled with.
+    pub fn trace_expr_with(
+        &mut self,
+        module: ModuleId,
+        alg: Option<(usize, crate::ir::StateTable)>,
+        env: EnvSpec,
+        overrides: &[String],
+        text: &str,
+    ) -> Result<crate::lower::Traced, Vec<Diagnostic>> {
+        let overrides = self.parse_overrides(overrides)?;
         let file = self.mods.sources.add("<expression>", None, text.to_string());
         let expr = parse_expr(file, text).map_err(|d| vec![d])?;
-        crate::lower::trace_expression(&self.mods, module, alg, env, Vec::new(), &expr)
+        crate::lower::trace_expression(&self.mods, module, alg, env, overrides, &expr)
     }
 
     /// Parses `name=value` overrides; values are constant expressions.

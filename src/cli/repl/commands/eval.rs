@@ -20,6 +20,8 @@ pub(super) fn eval(s: &mut Session, text: &str) -> Res {
     s.evals += 1;
     let seed = s.evals;
     let color = s.color;
+    // Expressions see the hyperparameters the program was compiled with (`:set`, `--set`).
+    let set = s.compile.set.clone();
     let traced = match &mut s.loaded {
         Some(Loaded {
             driver,
@@ -31,7 +33,7 @@ pub(super) fn eval(s: &mut Session, text: &str) -> Res {
                 .as_ref()
                 .map_or_else(rlc_compiler::driver::no_env, |p| p.env.clone());
             let alg = program.as_ref().map(|p| (0, p.states.clone()));
-            match driver.trace_expr(*module, alg, env, text) {
+            match driver.trace_expr_with(*module, alg, env, &set, text) {
                 Ok(t) => return shown(show_values(&t, seed), driver, color),
                 Err(d) => {
                     let rendered = render(driver, &d, color);
