@@ -386,27 +386,37 @@ fn killed_runs_leave_loadable_checkpoints_and_no_stale_temporary_file() {
     let out = tmp("killed");
     let path = out.join("checkpoint.safetensors");
     let c = common::compile(&common::stdlib().join("ddpg.rl"), &["hidden=[64, 64]"]).remove(0);
-    // Checkpoints every 200 steps of a DDPG with 64-wide nets: kills land during writes too.
+    // DDPG with 64-wide nets, checkpointing every 200 steps.
+    let args = |steps: &str| -> Vec<String> {
+        let o = out.to_str().unwrap();
+        [
+            "run",
+            "stdlib/ddpg.rl",
+            "--steps",
+            steps,
+            "--eval-every",
+            "200",
+            "--eval-episodes",
+            "1",
+            "--quiet",
+            "--set",
+            "hidden=[64, 64]",
+            "--out",
+            o,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let load = || {
+        let mut b = InterpBackend::new();
+        b.init_state(&c.states, 0).unwrap();
+        rlc_runtime::checkpoint::load(&path, &c.states, &mut b)
+    };
+    // Kills land between and during writes.
     for (k, ms) in [150u64, 400, 650, 900, 1300, 1700].iter().enumerate() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rlc"))
             .current_dir(common::root())
-            .args([
-                "run",
-                "stdlib/ddpg.rl",
-                "--steps",
-                "100000",
-                "--eval-every",
-                "200",
-            ])
-            .args([
-                "--eval-episodes",
-                "1",
-                "--quiet",
-                "--set",
-                "hidden=[64, 64]",
-                "--out",
-            ])
-            .arg(&out)
+            .args(args("100000"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -415,36 +425,17 @@ fn killed_runs_leave_loadable_checkpoints_and_no_stale_temporary_file() {
         child.kill().expect("kill");
         child.wait().expect("reap");
         if path.exists() {
-            let mut b = InterpBackend::new();
-            b.init_state(&c.states, 0).unwrap();
-            rlc_runtime::checkpoint::load(&path, &c.states, &mut b)
-                .unwrap_or_else(|e| panic!("kill {k} after {ms} ms: {e}"));
+            load().unwrap_or_else(|e| panic!("kill {k} after {ms} ms: {e}"));
         }
     }
     // A stale temporary file (as a kill during a write leaves) is removed by the next run.
     let stale = rlc_runtime::checkpoint::temp_path(&path);
     std::fs::write(&stale, vec![7u8; 1 << 20]).unwrap();
-    let r = rlc(&[
-        "run",
-        "stdlib/ddpg.rl",
-        "--steps",
-        "300",
-        "--eval-every",
-        "200",
-        "--eval-episodes",
-        "1",
-        "--quiet",
-        "--set",
-        "hidden=[64, 64]",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let a = args("300");
+    let r = rlc(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(!stale.exists(), "the stale temporary file is still there");
-    let mut b = InterpBackend::new();
-    b.init_state(&c.states, 0).unwrap();
-    let meta = rlc_runtime::checkpoint::load(&path, &c.states, &mut b).expect("final checkpoint");
-    assert_eq!(meta.step, 300);
+    assert_eq!(load().expect("final checkpoint").step, 300);
 }
 
 /// `rlc eval` rebuilds the program from the run's record, loads the checkpoint and reports
