@@ -71,7 +71,7 @@ pub fn episode_returns(
         }];
         backend.call(entry, &inputs, &mut out)?;
         if let Some(g) = guard {
-            g.check(backend, &format!("evaluation at step {step}"))?;
+            g.check(backend, || format!("evaluation at step {step}"))?;
         }
         let batch = match &env.action {
             ActionSpace::Discrete { .. } => venv.step_discrete(&act_i)?,

@@ -9,7 +9,7 @@ impl Trainer<'_> {
     /// Stops the run when a run-time index check failed in the call just made (`what`).
     pub(super) fn check_indices(&self, what: &str) -> Result<(), RunError> {
         match &self.index_guard {
-            Some(g) => g.check(self.backend.as_ref(), &format!("{what} at step {}", self.steps)),
+            Some(g) => g.check(self.backend.as_ref(), || format!("{what} at step {}", self.steps)),
             None => Ok(()),
         }
     }

@@ -25,8 +25,8 @@ impl IndexGuard {
     }
 
     /// An error when a check failed in the calls so far; `when` says which call
-    /// (`act_explore at step 1200`).
-    pub fn check(&self, backend: &dyn Backend, when: &str) -> Result<(), RunError> {
+    /// (`acting at step 1200`), built only then (this runs after every call).
+    pub fn check(&self, backend: &dyn Backend, when: impl FnOnce() -> String) -> Result<(), RunError> {
         let fault = match backend.read_state(self.state)? {
             HostData::I32(v) => v.first().copied().unwrap_or(0),
             HostData::F32(_) => return Err(RunError::Setup("the index-fault state is not i32".into())),
@@ -40,7 +40,7 @@ impl IndexGuard {
             .cloned()
             .ok_or_else(|| RunError::Setup(format!("index fault {fault} names no check")))?;
         Err(RunError::IndexOutOfRange {
-            message: format!("{} in {when}: the run stopped", check.message()),
+            message: format!("{} in {}: the run stopped", check.message(), when()),
             check,
         })
     }

@@ -484,7 +484,7 @@ impl<'a> Trainer<'a> {
             });
         }
         self.backend.call(self.act, &inputs, &mut outputs)?;
-        self.check_indices(&format!("acting (`{}`)", self.program.schedule.act))?;
+        self.check_indices("acting")?;
         // Integer extras are stored as floats.
         for (f, i) in self.extras.iter_mut().zip(&self.extra_ints) {
             for (d, s) in f.iter_mut().zip(i) {
@@ -617,10 +617,9 @@ impl<'a> Trainer<'a> {
                 self.backend.call(*id, &ins, &mut o)?;
             }
             if let Some(g) = &self.index_guard {
-                g.check(
-                    self.backend.as_ref(),
-                    &format!("deriving `{}` at step {}", spec.name, self.steps),
-                )?;
+                g.check(self.backend.as_ref(), || {
+                    format!("deriving `{}` at step {}", spec.name, self.steps)
+                })?;
             }
             for ((name, _), v) in g.outputs.iter().zip(outs.iter()) {
                 let fi = spec
