@@ -5,6 +5,9 @@
 import nets.{mlp}
 import traces.{discounted_returns}
 
+/// The variance of all elements of `x`.
+fn variance(x) = mean((x - mean(x))^2)
+
 algorithm ppo {
   param gamma = 0.98
   param lambda = 0.8
@@ -36,16 +39,25 @@ algorithm ppo {
   derive R(b) = {
     let delta = b.r + gamma * (1 - b.done) * value(b.s2) - b.v
     let adv = discounted_returns(delta, gamma * lambda * (1 - b.end), zeros_like(b.r[0]))
-    { adv: adv, ret: adv + b.v }
+    let ret = adv + b.v
+    // How much of the returns' variance the value function explains (1: all, <= 0: none),
+    // as Stable-Baselines3 logs it; a constant return (variance 0) explains nothing.
+    log explained_variance = 1 - variance(adv) / maximum(variance(ret), 1e-8)
+    { adv: adv, ret: ret }
   }
 
   loss ppo_loss(b ~ R.minibatch(minibatch)) = {
     let d = categorical(pi(b.s))
     let centred = b.adv - mean(b.adv)
     let adv = centred / (sqrt(mean(centred^2)) + 1e-8)
-    let ratio = exp(d.log_prob(b.a) - b.logp)
+    let log_ratio = d.log_prob(b.a) - b.logp
+    let ratio = exp(log_ratio)
+    // Diagnostics the PPO implementations log (Schulman's approximate KL, k3 estimator).
+    log approx_kl = mean(ratio - 1 - log_ratio)
+    log clip_fraction = mean(f32(abs(ratio - 1) > clip_range))
+    log entropy = mean(d.entropy())
     let surrogate = minimum(ratio * adv, clip(ratio, 1 - clip_range, 1 + clip_range) * adv)
-    -mean(surrogate) + vf_coef * mean((value(b.s) - b.ret)^2) - ent_coef * mean(d.entropy())
+    -mean(surrogate) + vf_coef * mean((value(b.s) - b.ret)^2) - ent_coef * entropy
   }
 
   update pi, value by adam(lr = lr, clip_norm = 0.5) on ppo_loss

@@ -138,6 +138,11 @@ pub enum OutputRole {
         /// The field.
         field: String,
     },
+    /// A value logged by `log NAME = ...` (a scalar f32, logged as `metric/<name>`).
+    Metric {
+        /// The logged name.
+        name: String,
+    },
     /// A named part of a net's result (`net_*` entries: `out`, or a distribution's
     /// parameters).
     Value {
@@ -155,6 +160,7 @@ impl fmt::Display for OutputRole {
             OutputRole::Priority { data } => write!(f, "priority/{data}"),
             OutputRole::Derived { field } => f.write_str(field),
             OutputRole::Value { name } => f.write_str(name),
+            OutputRole::Metric { name } => write!(f, "metric/{name}"),
         }
     }
 }
@@ -204,6 +210,14 @@ impl Signature {
             }
         }
         Ok(())
+    }
+
+    /// The metrics an entry logs: (name, output position).
+    pub fn metrics(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.outputs.iter().enumerate().filter_map(|(i, r)| match r {
+            OutputRole::Metric { name } => Some((name.as_str(), i)),
+            _ => None,
+        })
     }
 
     /// The losses an entry reports: (name, output position).

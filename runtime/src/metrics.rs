@@ -25,6 +25,9 @@ pub struct Record {
     pub updates: u64,
     /// Mean of each loss over the interval's training calls.
     pub losses: Vec<(String, Option<f64>)>,
+    /// Mean of each logged metric (`log NAME = ...`) over the interval's calls of the entry
+    /// that computes it.
+    pub metrics: Vec<(String, Option<f64>)>,
     /// True for the record written after the final evaluation.
     pub final_record: bool,
 }
@@ -32,7 +35,7 @@ pub struct Record {
 /// Names of the fields that depend on timing (everything else is deterministic per seed).
 pub const TIMING_FIELDS: [&str; 2] = ["steps_per_s", "wall_s"];
 
-/// `null` means "no value" (no episode ended, no training call yet). JSON has no NaN or
+/// `null` means "no value" (no episode ended, no training call yet, no metric computed). JSON has no NaN or
 /// infinity, and the trainer stops before a non-finite loss reaches a record, so one that
 /// still arrives is written as the string `"NaN"`, `"inf"` or `"-inf"`: never as `null`, which
 /// would read as "no update".
@@ -58,6 +61,9 @@ impl Record {
         m.insert("updates".into(), json!(self.updates));
         for (name, v) in &self.losses {
             m.insert(format!("loss/{name}"), num(*v));
+        }
+        for (name, v) in &self.metrics {
+            m.insert(format!("metric/{name}"), num(*v));
         }
         if self.final_record {
             m.insert("final".into(), json!(true));

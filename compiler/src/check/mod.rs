@@ -1,6 +1,7 @@
 //! Checking before lowering: loading modules with their imports, and resolving names.
 
 mod loader;
+mod logs;
 mod resolve;
 
 pub use loader::{LoadedModule, ModuleId, Modules, find_stdlib};

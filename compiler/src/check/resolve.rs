@@ -60,6 +60,7 @@ pub fn resolve_module(mods: &Modules, id: ModuleId) -> Vec<Diagnostic> {
             r.decl(d);
         }
     }
+    diags.extend(super::logs::check_module(&m.ast));
     diags
 }
 

@@ -64,6 +64,7 @@ pub(super) fn lower_derive(
     let mut frame = HashMap::new();
     frame.insert(dd.param.name.clone(), Value::Record(fields));
     let ctx = t.ctx;
+    t.log_scopes = vec![dd.body.span];
     let v = t.with_frame(ctx, frame, |t| t.eval(&dd.body))?;
     let Value::Record(out) = v else {
         return Err(err(
@@ -104,5 +105,6 @@ pub(super) fn lower_derive(
         });
     }
     spec.fields.extend(derived);
+    t.output_metrics()?;
     t.finish()
 }

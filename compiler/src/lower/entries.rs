@@ -192,7 +192,7 @@ pub fn lower_algorithm(
     let mut policy_fields = Vec::new();
     for d in &lw.alg.decls {
         if let Decl::Policy(p) = d {
-            match lower_policy(&mut lw, &p.name.name, schedule.envs, p.name.span) {
+            match lower_policy(&mut lw, &p.name.name, schedule.envs, p.name.span, true) {
                 Ok((Lowered { graph, signature }, extras)) => {
                     if p.name.name == schedule.act {
                         policy_fields = extras;
@@ -252,7 +252,7 @@ pub fn lower_algorithm(
         Err(mut e) => errors.append(&mut e),
     }
     let (eval_batch, alg_span) = (lw.options.eval_batch, lw.alg.name.span);
-    match lower_policy(&mut lw, &schedule.eval, eval_batch, alg_span) {
+    match lower_policy(&mut lw, &schedule.eval, eval_batch, alg_span, false) {
         Ok((Lowered { graph, signature }, _)) => entries.push(Entry {
             name: "eval".into(),
             kind: EntryKind::Eval {

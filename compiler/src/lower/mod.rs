@@ -26,6 +26,7 @@ mod expr;
 mod fields;
 mod index;
 mod loops;
+mod metrics;
 mod nets;
 mod noise;
 mod operators;

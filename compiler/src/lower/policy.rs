@@ -11,12 +11,14 @@ use crate::signature::{InputRole, OutputRole};
 use crate::syntax::ast::Decl;
 
 /// The acting entry of a policy for `batch` observations; returns the graph and the extra
-/// record fields it outputs (name, per-item type).
+/// record fields it outputs (name, per-item type). With `metrics`, the policy's `log`
+/// statements are outputs too (after the extras); evaluation entries leave them out.
 pub(super) fn lower_policy(
     lw: &mut Lowerer<'_>,
     policy: &str,
     batch: usize,
     span: Span,
+    metrics: bool,
 ) -> R<(Lowered, Vec<(String, TensorType)>)> {
     let Some(Decl::Policy(decl)) = lw.decl(policy) else {
         return Err(err(
@@ -44,6 +46,9 @@ pub(super) fn lower_policy(
     let obs_ty = TensorType::f32(vec![batch, env.obs_dim]);
     super::budget::check_tensor(&obs_ty, t.lw.options.budget, decl.name.span)?;
     let obs = t.input(InputRole::Observation, obs_ty);
+    if metrics {
+        t.log_scopes = vec![decl.body.span];
+    }
     let out = t.call(
         Value::Policy(policy.to_string()),
         decl.name.span,
@@ -141,6 +146,7 @@ pub(super) fn lower_policy(
         t.output(OutputRole::Extra { field: k.clone() }, n);
         fields.push((k, tv.ty.with_shape(tv.ty.shape[1..].to_vec())));
     }
+    t.output_metrics()?;
     Ok((t.finish()?, fields))
 }
 

@@ -77,6 +77,10 @@ pub struct Tracer<'m, 'l> {
     /// Entry inputs whose leading axis is a batch of shuffled samples, and what they are
     /// (`super::time_axis`).
     pub(crate) shuffled: HashMap<NodeId, String>,
+    /// Bodies (loss, policy, derive) whose `log` statements this entry outputs as metrics.
+    pub(crate) log_scopes: Vec<Span>,
+    /// The metrics recorded so far: name, scalar f32 value, the `log` statement.
+    pub(crate) logs: Vec<(String, Tv, Span)>,
 }
 
 /// A finished entry-point graph and the roles of its inputs and outputs.
@@ -116,6 +120,8 @@ impl<'m, 'l> Tracer<'m, 'l> {
             guaranteed: HashMap::new(),
             index_faults: Vec::new(),
             shuffled: HashMap::new(),
+            log_scopes: Vec::new(),
+            logs: Vec::new(),
         }
     }
 
@@ -542,6 +548,9 @@ impl<'m, 'l> Tracer<'m, 'l> {
             let mut v = self.eval(&l.value)?;
             if l.sample {
                 v = self.sample_value(v, l.value.span)?;
+            }
+            if l.log {
+                self.log_metric(l, &v)?;
             }
             self.bind_pattern(&l.pattern, v, l.value.span)?;
         }

@@ -36,6 +36,14 @@ pub(super) fn lower_train(
     let mut errors = Vec::new();
     let mut batches: HashMap<String, (BatchMode, Value, Span)> = HashMap::new();
     let mut loss_nodes: HashMap<String, Tv> = HashMap::new();
+    t.log_scopes = alg
+        .decls
+        .iter()
+        .filter_map(|d| match d {
+            Decl::Loss(l) => Some(l.body.span),
+            _ => None,
+        })
+        .collect();
     for d in &alg.decls {
         let Decl::Loss(l) = d else { continue };
         let r = (|| -> R<Tv> {
@@ -117,6 +125,9 @@ pub(super) fn lower_train(
         let p = t.here(&p);
         let n = t.gb(span).stop_grad(&p).map_err(|e| vec![e])?;
         t.output(OutputRole::Priority { data: d.clone() }, n.node);
+    }
+    if let Err(e) = t.output_metrics() {
+        errors.push(e);
     }
     if !errors.is_empty() {
         return Err(errors);

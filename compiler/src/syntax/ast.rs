@@ -420,13 +420,16 @@ pub enum Pattern {
     Tuple(Vec<Pattern>, Span),
 }
 
-/// `let PAT = EXPR` or `let PAT ~ DIST` (a reparameterised sample).
+/// `let PAT = EXPR`, `let PAT ~ DIST` (a reparameterised sample) or `log NAME = EXPR` (a
+/// binding whose scalar value is also logged as a metric).
 #[derive(Clone, Debug)]
 pub struct Let {
     /// What is bound.
     pub pattern: Pattern,
     /// `~` instead of `=`.
     pub sample: bool,
+    /// `log` instead of `let`: the value is a metric of the entry that computes it.
+    pub log: bool,
     /// The value.
     pub value: Expr,
     /// Whole statement.

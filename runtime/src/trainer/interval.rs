@@ -1,25 +1,62 @@
-//! Statistics of one logging interval: episode returns and loss sums since the last
+//! Statistics of one logging interval: episode returns, loss and metric sums since the last
 //! metrics line, turned into a [`Record`].
 
 use crate::metrics::Record;
+
+/// Means of named series over an interval: each value added once per call that computes it.
+pub(super) struct Means {
+    names: Vec<String>,
+    /// Per series: (sum, count) of its values in the interval.
+    sums: Vec<(f64, u64)>,
+}
+
+impl Means {
+    pub(super) fn new(names: impl IntoIterator<Item = String>) -> Means {
+        let names: Vec<String> = names.into_iter().collect();
+        Means {
+            sums: vec![(0.0, 0); names.len()],
+            names,
+        }
+    }
+
+    /// Adds one value of series `k`.
+    pub(super) fn add(&mut self, k: usize, v: f32) {
+        self.sums[k].0 += f64::from(v);
+        self.sums[k].1 += 1;
+    }
+
+    /// Each series' mean over the interval (`None` when nothing computed it).
+    fn means(&self) -> Vec<(String, Option<f64>)> {
+        self.names
+            .iter()
+            .zip(&self.sums)
+            .map(|(n, (s, c))| (n.clone(), (*c > 0).then(|| s / *c as f64)))
+            .collect()
+    }
+
+    fn reset(&mut self) {
+        self.sums.fill((0.0, 0));
+    }
+}
 
 /// Statistics of the current logging interval.
 pub(super) struct Interval {
     /// Returns of the episodes finished in the interval.
     pub(super) returns: Vec<f64>,
-    /// Per loss output: (sum, count) of its values in the interval.
-    pub(super) losses: Vec<(f64, u64)>,
-    names: Vec<String>,
+    /// The training step's losses.
+    pub(super) losses: Means,
+    /// The program's logged metrics (acting, derive and training entries together).
+    pub(super) metrics: Means,
     start_steps: u64,
     start_train_time: f64,
 }
 
 impl Interval {
-    pub(super) fn new(losses: &[(String, usize)]) -> Interval {
+    pub(super) fn new(losses: &[(String, usize)], metrics: &[String]) -> Interval {
         Interval {
             returns: Vec::new(),
-            losses: vec![(0.0, 0); losses.len()],
-            names: losses.iter().map(|(n, _)| n.clone()).collect(),
+            losses: Means::new(losses.iter().map(|(n, _)| n.clone())),
+            metrics: Means::new(metrics.iter().cloned()),
             start_steps: 0,
             start_train_time: 0.0,
         }
@@ -48,21 +85,16 @@ impl Interval {
             },
             wall_s: wall,
             updates,
-            losses: self
-                .names
-                .iter()
-                .zip(&self.losses)
-                .map(|(n, (s, c))| (n.clone(), (*c > 0).then(|| s / *c as f64)))
-                .collect(),
+            losses: self.losses.means(),
+            metrics: self.metrics.means(),
             final_record: false,
         }
     }
 
     pub(super) fn reset(&mut self, steps: u64, train_time: f64) {
         self.returns.clear();
-        for l in &mut self.losses {
-            *l = (0.0, 0);
-        }
+        self.losses.reset();
+        self.metrics.reset();
         self.start_steps = steps;
         self.start_train_time = train_time;
     }

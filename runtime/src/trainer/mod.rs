@@ -8,6 +8,7 @@ mod faults;
 mod feed;
 mod index_guard;
 mod interval;
+mod logged;
 pub mod keys;
 pub mod noise;
 mod setup;
@@ -25,13 +26,14 @@ use crate::metrics::{MetricsWriter, Record};
 use crate::progress::Progress;
 use feed::Feed;
 use interval::Interval;
+use logged::Logged;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rlc_compiler::backend::{Backend, Draw, EntryId, In, Out, ReplayId};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::Compiled;
-use rlc_compiler::signature::{InputRole, Signature};
+use rlc_compiler::signature::{InputRole, OutputRole, Signature};
 use setup::{Derive, Src};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -120,6 +122,8 @@ pub struct Trainer<'a> {
     adders: Vec<Option<NStepAdder>>,
     train_out: Vec<Vec<f32>>,
     loss_outputs: Vec<(String, usize)>,
+    /// The logged metrics' outputs.
+    logged: Logged,
     /// Per rollout with derived fields: (store, entry, graph, output buffers).
     derives: Vec<Derive<'a>>,
     /// `(train output, feed source)` pairs carrying new priorities.
@@ -177,6 +181,7 @@ impl<'a> Trainer<'a> {
         let adders = setup::nstep_adders(program, n)?;
         let train_out = setup::output_buffers(entries.train_graph);
         let loss_outputs = setup::loss_outputs(entries.train_signature);
+        let logged = Logged::plan(program, entries.act_signature, entries.train_signature);
         let derives = setup::compile_derives(program, backend.as_mut())?;
         let priority_outputs = setup::priority_outputs(program, entries.train_signature, &feed)?;
         let o = program.env.obs_dim;
@@ -210,6 +215,7 @@ impl<'a> Trainer<'a> {
             adders,
             train_out,
             loss_outputs,
+            logged,
             priority_outputs,
             derives,
             act_calls: 0,
@@ -252,7 +258,7 @@ impl<'a> Trainer<'a> {
             u64::MAX
         };
         let mut next_log = self.cfg.log_every.max(1);
-        let mut interval = Interval::new(&self.loss_outputs);
+        let mut interval = Interval::new(&self.loss_outputs, &self.logged.names);
         let mut history: Vec<Record> = Vec::new();
         // (time, steps, evaluation time) when training first ran.
         let mut train_start: Option<(Instant, u64, f64)> = None;
@@ -261,7 +267,7 @@ impl<'a> Trainer<'a> {
         self.obs.copy_from_slice(self.env.reset());
         while steps < self.cfg.steps {
             let random = steps < sch.warmup as u64;
-            self.act_step(random)?;
+            self.act_step(random, &mut interval)?;
             let batch = match &self.program.env.action {
                 ActionSpace::Discrete { .. } => self.env.step_discrete(&self.act_i32)?,
                 ActionSpace::Continuous { .. } => self.env.step_continuous(&self.act_f32)?,
@@ -299,7 +305,7 @@ impl<'a> Trainer<'a> {
             // Train.
             if self.feed.on_policy(&self.stores) {
                 if self.feed.ready(&self.stores) {
-                    self.run_derives()?;
+                    self.run_derives(&mut interval)?;
                     self.train_on_policy(sch.train_count.max(1) * sch.epochs, &mut interval)?;
                     for s in &mut self.stores {
                         if let Store::Rollout(r) = s {
@@ -429,7 +435,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Chooses actions for the current observations (uniformly at random during warm-up).
-    fn act_step(&mut self, random: bool) -> Result<(), RunError> {
+    fn act_step(&mut self, random: bool, interval: &mut Interval) -> Result<(), RunError> {
         if random {
             match &self.program.env.action {
                 ActionSpace::Discrete { n } => {
@@ -485,6 +491,9 @@ impl<'a> Trainer<'a> {
         }
         self.backend.call(self.act, &inputs, &mut outputs)?;
         self.check_indices("acting")?;
+        if let Err(what) = self.logged.add_act(&self.extras, &mut interval.metrics) {
+            return Err(self.non_finite(&format!("{what} in acting call {}", self.act_calls), None));
+        }
         // Integer extras are stored as floats.
         for (f, i) in self.extras.iter_mut().zip(&self.extra_ints) {
             for (d, s) in f.iter_mut().zip(i) {
@@ -543,10 +552,14 @@ impl<'a> Trainer<'a> {
                 r.update_priorities(&s.indices, &self.train_out[*oi])?;
             }
         }
-        let bad_loss = self.loss_outputs.iter().find_map(|(name, i)| {
-            let v = self.train_out[*i][0];
-            (!v.is_finite()).then(|| format!("loss `{name}` is {v}"))
-        });
+        let bad_loss = self
+            .loss_outputs
+            .iter()
+            .find_map(|(name, i)| {
+                let v = self.train_out[*i][0];
+                (!v.is_finite()).then(|| format!("loss `{name}` is {v}"))
+            })
+            .or_else(|| self.logged.non_finite_train(&self.train_out));
         // Debugging checks the state after every call, so the fault is caught where it starts.
         let bad = match (bad_loss, &before) {
             (Some(what), _) => Some(what),
@@ -572,14 +585,15 @@ impl<'a> Trainer<'a> {
             return Err(self.non_finite(&what, source));
         }
         for (k, (_, i)) in self.loss_outputs.iter().enumerate() {
-            interval.losses[k].0 += f64::from(self.train_out[*i][0]);
-            interval.losses[k].1 += 1;
+            interval.losses.add(k, self.train_out[*i][0]);
         }
+        self.logged.add_train(&self.train_out, &mut interval.metrics);
         Ok(())
     }
 
     /// Computes the derived fields of full rollouts (e.g. advantages) before training.
-    fn run_derives(&mut self) -> Result<(), RunError> {
+    fn run_derives(&mut self, interval: &mut Interval) -> Result<(), RunError> {
+        let mut bad = None;
         for (si, id, g, sig, outs, ints) in &mut self.derives {
             let Store::Rollout(r) = &mut self.stores[*si] else {
                 continue;
@@ -621,7 +635,18 @@ impl<'a> Trainer<'a> {
                     format!("deriving `{}` at step {}", spec.name, self.steps)
                 })?;
             }
-            for ((name, _), v) in g.outputs.iter().zip(outs.iter()) {
+            for (role, v) in sig.outputs.iter().zip(outs.iter()) {
+                let name = match role {
+                    OutputRole::Metric { name } => {
+                        let k = self.logged.index(name).expect("planned from the same entries");
+                        if let Err(what) = self.logged.add(k, v[0], &mut interval.metrics) {
+                            bad.get_or_insert(format!("{what} deriving `{}`", spec.name));
+                        }
+                        continue;
+                    }
+                    OutputRole::Derived { field } => field,
+                    other => return Err(RunError::Setup(format!("derive output `{other}`"))),
+                };
                 let fi = spec
                     .fields
                     .iter()
@@ -630,7 +655,10 @@ impl<'a> Trainer<'a> {
                 r.column_mut(fi).copy_from_slice(v);
             }
         }
-        Ok(())
+        match bad {
+            Some(what) => Err(self.non_finite(&what, None)),
+            None => Ok(()),
+        }
     }
 
     fn train_off_policy(&mut self, interval: &mut Interval) -> Result<(), RunError> {

@@ -134,6 +134,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::sched_train_opt => "a train option",
         Rule::block => "`{`",
         Rule::let_stmt | Rule::kw_let => "`let`",
+        Rule::log_stmt | Rule::kw_log => "`log`",
         Rule::pattern => "a pattern",
         Rule::loss_param => "a loss parameter",
         Rule::fn_param | Rule::fn_params => "a parameter",
@@ -179,6 +180,7 @@ pub(super) fn is_keyword_token(rule: Rule) -> bool {
             | Rule::kw_train
             | Rule::kw_eval
             | Rule::kw_let
+            | Rule::kw_log
             | Rule::kw_in
             | Rule::kw_scan
             | Rule::kw_with

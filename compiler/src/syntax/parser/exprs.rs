@@ -184,6 +184,7 @@ impl Builder {
                 for p in inner(pair) {
                     match p.as_rule() {
                         Rule::let_stmt => lets.push(self.let_stmt(p)?),
+                        Rule::log_stmt => lets.push(self.log_stmt(p)?),
                         _ => result = Some(self.expr(p)?),
                     }
                 }
@@ -222,6 +223,22 @@ impl Builder {
         Ok(Let {
             pattern,
             sample,
+            log: false,
+            value,
+            span,
+        })
+    }
+
+    /// `log NAME = EXPR`: a binding of one name that is also logged.
+    fn log_stmt(&self, pair: Pair<'_, Rule>) -> Res<Let> {
+        let span = self.span(&pair);
+        let mut it = inner(pair).filter(|p| p.as_rule() != Rule::let_eq);
+        let name = self.ident(it.next().expect("grammar"));
+        let value = self.expr(it.next().expect("grammar"))?;
+        Ok(Let {
+            pattern: Pattern::Name(name),
+            sample: false,
+            log: true,
             value,
             span,
         })
