@@ -31,7 +31,9 @@ algorithm ddpg {
   /// TD target from the target networks; `done` is termination only (a time limit bootstraps).
   loss critic_loss(b ~ D.sample(batch)) = {
     let y = stop(b.r + gamma * (1 - b.done) * critic_t(b.s2, actor_t(b.s2)))
-    mean((critic(b.s, b.a) - y)^2)
+    let q = critic(b.s, b.a)
+    log q_mean = mean(q)   // the critic's value of the replayed actions
+    mean((q - y)^2)
   }
   /// Deterministic policy gradient: ascend Q(s, actor(s)); only the actor is updated by it.
   loss actor_loss(b ~ D.sample(batch)) = -mean(critic(b.s, actor(b.s)))

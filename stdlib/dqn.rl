@@ -36,7 +36,9 @@ algorithm dqn {
   loss td(b ~ D.sample(batch)) = {
     let next = argmax(q(b.s2))
     let y = stop(b.r + gamma * (1 - b.done) * pick(q_t(b.s2), next))
-    mean(huber(pick(q(b.s), b.a) - y))
+    let q_sa = pick(q(b.s), b.a)
+    log q_mean = mean(q_sa)   // the online net's value of the replayed actions
+    mean(huber(q_sa - y))
   }
 
   update q by adam(lr = lr * maximum(0.05, 1 - f32(step_count()) / anneal_steps), clip_norm = 10.0) on td

@@ -401,9 +401,60 @@ fn e0029_scan_over_shuffled_samples() {
 }
 
 #[test]
+fn e0030_misplaced_or_non_scalar_metric() {
+    // `log` in a `fn` would be traced once per call: refused before lowering.
+    let src = with(
+        "  policy greedy(s) = actor(s)",
+        "  fn q_of(b) = { log q = mean(critic(b.s, b.a))\n    q }\n  policy greedy(s) = actor(s)",
+    );
+    let (text, codes) = diagnose(&src, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::Metric), "{text}");
+    insta::assert_snapshot!("e0030_metric", text);
+    // Inside a loop body or an `if` branch it is refused too.
+    let looped = with(
+        "-mean(critic(b.s, actor(b.s)))",
+        "-mean(critic(b.s, actor(b.s))) + for i in [1, 2] with acc = 0.0 { log x = acc\n x }",
+    );
+    let (text, codes) = diagnose(&looped, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::Metric), "{text}");
+    assert!(text.contains("in a loop body"), "{text}");
+    // A logged value is a scalar: a vector is refused with a hint.
+    let vector = with(
+        "    mean((critic(b.s, b.a) - y)^2)",
+        "    log y_batch = y\n    mean((critic(b.s, b.a) - y)^2)",
+    );
+    let (text, codes) = diagnose(&vector, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::Metric), "{text}");
+    assert!(
+        text.contains("must be a scalar, found a tensor of type f32[32]"),
+        "{text}"
+    );
+    assert!(text.contains("mean(...)"), "{text}");
+    // Each name is one column of metrics.jsonl: logged twice is a duplicate.
+    let twice = with(
+        "    mean((critic(b.s, b.a) - y)^2)",
+        "    log q = mean(y)\n    mean((critic(b.s, b.a) - y)^2)",
+    )
+    .replace(
+        "= -mean(critic(b.s, actor(b.s)))",
+        "= { log q = mean(critic(b.s, actor(b.s)))\n -q }",
+    );
+    let (text, codes) = diagnose(&twice, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::Duplicate), "{text}");
+    assert!(text.contains("metric `q` is logged twice"), "{text}");
+    // `log` is still a function: `log(x)` as a block's result is not a statement.
+    let call = with(
+        "    mean((critic(b.s, b.a) - y)^2)",
+        "    log (1 + mean((critic(b.s, b.a) - y)^2))",
+    );
+    let (text, codes) = diagnose(&call, None, &[]);
+    assert!(codes.is_empty(), "{text}");
+}
+
+#[test]
 fn every_code_has_a_snapshot_test() {
-    // 28 codes, all exercised above.
-    assert_eq!(Code::ALL.len(), 28);
+    // 29 codes, all exercised above.
+    assert_eq!(Code::ALL.len(), 29);
 }
 
 #[test]

@@ -130,13 +130,10 @@ impl Walker {
         }
         if let Some(first) = self.seen.get(&name.name) {
             self.diags.push(
-                Diagnostic::new(
-                    Code::Duplicate,
-                    format!("metric `{}` is logged twice", name.name),
-                )
-                .at(name.span, "logged again here")
-                .also(*first, "first logged here")
-                .hint("each logged name is one column of metrics.jsonl: rename one of them"),
+                Diagnostic::new(Code::Duplicate, format!("metric `{}` is logged twice", name.name))
+                    .at(name.span, "logged again here")
+                    .also(*first, "first logged here")
+                    .hint("each logged name is one column of metrics.jsonl: rename one of them"),
             );
             return;
         }
