@@ -19,6 +19,7 @@ fn config(steps: u64) -> RunConfig {
         metrics: None,
         checkpoint: None,
         curve: None,
+        tensorboard: None,
         program_hash: 0,
         debug_nans: false,
     }

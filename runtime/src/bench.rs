@@ -208,6 +208,7 @@ pub fn bench_backend(
         metrics: None,
         checkpoint: None,
         curve: None,
+        tensorboard: None,
         program_hash: 0,
         debug_nans: false,
     };

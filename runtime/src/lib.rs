@@ -1,5 +1,5 @@
 //! rlc's runtime: Gymnasium-exact environments, data buffers, the trainer and its outputs
-//! (metrics, checkpoints, learning curves, progress).
+//! (metrics, TensorBoard event files, checkpoints, learning curves, progress).
 
 pub use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
@@ -11,4 +11,5 @@ pub mod envs;
 pub mod error;
 pub mod metrics;
 pub mod progress;
+pub mod tensorboard;
 pub mod trainer;

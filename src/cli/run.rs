@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// Output directory for metrics, learning curve and checkpoint [default: runs/ALG-ENV-sSEED].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Also write TensorBoard event files (returns, steps/s, losses, metrics at every log
+    /// interval) to this directory.
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
     /// Only print the final line.
     #[arg(long)]
     pub quiet: bool,
@@ -90,7 +94,12 @@ pub fn run(args: &RunArgs) -> u8 {
     let metrics = args.metrics.clone().unwrap_or_else(|| out.join("metrics.jsonl"));
     let checkpoint = args.checkpoint.clone().unwrap_or_else(|| out.clone());
     let curve = out.join("curve.svg");
-    for dir in [Some(out.as_path()), metrics.parent(), Some(checkpoint.as_path())]
+    for dir in [
+        Some(out.as_path()),
+        metrics.parent(),
+        Some(checkpoint.as_path()),
+        args.tensorboard.as_deref(),
+    ]
         .into_iter()
         .flatten()
     {
@@ -119,6 +128,7 @@ pub fn run(args: &RunArgs) -> u8 {
         metrics: Some(metrics.clone()),
         checkpoint: Some(checkpoint.clone()),
         curve: Some(curve.clone()),
+        tensorboard: args.tensorboard.clone(),
         program_hash: program_hash(&driver.mods, &program.env.id, &args.compile.set),
         debug_nans: args.debug_nans,
     };

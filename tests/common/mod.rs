@@ -157,6 +157,7 @@ pub fn run_config(steps: u64, seed: u64) -> rlc_runtime::trainer::RunConfig {
         metrics: None,
         checkpoint: None,
         curve: None,
+        tensorboard: None,
         program_hash: 0,
         debug_nans: false,
     }

@@ -24,6 +24,7 @@ use crate::data::{NStepAdder, SequenceReplay};
 use crate::envs::VecEnv;
 use crate::metrics::{MetricsWriter, Record};
 use crate::progress::Progress;
+use crate::tensorboard::EventWriter;
 use feed::Feed;
 use interval::Interval;
 use logged::Logged;
@@ -57,6 +58,8 @@ pub struct RunConfig {
     pub checkpoint: Option<PathBuf>,
     /// Learning-curve image (SVG).
     pub curve: Option<PathBuf>,
+    /// Directory of TensorBoard event files (the metrics records' scalars).
+    pub tensorboard: Option<PathBuf>,
     /// Program hash recorded in checkpoints.
     pub program_hash: u64,
     /// On a NaN or infinity, find the operation that produced it (copies the state before every
@@ -245,6 +248,10 @@ impl<'a> Trainer<'a> {
             Some(p) => Some(MetricsWriter::create(p)?),
             None => None,
         };
+        let mut events = match &self.cfg.tensorboard {
+            Some(dir) => Some(EventWriter::create(dir)?),
+            None => None,
+        };
         let sch = self.program.schedule.clone();
         let n = sch.envs as u64;
         let mut steps: u64 = 0;
@@ -354,6 +361,9 @@ impl<'a> Trainer<'a> {
                 if let Some(m) = &mut metrics {
                     m.write(&rec)?;
                 }
+                if let Some(e) = &mut events {
+                    e.write(&rec)?;
+                }
                 progress.log(&rec);
                 history.push(rec);
                 interval.reset(steps, wall - eval_time);
@@ -409,6 +419,9 @@ impl<'a> Trainer<'a> {
         if let Some(m) = &mut metrics {
             m.write(&rec)?;
             m.flush()?;
+        }
+        if let Some(e) = &mut events {
+            e.write(&rec)?;
         }
         history.push(rec);
         if let Some(dir) = &self.cfg.checkpoint {
