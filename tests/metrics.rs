@@ -16,14 +16,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn records(path: &Path) -> Vec<Map<String, Value>> {
-    std::fs::read_to_string(path)
-        .expect("metrics file")
-        .lines()
-        .map(|l| match serde_json::from_str(l).expect("json line") {
-            Value::Object(m) => m,
-            other => panic!("not an object: {other}"),
-        })
-        .collect()
+    common::metrics_records(path)
 }
 
 /// `rlc run FILE --quiet` with `args`, writing to `out`; panics unless it succeeds.
@@ -32,7 +25,11 @@ fn run(file: &str, out: &Path, args: &[&str]) {
     let mut all = vec!["run", file, "--quiet", "--out", o];
     all.extend(args);
     let r = rlc(&all);
-    assert!(r.status.success(), "{all:?}: {}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        r.status.success(),
+        "{all:?}: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
 }
 
 /// The tensor bytes of a checkpoint (its header names the program's hash, which differs).
@@ -46,7 +43,11 @@ fn tensor_bytes(ck: &Path) -> Vec<u8> {
 fn metrics_of_policies_derives_and_losses_on_interp_and_jit() {
     for backend in ["interp", "jit"] {
         let out = tmp(&format!("probe-{backend}"));
-        run(PROBE, &out, &["--steps", "256", "--log-every", "64", "--backend", backend]);
+        run(
+            PROBE,
+            &out,
+            &["--steps", "256", "--log-every", "64", "--backend", backend],
+        );
         let m = records(&out.join("metrics.jsonl"));
         assert_eq!(m.len(), 5, "{m:?}");
         // Every interval of 64 steps holds two rollouts of 8 steps x 4 envs, each trained on
@@ -66,7 +67,14 @@ fn metrics_of_policies_derives_and_losses_on_interp_and_jit() {
         assert!(m[4]["metric/kl"].is_null(), "{:?}", m[4]);
         // The curve has a panel for the metrics, each in its legend.
         let svg = std::fs::read_to_string(out.join("curve.svg")).unwrap();
-        for name in ["acting_envs", "rollout_reward", "batch_size", "kl", "\nmetric\n", "\nloss\n"] {
+        for name in [
+            "acting_envs",
+            "rollout_reward",
+            "batch_size",
+            "kl",
+            "\nmetric\n",
+            "\nloss\n",
+        ] {
             assert!(svg.contains(name), "{backend}: no {name:?} in the curve");
         }
     }
@@ -78,8 +86,28 @@ fn logging_changes_nothing_that_is_learned() {
     // losses) with every `log` turned into a plain `let`: the same parameters, bit for bit.
     let cases: [(&str, &[&str]); 3] = [
         ("ppo", &["--steps", "1024", "--set", "epochs=2"]),
-        ("dqn", &["--steps", "1200", "--set", "learning_starts=1000", "--set", "hidden=[16]"]),
-        ("ddpg", &["--steps", "1100", "--set", "learning_starts=1000", "--set", "hidden=[16]"]),
+        (
+            "dqn",
+            &[
+                "--steps",
+                "1200",
+                "--set",
+                "learning_starts=1000",
+                "--set",
+                "hidden=[16]",
+            ],
+        ),
+        (
+            "ddpg",
+            &[
+                "--steps",
+                "1100",
+                "--set",
+                "learning_starts=1000",
+                "--set",
+                "hidden=[16]",
+            ],
+        ),
     ];
     let dir = tmp("unlogged");
     std::fs::create_dir_all(&dir).unwrap();
@@ -100,14 +128,19 @@ fn logging_changes_nothing_that_is_learned() {
             if backend == "interp" && alg != "ppo" {
                 continue; // the off-policy pair once, on the JIT: the interpreter is slow
             }
-            let (a, b) = (dir.join(format!("{alg}-{backend}-log")), dir.join(format!("{alg}-{backend}-let")));
+            let (a, b) = (
+                dir.join(format!("{alg}-{backend}-log")),
+                dir.join(format!("{alg}-{backend}-let")),
+            );
             let mut with = args.to_vec();
             with.extend(["--backend", backend, "--seed", "5"]);
             run(&format!("stdlib/{alg}.rl"), &a, &with);
             run(plain_file.to_str().unwrap(), &b, &with);
             let logged = records(&a.join("metrics.jsonl"));
             assert!(
-                logged.iter().any(|r| r.keys().any(|k| k.starts_with("metric/") && r[k].is_f64())),
+                logged
+                    .iter()
+                    .any(|r| r.keys().any(|k| k.starts_with("metric/") && r[k].is_f64())),
                 "{alg} on {backend} logged no metric"
             );
             assert_eq!(
@@ -123,17 +156,31 @@ fn logging_changes_nothing_that_is_learned() {
 #[test]
 fn a_non_finite_metric_stops_the_run_like_a_non_finite_loss() {
     let src = std::fs::read_to_string(common::root().join(PROBE)).unwrap();
-    let bad = src.replace("log batch_size = sum(ones_like(b.r))", "log batch_size = log(0 * sum(b.r))");
+    let bad = src.replace(
+        "log batch_size = sum(ones_like(b.r))",
+        "log batch_size = log(0 * sum(b.r))",
+    );
     assert_ne!(bad, src);
     let dir = tmp("non-finite");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("bad.rl");
     std::fs::write(&file, bad).unwrap();
     let out = dir.join("out");
-    let r = rlc(&["run", file.to_str().unwrap(), "--steps", "256", "--quiet", "--out", out.to_str().unwrap()]);
+    let r = rlc(&[
+        "run",
+        file.to_str().unwrap(),
+        "--steps",
+        "256",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("metric `batch_size` is -inf after training call 1"), "{stderr}");
+    assert!(
+        stderr.contains("metric `batch_size` is -inf after training call 1"),
+        "{stderr}"
+    );
 }
 
 /// Reads an event directory with TensorBoard's own reader: `{tag: [[step, value], ...]}`.
@@ -169,15 +216,36 @@ fn tensorboard_reads_the_event_files_as_metrics_jsonl_has_them() {
     };
     let out = tmp("tensorboard");
     let tb = out.join("tb");
-    run(PROBE, &out, &["--steps", "256", "--log-every", "64", "--tensorboard", tb.to_str().unwrap()]);
-    let files: Vec<_> = std::fs::read_dir(&tb).unwrap().map(|e| e.unwrap().file_name()).collect();
+    run(
+        PROBE,
+        &out,
+        &[
+            "--steps",
+            "256",
+            "--log-every",
+            "64",
+            "--tensorboard",
+            tb.to_str().unwrap(),
+        ],
+    );
+    let files: Vec<_> = std::fs::read_dir(&tb)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    assert!(files[0].to_string_lossy().starts_with("events.out.tfevents."), "{files:?}");
+    assert!(
+        files[0].to_string_lossy().starts_with("events.out.tfevents."),
+        "{files:?}"
+    );
     let r = std::process::Command::new(&python)
         .args(["-c", READ_EVENTS, tb.to_str().unwrap()])
         .output()
         .expect("run the TensorBoard reader");
-    assert!(r.status.success(), "{python}: {}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        r.status.success(),
+        "{python}: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let got: Map<String, Value> = serde_json::from_slice(&r.stdout).expect("reader output");
     // What metrics.jsonl says, series by series: every number but the counters and times.
     let mut want: Map<String, Value> = Map::new();
@@ -188,11 +256,17 @@ fn tensorboard_reads_the_event_files_as_metrics_jsonl_has_them() {
                 || k.starts_with("metric/");
             if let (true, Some(x)) = (series, v.as_f64()) {
                 let points = want.entry(k.clone()).or_insert(Value::Array(Vec::new()));
-                points.as_array_mut().unwrap().push(serde_json::json!([rec["step"], x]));
+                points
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!([rec["step"], x]));
             }
         }
     }
-    assert!(want.contains_key("metric/kl") && want.contains_key("loss/l"), "{want:?}");
+    assert!(
+        want.contains_key("metric/kl") && want.contains_key("loss/l"),
+        "{want:?}"
+    );
     let keys = |m: &Map<String, Value>| {
         let mut k: Vec<String> = m.keys().cloned().collect();
         k.sort();
@@ -205,7 +279,11 @@ fn tensorboard_reads_the_event_files_as_metrics_jsonl_has_them() {
         for (w, g) in w.iter().zip(g) {
             assert_eq!(w[0], g[0], "{tag}: steps");
             // Event files hold f32 scalars.
-            assert_eq!(w[1].as_f64().unwrap() as f32, g[1].as_f64().unwrap() as f32, "{tag}");
+            assert_eq!(
+                w[1].as_f64().unwrap() as f32,
+                g[1].as_f64().unwrap() as f32,
+                "{tag}"
+            );
         }
     }
 }

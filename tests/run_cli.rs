@@ -13,14 +13,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn metrics(path: &Path) -> Vec<serde_json::Map<String, Value>> {
-    std::fs::read_to_string(path)
-        .expect("metrics file")
-        .lines()
-        .map(|l| match serde_json::from_str(l).expect("json line") {
-            Value::Object(m) => m,
-            other => panic!("not an object: {other}"),
-        })
-        .collect()
+    common::metrics_records(path)
 }
 
 /// The final line, parsed: eval_return, steps, wall_s, steps_per_s.

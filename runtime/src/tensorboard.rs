@@ -126,7 +126,10 @@ impl EventWriter {
             std::process::id()
         ));
         let err = |e: std::io::Error| {
-            RunError::Io(format!("cannot write TensorBoard events to `{}`: {e}", path.display()))
+            RunError::Io(format!(
+                "cannot write TensorBoard events to `{}`: {e}",
+                path.display()
+            ))
         };
         std::fs::create_dir_all(dir).map_err(err)?;
         let f = File::create(&path).map_err(err)?;
@@ -186,7 +189,10 @@ mod tests {
         // RFC 3720's check value for "123456789", then TensorFlow's mask of it.
         assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);
         let crc: u32 = 0xe306_9283;
-        assert_eq!(masked_crc(b"123456789"), ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8));
+        assert_eq!(
+            masked_crc(b"123456789"),
+            ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8)
+        );
     }
 
     #[test]
@@ -195,7 +201,10 @@ mod tests {
         let f = frame(data);
         assert_eq!(f.len(), 8 + 4 + data.len() + 4);
         assert_eq!(u64::from_le_bytes(f[..8].try_into().unwrap()), data.len() as u64);
-        assert_eq!(u32::from_le_bytes(f[8..12].try_into().unwrap()), masked_crc(&f[..8]));
+        assert_eq!(
+            u32::from_le_bytes(f[8..12].try_into().unwrap()),
+            masked_crc(&f[..8])
+        );
         assert_eq!(&f[12..12 + data.len()], data);
         let tail = u32::from_le_bytes(f[12 + data.len()..].try_into().unwrap());
         assert_eq!(tail, masked_crc(data));

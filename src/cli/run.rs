@@ -100,8 +100,8 @@ pub fn run(args: &RunArgs) -> u8 {
         Some(checkpoint.as_path()),
         args.tensorboard.as_deref(),
     ]
-        .into_iter()
-        .flatten()
+    .into_iter()
+    .flatten()
     {
         if let Err(e) = writable(dir) {
             eprintln!("error: cannot write to `{}`: {e}", dir.display());

@@ -36,6 +36,18 @@ pub fn fresh_dir(suite: &str, name: &str) -> PathBuf {
     d
 }
 
+/// The records of a metrics.jsonl file, in order.
+pub fn metrics_records(path: &Path) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    std::fs::read_to_string(path)
+        .expect("metrics file")
+        .lines()
+        .map(|l| match serde_json::from_str(l).expect("json line") {
+            serde_json::Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        })
+        .collect()
+}
+
 /// The standard library directory.
 pub fn stdlib() -> PathBuf {
     root().join("stdlib")

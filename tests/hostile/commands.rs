@@ -299,6 +299,22 @@ pub(super) const COMMANDS: &[Cmd] = &[
         2,
         Some("E0024"),
     ),
+    // An event directory that cannot be made (a file is in the way): refused before training.
+    cmd(
+        "run_tensorboard_under_a_file",
+        &[
+            "run",
+            "stdlib/reinforce.rl",
+            "--steps",
+            "1000",
+            "--tensorboard",
+            "README.md/tb",
+            "--out",
+            "/tmp/rlc-hostile-run",
+        ],
+        2,
+        None,
+    ),
     cmd(
         "run_steps_not_a_multiple",
         &[

@@ -3,6 +3,7 @@
 //! checkpoints.
 
 mod debug_nans;
+mod derives;
 mod eval;
 mod faults;
 mod feed;
@@ -34,7 +35,7 @@ use rlc_compiler::backend::{Backend, Draw, EntryId, In, Out, ReplayId};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::Compiled;
-use rlc_compiler::signature::{InputRole, OutputRole, Signature};
+use rlc_compiler::signature::{InputRole, Signature};
 use setup::{Derive, Src};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -335,18 +336,7 @@ impl<'a> Trainer<'a> {
             progress.step(steps);
             if steps >= next_eval && steps < self.cfg.steps {
                 let t = Instant::now();
-                let r = mean_return(episode_returns(
-                    self.backend.as_mut(),
-                    EvalPolicy {
-                        entry: self.eval,
-                        signature: self.eval_signature,
-                        guard: self.index_guard.as_ref(),
-                    },
-                    &self.program.env,
-                    self.cfg.eval_episodes,
-                    self.cfg.seed,
-                    steps,
-                )?);
+                let r = self.evaluate(steps)?;
                 eval_time += t.elapsed().as_secs_f64();
                 last_eval = Some(r);
                 progress.eval(r);
@@ -386,18 +376,7 @@ impl<'a> Trainer<'a> {
             _ => None,
         };
         let t = Instant::now();
-        let final_eval = mean_return(episode_returns(
-            self.backend.as_mut(),
-            EvalPolicy {
-                entry: self.eval,
-                signature: self.eval_signature,
-                guard: self.index_guard.as_ref(),
-            },
-            &self.program.env,
-            self.cfg.eval_episodes,
-            self.cfg.seed,
-            steps,
-        )?);
+        let final_eval = self.evaluate(steps)?;
         eval_time += t.elapsed().as_secs_f64();
         let wall = start.elapsed().as_secs_f64();
         progress.eval(final_eval);
@@ -445,6 +424,22 @@ impl<'a> Trainer<'a> {
             train_phase_steps_per_s,
             train_phase_bytes_per_step,
         })
+    }
+
+    /// The mean return of the greedy evaluation episodes after `steps` environment steps.
+    fn evaluate(&mut self, steps: u64) -> Result<f64, RunError> {
+        Ok(mean_return(episode_returns(
+            self.backend.as_mut(),
+            EvalPolicy {
+                entry: self.eval,
+                signature: self.eval_signature,
+                guard: self.index_guard.as_ref(),
+            },
+            &self.program.env,
+            self.cfg.eval_episodes,
+            self.cfg.seed,
+            steps,
+        )?))
     }
 
     /// Chooses actions for the current observations (uniformly at random during warm-up).
@@ -602,76 +597,6 @@ impl<'a> Trainer<'a> {
         }
         self.logged.add_train(&self.train_out, &mut interval.metrics);
         Ok(())
-    }
-
-    /// Computes the derived fields of full rollouts (e.g. advantages) before training.
-    fn run_derives(&mut self, interval: &mut Interval) -> Result<(), RunError> {
-        let mut bad = None;
-        for (si, id, g, sig, outs, ints) in &mut self.derives {
-            let Store::Rollout(r) = &mut self.stores[*si] else {
-                continue;
-            };
-            let spec = &self.program.data[*si];
-            {
-                let mut cols = Vec::with_capacity(g.inputs.len());
-                for (k, role) in sig.inputs.iter().enumerate() {
-                    let fi = match role {
-                        InputRole::Field { data, field } if *data == spec.name => {
-                            spec.fields.iter().position(|f| f.name == *field)
-                        }
-                        _ => None,
-                    }
-                    .ok_or_else(|| RunError::Setup(format!("derive input `{role}`")))?;
-                    // Integer fields (discrete actions) are stored as floats.
-                    for (d, x) in ints[k].iter_mut().zip(r.column(fi)) {
-                        *d = *x as i32;
-                    }
-                    cols.push(fi);
-                }
-                let ins: Vec<In<'_>> = cols
-                    .iter()
-                    .zip(ints.iter())
-                    .zip(&g.inputs)
-                    .map(|((fi, iv), i)| {
-                        if g.ty(*i).dtype == DType::I32 {
-                            In::I32(iv)
-                        } else {
-                            In::F32(r.column(*fi))
-                        }
-                    })
-                    .collect();
-                let mut o: Vec<Out<'_>> = outs.iter_mut().map(|v| Out::F32(v.as_mut_slice())).collect();
-                self.backend.call(*id, &ins, &mut o)?;
-            }
-            if let Some(g) = &self.index_guard {
-                g.check(self.backend.as_ref(), || {
-                    format!("deriving `{}` at step {}", spec.name, self.steps)
-                })?;
-            }
-            for (role, v) in sig.outputs.iter().zip(outs.iter()) {
-                let name = match role {
-                    OutputRole::Metric { name } => {
-                        let k = self.logged.index(name).expect("planned from the same entries");
-                        if let Err(what) = self.logged.add(k, v[0], &mut interval.metrics) {
-                            bad.get_or_insert(format!("{what} deriving `{}`", spec.name));
-                        }
-                        continue;
-                    }
-                    OutputRole::Derived { field } => field,
-                    other => return Err(RunError::Setup(format!("derive output `{other}`"))),
-                };
-                let fi = spec
-                    .fields
-                    .iter()
-                    .position(|f| f.name == *name)
-                    .ok_or_else(|| RunError::Setup(format!("derived field `{name}`")))?;
-                r.column_mut(fi).copy_from_slice(v);
-            }
-        }
-        match bad {
-            Some(what) => Err(self.non_finite(&what, None)),
-            None => Ok(()),
-        }
     }
 
     fn train_off_policy(&mut self, interval: &mut Interval) -> Result<(), RunError> {
