@@ -8,6 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
+/// A record's losses or metrics.
+type Named = [(String, Option<f64>)];
+
 /// One line of a panel: its label, colour and points.
 struct Series {
     label: String,
@@ -46,7 +49,7 @@ pub fn write_svg(path: &Path, algorithm: &str, env: &str, history: &[Record]) ->
             points: points(history, |r| r.eval_return),
         },
     ];
-    let named = |pick: fn(&Record) -> &[(String, Option<f64>)]| -> Vec<Series> {
+    let named = |pick: fn(&Record) -> &Named| -> Vec<Series> {
         let names = history.first().map_or(&[][..], pick);
         names
             .iter()
