@@ -39,9 +39,16 @@ fn tensor_bytes(ck: &Path) -> Vec<u8> {
     b[8 + n..].to_vec()
 }
 
+/// The backends of this build: OpenCL (on PoCL in CI) with `--features opencl`.
+const BACKENDS: &[&str] = if cfg!(feature = "opencl") {
+    &["interp", "jit", "opencl"]
+} else {
+    &["interp", "jit"]
+};
+
 #[test]
-fn metrics_of_policies_derives_and_losses_on_interp_and_jit() {
-    for backend in ["interp", "jit"] {
+fn metrics_of_policies_derives_and_losses_on_every_backend() {
+    for &backend in BACKENDS {
         let out = tmp(&format!("probe-{backend}"));
         run(
             PROBE,
