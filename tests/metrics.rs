@@ -163,31 +163,45 @@ fn logging_changes_nothing_that_is_learned() {
 #[test]
 fn a_non_finite_metric_stops_the_run_like_a_non_finite_loss() {
     let src = std::fs::read_to_string(common::root().join(PROBE)).unwrap();
-    let bad = src.replace(
-        "log batch_size = sum(ones_like(b.r))",
-        "log batch_size = log(0 * sum(b.r))",
-    );
-    assert_ne!(bad, src);
+    // Each place a metric is computed, made -inf (`log(0)`), and what the error says.
+    let cases = [
+        (
+            "log acting_envs = sum(ones_like(s[..., 0]))",
+            "log acting_envs = log(0 * sum(s))",
+            "metric `acting_envs` is -inf in acting call 1 after training call 0",
+        ),
+        (
+            "log rollout_reward = sum(b.r)",
+            "log rollout_reward = log(0 * sum(b.r))",
+            "metric `rollout_reward` is -inf deriving `R` after training call 0",
+        ),
+        (
+            "log batch_size = sum(ones_like(b.r))",
+            "log batch_size = log(0 * sum(b.r))",
+            "metric `batch_size` is -inf after training call 1",
+        ),
+    ];
     let dir = tmp("non-finite");
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("bad.rl");
-    std::fs::write(&file, bad).unwrap();
-    let out = dir.join("out");
-    let r = rlc(&[
-        "run",
-        file.to_str().unwrap(),
-        "--steps",
-        "256",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(r.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("metric `batch_size` is -inf after training call 1"),
-        "{stderr}"
-    );
+    for (k, (from, to, says)) in cases.into_iter().enumerate() {
+        let bad = src.replace(from, to);
+        assert_ne!(bad, src, "{from}");
+        let file = dir.join(format!("bad{k}.rl"));
+        std::fs::write(&file, bad).unwrap();
+        let out = dir.join(format!("out{k}"));
+        let r = rlc(&[
+            "run",
+            file.to_str().unwrap(),
+            "--steps",
+            "256",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(3), "{stderr}");
+        assert!(stderr.contains(says), "{says}: {stderr}");
+    }
 }
 
 /// Reads an event directory with TensorBoard's own reader: `{tag: [[step, value], ...]}`.
