@@ -11,4 +11,5 @@ pub mod envs;
 pub mod error;
 pub mod metrics;
 pub mod progress;
+pub mod snapshot;
 pub mod trainer;

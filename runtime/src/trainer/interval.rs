@@ -1,7 +1,9 @@
 //! Statistics of one logging interval: episode returns and loss sums since the last
 //! metrics line, turned into a [`Record`].
 
+use crate::error::RunError;
 use crate::metrics::Record;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 /// Statistics of the current logging interval.
 pub(super) struct Interval {
@@ -65,5 +67,30 @@ impl Interval {
         }
         self.start_steps = steps;
         self.start_train_time = train_time;
+    }
+}
+
+impl Resumable for Interval {
+    fn save(&self, p: &str, w: &mut SnapshotWriter) {
+        w.f64s(&format!("{p}/returns"), &self.returns);
+        let sums: Vec<f64> = self.losses.iter().map(|l| l.0).collect();
+        let counts: Vec<u64> = self.losses.iter().map(|l| l.1).collect();
+        w.f64s(&format!("{p}/loss_sums"), &sums);
+        w.u64s(&format!("{p}/loss_counts"), &counts);
+        w.u64(&format!("{p}/start_steps"), self.start_steps);
+        w.f64s(&format!("{p}/start_train_time"), &[self.start_train_time]);
+    }
+
+    fn restore(&mut self, p: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        self.returns = r.f64s(&format!("{p}/returns"))?;
+        let sums = r.f64s_of_len(&format!("{p}/loss_sums"), self.losses.len())?;
+        let counts = r.u64s(&format!("{p}/loss_counts"))?;
+        if counts.len() != sums.len() {
+            return Err(r.error(format!("`{p}/loss_counts` does not match its sums")));
+        }
+        self.losses = sums.into_iter().zip(counts).collect();
+        self.start_steps = r.u64(&format!("{p}/start_steps"))?;
+        self.start_train_time = r.f64s_of_len(&format!("{p}/start_train_time"), 1)?[0];
+        Ok(())
     }
 }
