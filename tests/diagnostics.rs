@@ -623,3 +623,52 @@ fn exploration_noise_is_checked() {
     let dqn = read("dqn.rl").replace("act explore into D;", "act explore into D noise ou(0.15, 0.2);");
     check("noise_on_discrete_actions", &dqn, Code::ActionSpaceKind);
 }
+
+#[test]
+fn e0030_set_where_state_cannot_change() {
+    // `set` on a hyperparameter.
+    check(
+        "e0030_set_not_state",
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "{ set gamma = 0.5\n    -mean(critic(b.s, actor(b.s))) }",
+        ),
+        Code::StateWrite,
+    );
+    // In the evaluation policy: an evaluation must not change the run.
+    check(
+        "e0030_set_in_eval_policy",
+        &with(
+            "policy greedy(s) = actor(s)",
+            "state calls = 0.0\n  policy greedy(s) = { set calls = calls + 1.0\n    actor(s) }",
+        )
+        .replace("schedule { act greedy", "policy explore(s) = actor(s)\n  schedule { act explore"),
+        Code::StateWrite,
+    );
+    // Inside a loop body.
+    let (text, codes) = diagnose(
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "{ let s = scan t in 3 with c = 0.0 { set seen = c\n      c + 1.0 }\n    -mean(critic(b.s, actor(b.s))) + s }",
+        )
+        .replace("policy greedy", "state seen = 0.0\n  policy greedy"),
+        None,
+        &[],
+    );
+    assert_eq!(codes.first(), Some(&Code::StateWrite), "{text}");
+    assert!(text.contains("inside a loop body"), "{text}");
+    // Twice in one entry point; and a value of the wrong shape.
+    let twice = with(
+        "-mean(critic(b.s, actor(b.s)))",
+        "{ set seen = 1.0\n    set seen = 2.0\n    -mean(critic(b.s, actor(b.s))) }",
+    )
+    .replace("policy greedy", "state seen = 0.0\n  policy greedy");
+    let (text, codes) = diagnose(&twice, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::DoubleAssign), "{text}");
+    let shape = with(
+        "-mean(critic(b.s, actor(b.s)))",
+        "{ set seen = b.r\n    -mean(critic(b.s, actor(b.s))) }",
+    )
+    .replace("policy greedy", "state seen = 0.0\n  policy greedy");
+    check("e0030_set_wrong_shape", &shape, Code::ShapeMismatch);
+}

@@ -67,12 +67,15 @@ pub enum Code {
     /// A scan stepping along the shuffled samples of a replay batch or rollout minibatch
     /// as if they were ordered in time.
     TimeAxis,
+    /// `set` on something that is not program state, or where state cannot change (the
+    /// evaluation policy, a loop body, outside training).
+    StateWrite,
 }
 
 impl Code {
     /// Every code a program can cause, in numbering order (each has a snapshot test).
     /// [`Code::Internal`] is not one of them: it reports a compiler bug.
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 29] = [
         Code::Syntax,
         Code::UnknownName,
         Code::UnknownField,
@@ -101,6 +104,7 @@ impl Code {
         Code::NonFinite,
         Code::TooLarge,
         Code::TimeAxis,
+        Code::StateWrite,
     ];
 
     /// The stable number of the code (`E0005` is 5). Never reuse or change a number.
@@ -135,6 +139,7 @@ impl Code {
             Code::NonFinite => 27,
             Code::TooLarge => 28,
             Code::TimeAxis => 29,
+            Code::StateWrite => 30,
         }
     }
 
@@ -175,6 +180,7 @@ impl Code {
             Code::NonFinite => "non-finite value",
             Code::TooLarge => "too large",
             Code::TimeAxis => "no time axis",
+            Code::StateWrite => "cannot set state here",
         }
     }
 }
@@ -220,13 +226,14 @@ mod tests {
             (Code::NonFinite, "E0027"),
             (Code::TooLarge, "E0028"),
             (Code::TimeAxis, "E0029"),
+            (Code::StateWrite, "E0030"),
         ];
         for (c, s) in expected {
             assert_eq!(c.as_str(), s, "{c:?}");
         }
         // ALL lists the program-facing codes in numbering order, skipping only Internal (26).
-        assert_eq!(Code::ALL.len(), 28);
-        let numbers = (1..=29).filter(|n| *n != Code::Internal.number());
+        assert_eq!(Code::ALL.len(), 29);
+        let numbers = (1..=30).filter(|n| *n != Code::Internal.number());
         for (c, n) in Code::ALL.iter().zip(numbers) {
             assert_eq!(c.number(), n, "{c:?}");
         }

@@ -31,6 +31,7 @@ mod noise;
 mod operators;
 mod optim;
 mod policy;
+mod program_state;
 mod program;
 mod schedule;
 mod states;

@@ -2,6 +2,7 @@
 
 use super::args::ArgVal;
 use super::program::Lowerer;
+use super::program_state::StateWrites;
 use super::tracer::{Lowered, R, Tracer, err};
 use super::value::Value;
 use crate::diag::{Code, Span};
@@ -10,12 +11,14 @@ use crate::ir::{DType, TensorType};
 use crate::signature::{InputRole, OutputRole};
 use crate::syntax::ast::Decl;
 
-/// The acting entry of a policy for `batch` observations; returns the graph and the extra
-/// record fields it outputs (name, per-item type).
+/// The acting entry of a policy for `batch` observations (`acting`: used to collect
+/// experience, so it may change program state; otherwise the evaluation entry); returns the
+/// graph and the extra record fields it outputs (name, per-item type).
 pub(super) fn lower_policy(
     lw: &mut Lowerer<'_>,
     policy: &str,
     batch: usize,
+    acting: bool,
     span: Span,
 ) -> R<(Lowered, Vec<(String, TensorType)>)> {
     let Some(Decl::Policy(decl)) = lw.decl(policy) else {
@@ -39,6 +42,14 @@ pub(super) fn lower_policy(
     }
     let env = lw.env.clone();
     let mut t = Tracer::new(lw);
+    t.sets = if acting {
+        StateWrites::Open(Vec::new())
+    } else {
+        StateWrites::Refused(format!(
+            "`{policy}` is the evaluation policy, and an evaluation must not change the run \
+             (evaluate with a policy that reads the state without setting it)"
+        ))
+    };
     // `batch` is the number of environments (or the eval batch): refuse absurd ones here,
     // before anything is sized by it.
     let obs_ty = TensorType::f32(vec![batch, env.obs_dim]);
