@@ -100,7 +100,7 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
                 "set here",
             )
             .also(other.name().map_or(s.span, |n| n.span), "declared here")
-            .hint(format!("declare `state {name} = ...` for a value the program changes itself")));
+            .hint("a value the program changes itself is declared with `state NAME = INIT`"));
         }
         None => {
             return Err(err(
