@@ -642,7 +642,10 @@ fn e0030_set_where_state_cannot_change() {
             "policy greedy(s) = actor(s)",
             "state calls = 0.0\n  policy greedy(s) = { set calls = calls + 1.0\n    actor(s) }",
         )
-        .replace("schedule { act greedy", "policy explore(s) = actor(s)\n  schedule { act explore"),
+        .replace(
+            "schedule { act greedy",
+            "policy explore(s) = actor(s)\n  schedule { act explore",
+        ),
         Code::StateWrite,
     );
     // Inside a loop body.

@@ -15,7 +15,9 @@ fn scalars(path: &std::path::Path, names: &[&str]) -> Vec<f64> {
     names
         .iter()
         .map(|n| {
-            let t = st.tensor(n).unwrap_or_else(|_| panic!("no `{n}` in the checkpoint"));
+            let t = st
+                .tensor(n)
+                .unwrap_or_else(|_| panic!("no `{n}` in the checkpoint"));
             let b: [u8; 4] = t.data().try_into().expect("a scalar");
             match t.dtype() {
                 safetensors::Dtype::I32 => f64::from(i32::from_le_bytes(b)),
@@ -36,7 +38,14 @@ fn acting_derive_and_training_calls_change_state_and_evaluations_do_not() {
     for backend in backends {
         let r = Command::new(env!("CARGO_BIN_EXE_rlc"))
             .current_dir(common::root())
-            .args(["run", "tests/programs/state_counters.rl", "--steps", "64", "--eval-every", "16"])
+            .args([
+                "run",
+                "tests/programs/state_counters.rl",
+                "--steps",
+                "64",
+                "--eval-every",
+                "16",
+            ])
             .args(["--eval-episodes", "2", "--quiet", "--backend", backend, "--out"])
             .arg(&out)
             .output()
@@ -63,7 +72,11 @@ fn acting_derive_and_training_calls_change_state_and_evaluations_do_not() {
 fn running_moments_merge_batches_like_one_pass_over_all_of_them() {
     let mut d = Driver::new(Some(common::stdlib()));
     let m = d
-        .load_text("t.rl", Some(&common::stdlib()), "import normalize.{running_moments, normalize}\n")
+        .load_text(
+            "t.rl",
+            Some(&common::stdlib()),
+            "import normalize.{running_moments, normalize}\n",
+        )
         .expect("load");
     let batches: [&[[f64; 2]]; 3] = [
         &[[1.0, -2.0], [3.0, 0.5]],
@@ -85,9 +98,9 @@ fn running_moments_merge_batches_like_one_pass_over_all_of_them() {
         lit(batches[2]),
         lit(batches[2])
     );
-    let traced = d.trace_expr(m, None, no_env(), &expr).unwrap_or_else(|e| {
-        panic!("{}", rlc_compiler::diag::render_all(&e, &d.mods.sources, false))
-    });
+    let traced = d
+        .trace_expr(m, None, no_env(), &expr)
+        .unwrap_or_else(|e| panic!("{}", rlc_compiler::diag::render_all(&e, &d.mods.sources, false)));
     let r = eval::<f64>(&traced.graph, &[], &[]).expect("eval");
     // numpy: x.mean(axis=0), x.var(axis=0) over all six rows.
     let all: Vec<[f64; 2]> = batches.iter().flat_map(|b| b.iter().copied()).collect();
@@ -104,4 +117,22 @@ fn running_moments_merge_batches_like_one_pass_over_all_of_them() {
             assert!((got - want).abs() < 1e-9, "normalised[{i}][{k}]: {got} vs {want}");
         }
     }
+}
+
+/// PPO's adaptive-KL objective, whose β is program state, learns CartPole like PPO.
+#[test]
+#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+fn ppo_with_an_adaptive_kl_penalty_solves_cartpole() {
+    let ret = common::learn::seed1_return(
+        "examples/ppo_adaptive_kl.rl",
+        "CartPole-v1",
+        "100000",
+        "jit",
+        &[],
+        "ppo-adaptive-kl",
+    );
+    assert!(
+        ret >= 475.0,
+        "examples/ppo_adaptive_kl.rl reached only {ret} on CartPole-v1"
+    );
 }

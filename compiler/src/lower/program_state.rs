@@ -156,7 +156,12 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
     }
     let v = t.here(&v);
     match &mut t.sets {
-        StateWrites::Refused(why) => Err(err(Code::StateWrite, format!("`set {name}` here: {why}"), s.span, "not here")),
+        StateWrites::Refused(why) => Err(err(
+            Code::StateWrite,
+            format!("`set {name}` here: {why}"),
+            s.span,
+            "not here",
+        )),
         StateWrites::Open(sets) => {
             if let Some((_, _, first)) = sets.iter().find(|(i, _, _)| *i == id) {
                 return Err(err(

@@ -199,7 +199,11 @@ impl Builder {
                         init: init.expect("grammar"),
                         span,
                     };
-                    if state { Decl::State(decl) } else { Decl::Learnable(decl) }
+                    if state {
+                        Decl::State(decl)
+                    } else {
+                        Decl::Learnable(decl)
+                    }
                 }
                 Rule::data_decl => Decl::Data(self.data_decl(d)?),
                 Rule::loss_decl => {

@@ -24,7 +24,8 @@ impl Planner<'_> {
         let assigned: Vec<StateId> = assigns.iter().map(|(s, _)| *s).collect();
         for (s, a) in &assigns {
             let v = g.args(*a)[0];
-            if matches!(&self.vals[v.index()], Val::View(x) if self.buffers[x.buf].storage == Storage::Arena) {
+            if matches!(&self.vals[v.index()], Val::View(x) if self.buffers[x.buf].storage == Storage::Arena)
+            {
                 continue;
             }
             let e = self.val_as_expr(v)?;
