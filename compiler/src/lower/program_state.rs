@@ -11,7 +11,7 @@
 use super::tracer::{R, Tracer, err};
 use super::value::{Tv, Value};
 use crate::diag::{Code, Span};
-use crate::ir::{DType, Init, StateId, StateKind, StateVar, TensorType};
+use crate::ir::{DType, StateId, StateKind, StateVar, TensorType};
 use crate::syntax::ast::{Decl, LearnableDecl, SetStmt};
 
 /// Whether the entry being traced may change program state, and the changes so far.
@@ -45,33 +45,7 @@ pub(super) fn add_program_state(t: &mut Tracer<'_, '_>, d: &LearnableDecl) -> R<
         ));
     }
     super::budget::check_tensor(&ty, t.lw.options.budget, d.span)?;
-    let init = match t.eval(&d.init)? {
-        Value::Int(i) => Init::Fill(i as f64),
-        Value::Float(f) => Init::Fill(f),
-        v @ Value::List(_) => {
-            let tv = t.tensor_of(v, d.init.span, Some(ty.dtype))?;
-            if tv.ty.shape != ty.shape {
-                return Err(err(
-                    Code::ShapeMismatch,
-                    format!("initial value {} for state `{}` of type {ty}", tv.ty, d.name.name),
-                    d.init.span,
-                    "wrong shape",
-                ));
-            }
-            match &t.g().node(tv.node).op {
-                crate::ir::Op::Const { values } => Init::Values(values.clone()),
-                _ => unreachable!("constant lists become constants"),
-            }
-        }
-        other => {
-            return Err(err(
-                Code::NotConstant,
-                "program state starts from a constant",
-                d.init.span,
-                format!("this is {}", other.describe()),
-            ));
-        }
-    };
+    let init = super::states::constant_init(t, &d.init, &ty, &format!("state `{}`", d.name.name))?;
     t.lw.states.add(StateVar {
         name: d.name.name.clone(),
         ty,
