@@ -11,5 +11,6 @@ pub mod envs;
 pub mod error;
 pub mod metrics;
 pub mod progress;
+pub mod render;
 pub mod snapshot;
 pub mod trainer;
