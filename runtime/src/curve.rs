@@ -2,6 +2,7 @@
 
 use crate::error::RunError;
 use crate::metrics::Record;
+use crate::tick_label::tick_label;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -45,6 +46,8 @@ pub fn write_svg(path: &Path, algorithm: &str, env: &str, history: &[Record]) ->
         .configure_mesh()
         .x_desc("environment steps")
         .y_desc("return")
+        .x_label_formatter(&|v| tick_label(*v))
+        .y_label_formatter(&|v| tick_label(*v))
         .draw()
         .map_err(|e| err(e.to_string()))?;
     chart
@@ -64,4 +67,45 @@ pub fn write_svg(path: &Path, algorithm: &str, env: &str, history: &[Record]) ->
         .draw()
         .map_err(|e| err(e.to_string()))?;
     root.present().map_err(|e| err(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SVG's tick labels read `50k`, `100k`, not `50000.0`.
+    #[test]
+    fn tick_labels_are_readable_in_the_svg() {
+        let history: Vec<Record> = (1..=4u32)
+            .map(|i| Record {
+                step: u64::from(i) * 50_000,
+                episodes: u64::from(i),
+                episode_return: Some(f64::from(i) * 100.0),
+                eval_return: Some(f64::from(i) * 120.0),
+                steps_per_s: 1.0,
+                wall_s: 1.0,
+                updates: 1,
+                losses: Vec::new(),
+                final_record: false,
+            })
+            .collect();
+        let path = std::env::temp_dir().join(format!("rlc-curve-{}.svg", std::process::id()));
+        write_svg(&path, "ppo", "CartPole-v1", &history).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        // plotters writes each text on a line of its own.
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>')?.1.split('<').next())
+            .map(str::trim)
+            .collect();
+        for label in ["0", "20k", "100k", "200k", "100", "500"] {
+            assert!(texts.contains(&label), "no tick `{label}` in {texts:?}");
+        }
+        assert!(
+            !texts.iter().any(|t| t.ends_with(".0") || t.ends_with("000")),
+            "{texts:?}"
+        );
+    }
 }

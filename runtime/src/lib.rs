@@ -13,4 +13,5 @@ pub mod metrics;
 pub mod progress;
 pub mod render;
 pub mod snapshot;
+pub mod tick_label;
 pub mod trainer;
