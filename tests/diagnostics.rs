@@ -401,7 +401,7 @@ fn e0029_scan_over_shuffled_samples() {
 }
 
 #[test]
-fn e0030_misplaced_or_non_scalar_metric() {
+fn e0031_misplaced_or_non_scalar_metric() {
     // `log` in a `fn` would be traced once per call: refused before lowering.
     let src = with(
         "  policy greedy(s) = actor(s)",
@@ -409,7 +409,7 @@ fn e0030_misplaced_or_non_scalar_metric() {
     );
     let (text, codes) = diagnose(&src, None, &[]);
     assert_eq!(codes.first(), Some(&Code::Metric), "{text}");
-    insta::assert_snapshot!("e0030_metric", text);
+    insta::assert_snapshot!("e0031_metric", text);
     // Inside a loop body or an `if` branch it is refused too.
     let looped = with(
         "-mean(critic(b.s, actor(b.s)))",
@@ -453,8 +453,21 @@ fn e0030_misplaced_or_non_scalar_metric() {
 
 #[test]
 fn every_code_has_a_snapshot_test() {
-    // 29 codes, all exercised above.
-    assert_eq!(Code::ALL.len(), 29);
+    // Every program-facing code is exercised above, with a snapshot named after its number.
+    let dir = common::root().join("tests/snapshots");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for c in Code::ALL {
+        let prefix = format!("diagnostics__{}_", c.as_str().to_lowercase());
+        assert!(
+            names.iter().any(|n| n.starts_with(&prefix)),
+            "{c:?} ({}) has no snapshot in {}",
+            c.as_str(),
+            dir.display()
+        );
+    }
 }
 
 #[test]
@@ -673,4 +686,56 @@ fn exploration_noise_is_checked() {
     assert!(out.contains("exploration noise with the rollout `R`"), "{out}");
     let dqn = read("dqn.rl").replace("act explore into D;", "act explore into D noise ou(0.15, 0.2);");
     check("noise_on_discrete_actions", &dqn, Code::ActionSpaceKind);
+}
+
+#[test]
+fn e0030_set_where_state_cannot_change() {
+    // `set` on a hyperparameter.
+    check(
+        "e0030_set_not_state",
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "{ set gamma = 0.5\n    -mean(critic(b.s, actor(b.s))) }",
+        ),
+        Code::StateWrite,
+    );
+    // In the evaluation policy: an evaluation must not change the run.
+    check(
+        "e0030_set_in_eval_policy",
+        &with(
+            "policy greedy(s) = actor(s)",
+            "state calls = 0.0\n  policy greedy(s) = { set calls = calls + 1.0\n    actor(s) }",
+        )
+        .replace(
+            "schedule { act greedy",
+            "policy explore(s) = actor(s)\n  schedule { act explore",
+        ),
+        Code::StateWrite,
+    );
+    // Inside a loop body.
+    let (text, codes) = diagnose(
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "{ let s = scan t in 3 with c = 0.0 { set seen = c\n      c + 1.0 }\n    -mean(critic(b.s, actor(b.s))) + s }",
+        )
+        .replace("policy greedy", "state seen = 0.0\n  policy greedy"),
+        None,
+        &[],
+    );
+    assert_eq!(codes.first(), Some(&Code::StateWrite), "{text}");
+    assert!(text.contains("inside a loop body"), "{text}");
+    // Twice in one entry point; and a value of the wrong shape.
+    let twice = with(
+        "-mean(critic(b.s, actor(b.s)))",
+        "{ set seen = 1.0\n    set seen = 2.0\n    -mean(critic(b.s, actor(b.s))) }",
+    )
+    .replace("policy greedy", "state seen = 0.0\n  policy greedy");
+    let (text, codes) = diagnose(&twice, None, &[]);
+    assert_eq!(codes.first(), Some(&Code::DoubleAssign), "{text}");
+    let shape = with(
+        "-mean(critic(b.s, actor(b.s)))",
+        "{ set seen = b.r\n    -mean(critic(b.s, actor(b.s))) }",
+    )
+    .replace("policy greedy", "state seen = 0.0\n  policy greedy");
+    check("e0030_set_wrong_shape", &shape, Code::ShapeMismatch);
 }

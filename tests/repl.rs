@@ -373,3 +373,81 @@ fn grad_explains_an_unstopped_td_target() {
         "{out}"
     );
 }
+
+/// Asserts that `out` holds each of `expected`, each after the one before.
+fn assert_in_order(out: &str, expected: &[&str]) {
+    let mut rest = out;
+    for e in expected {
+        let at = rest
+            .find(e)
+            .unwrap_or_else(|| panic!("no {e:?} after what came before in\n{out}"));
+        rest = &rest[at + e.len()..];
+    }
+}
+
+/// `let` binds names that later lines see (shadowing as in a block, tuples, nets of the loaded
+/// program); a binding that fails is not kept; `:lets` lists and forgets them; an expression
+/// with an unclosed bracket continues on the next line, and one left open at the end of input
+/// is reported.
+#[test]
+fn let_bindings_and_multi_line_input() {
+    let script = "let x = 3\nlet y = x * [1, 2]\ny + x\n{\n  let c = x + 1\n  c * 2\n}\n\
+                  let z = nope + 1\n:lets\nlet x = 10\nx + 1\nlet w\n:lets clear\nx\n[1,\n";
+    let (code, out, err) = repl(&[], script);
+    assert_eq!(code, Some(1), "failed lines make the exit status 1\n{out}{err}");
+    let expected_in_order = [
+        "x = 3",
+        "y = f32[2] [3, 6]",
+        "f32[2] [6, 9]",
+        "8",
+        "cannot find `nope` in this scope",
+        // `:lets` lists the two bindings that succeeded, nothing else.
+        "\nlet x = 3\nlet y = x * [1, 2]\nx = 10",
+        "11",
+        "error: usage: let NAME = EXPR",
+        "forgot 3 bindings",
+        "cannot find `x` in this scope",
+        "expected `]` or an expression, found the end of the file",
+    ];
+    assert_in_order(&out, &expected_in_order);
+    // Bindings see the loaded program's nets; a call continues over two lines.
+    let (code, out, _) = repl(
+        &["stdlib/ddpg.rl"],
+        "let s = [[0.1, 0.2, 0.3]]\nlet a = actor(s)\ncritic(s,\n  a)\n",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("a = f32[1,1] ") && out.contains("\nf32[1] "),
+        "{out}"
+    );
+}
+
+/// `fn` at the prompt defines a function later lines call (a new definition replaces it, a bad
+/// one is a located error and is not kept); in a loaded program its body sees the nets and
+/// hyperparameters, it survives `:set`, and a program without those nets drops it with a note.
+#[test]
+fn fn_definitions_at_the_prompt() {
+    let script = "fn sq(x) = x * x\nsq(3)\nfn sq(x) = x * x * x\nsq(2)\nfn bad(x) = nope(x)\nbad(1)\n\
+                  fn g(x) = {\n  let y = sq(x)\n  y + 1\n}\ng([1, 2])\n";
+    let (code, out, _) = repl(&[], script);
+    assert_eq!(code, Some(1), "{out}");
+    let expected_in_order = [
+        "defined sq\n9\n",
+        "defined sq\n8\n",
+        "<definition>:1:13",
+        "cannot find `bad` in this scope",
+        "defined g\nf32[2] [2, 9]\n",
+    ];
+    assert_in_order(&out, &expected_in_order);
+    let script = "fn q(s) = critic(s, actor(s))\nfn width() = hidden\nwidth()\n:set hidden=[8]\nwidth()\n\
+                  q(zeros([2, 3]))\n:load stdlib/ppo.rl\n";
+    let (code, out, _) = repl(&["stdlib/ddpg.rl"], script);
+    assert_eq!(code, Some(0), "{out}");
+    for e in [
+        "defined q\ndefined width\n[256, 256]\n",
+        "[8]\nf32[2] ",
+        "note: `fn q(s) = critic(s, actor(s))` is dropped: cannot find `critic` in this scope",
+    ] {
+        assert!(out.contains(e), "no {e:?} in\n{out}");
+    }
+}

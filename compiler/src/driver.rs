@@ -10,6 +10,8 @@ use crate::syntax::ast::{Decl, Expr, ExprKind, UnOp};
 use crate::syntax::parse_expr;
 use std::path::{Path, PathBuf};
 
+mod define;
+
 /// Looks up an environment id; the error lists the known ids.
 pub type EnvResolver<'a> = &'a dyn Fn(&str) -> Result<EnvSpec, EnvLookupError>;
 

@@ -3,9 +3,10 @@
 //! Loadable from Python: `safetensors.torch.load_file(path)`.
 
 use crate::error::RunError;
+use crate::snapshot::SnapshotWriter;
 use rlc_compiler::backend::{Backend, HostData};
 use rlc_compiler::ir::{DType, StateTable};
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::Dtype;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -28,14 +29,21 @@ pub struct Meta {
 /// Writes all state to `path` atomically and durably (see [`write_durably`]): a reader, or a
 /// run killed at any moment, sees the previous checkpoint or the new one, never a mix.
 pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta) -> Result<(), RunError> {
-    let io = |e: String| RunError::Io(format!("cannot write checkpoint `{}`: {e}", path.display()));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
-    }
-    let mut data: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Vec::new();
+    let mut w = SnapshotWriter::new();
+    put_states(&mut w, path, states, backend)?;
+    write(path, &w, meta, HashMap::new())
+}
+
+/// Adds every state variable, read from the backend, to `w` under its own name. Refuses a
+/// non-finite one: a checkpoint of NaNs would overwrite the last good one (which is kept).
+pub fn put_states(
+    w: &mut SnapshotWriter,
+    path: &Path,
+    states: &StateTable,
+    backend: &dyn Backend,
+) -> Result<(), RunError> {
     for (id, v) in states.iter() {
         let host = backend.read_state(id)?;
-        // A checkpoint of NaNs would overwrite the last good one: refuse, keep that one.
         if let HostData::F32(x) = &host
             && let Some(i) = x.iter().position(|f| !f.is_finite())
         {
@@ -58,19 +66,26 @@ pub fn save(path: &Path, states: &StateTable, backend: &dyn Backend, meta: &Meta
             HostData::F32(x) => (Dtype::F32, x.iter().flat_map(|f| f.to_le_bytes()).collect()),
             HostData::I32(x) => (Dtype::I32, x.iter().flat_map(|f| f.to_le_bytes()).collect()),
         };
-        data.push((v.name.clone(), v.ty.shape.clone(), dtype, bytes));
+        w.tensor(&v.name, dtype, v.ty.shape.clone(), bytes);
     }
-    let views: Vec<(String, TensorView<'_>)> = data
-        .iter()
-        .map(|(n, s, d, b)| {
-            TensorView::new(*d, s.clone(), b)
-                .map(|v| (n.clone(), v))
-                .map_err(|e| io(e.to_string()))
-        })
-        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+/// Writes the tensors of `w` with `meta` (under `rlc`) and `extra` metadata to `path`,
+/// atomically and durably.
+pub fn write(
+    path: &Path,
+    w: &SnapshotWriter,
+    meta: &Meta,
+    mut extra: HashMap<String, String>,
+) -> Result<(), RunError> {
+    let io = |e: String| RunError::Io(format!("cannot write checkpoint `{}`: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io(e.to_string()))?;
+    }
     let json = serde_json::to_string(meta).map_err(|e| io(e.to_string()))?;
-    let metadata = Some(HashMap::from([("rlc".to_string(), json)]));
-    let bytes = safetensors::serialize(views, metadata).map_err(|e| io(e.to_string()))?;
+    extra.insert("rlc".to_string(), json);
+    let bytes = w.to_bytes(extra).map_err(io)?;
     write_durably(path, &bytes).map_err(|e| io(e.to_string()))
 }
 

@@ -4,6 +4,7 @@
 
 use crate::error::RunError;
 use crate::metrics::Record;
+use crate::tick_label::tick_label;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -82,7 +83,9 @@ pub fn write_svg(path: &Path, algorithm: &str, env: &str, history: &[Record]) ->
         .collect();
     let areas = root.split_by_breakpoints(Vec::<u32>::new(), breaks);
     for (area, (title, series)) in areas.iter().zip(panels) {
-        panel(area, title, xmax, series).map_err(err)?;
+        // Returns get a unit of margin as well (a flat 500 stays inside the frame).
+        let margin = if title == "return" { 1.0 } else { 0.0 };
+        panel(area, title, xmax, series, margin).map_err(err)?;
     }
     root.present().map_err(|e| err(e.to_string()))
 }
@@ -95,56 +98,21 @@ fn points(history: &[Record], value: impl Fn(&Record) -> Option<f64>) -> Vec<(f6
         .collect()
 }
 
-/// Environment steps as an axis label: `50k`, `1.5M`, never `50000.0`.
-fn steps_label(x: &f64) -> String {
-    let x = *x;
-    if x.abs() >= 1e6 {
-        format!("{}M", trim(x / 1e6))
-    } else if x.abs() >= 1e3 {
-        format!("{}k", trim(x / 1e3))
-    } else {
-        trim(x)
-    }
-}
-
-/// A number with at most two decimals and no trailing zeros.
-fn trim(x: f64) -> String {
-    trim_to(x, 2)
-}
-
-fn trim_to(x: f64, decimals: usize) -> String {
-    let s = format!("{x:.decimals$}");
-    let s = if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        &s
-    };
-    if s == "-0" { "0".into() } else { s.to_string() }
-}
-
-/// A value axis label: `250`, `0.125`, `-1.5`, or `2.5e-5` for tiny and huge values.
-fn value_label(y: &f64) -> String {
-    let y = *y;
-    if y != 0.0 && !(1e-3..1e5).contains(&y.abs()) {
-        format!("{y:.2e}")
-    } else {
-        trim_to(y, 3)
-    }
-}
-
-/// One panel: every series of a group with its legend.
+/// One panel: every series of a group with its legend; the value axis spans the series with
+/// 5% and `margin` to spare on each side.
 fn panel(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     y_desc: &str,
     xmax: f64,
     series: Vec<Series>,
+    margin: f64,
 ) -> Result<(), String> {
     let all = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
     });
     let (lo, hi) = if lo.is_finite() {
-        let pad = 0.05 * (hi - lo).abs().max(1e-6 * hi.abs().max(1.0));
+        let pad = 0.05 * (hi - lo).abs().max(1e-6 * hi.abs().max(1.0)) + margin;
         (lo - pad, hi + pad)
     } else {
         (0.0, 1.0)
@@ -160,8 +128,8 @@ fn panel(
         .configure_mesh()
         .x_desc("environment steps")
         .y_desc(y_desc)
-        .x_label_formatter(&steps_label)
-        .y_label_formatter(&value_label)
+        .x_label_formatter(&|v| tick_label(*v))
+        .y_label_formatter(&|v| tick_label(*v))
         .draw()
         .map_err(|x| e(&x))?;
     for s in series {
@@ -184,16 +152,40 @@ fn panel(
 mod tests {
     use super::*;
 
+    /// The SVG's tick labels read `50k`, `100k`, not `50000.0`.
     #[test]
-    fn step_labels_are_short() {
-        assert_eq!(steps_label(&50000.0), "50k");
-        assert_eq!(steps_label(&1_500_000.0), "1.5M");
-        assert_eq!(steps_label(&12_500.0), "12.5k");
-        assert_eq!(steps_label(&0.0), "0");
-        assert_eq!(steps_label(&250.0), "250");
-        assert_eq!(value_label(&50.0), "50");
-        assert_eq!(value_label(&-0.125), "-0.125");
-        assert_eq!(value_label(&0.0), "0");
-        assert_eq!(value_label(&2.5e-5), "2.50e-5");
+    fn tick_labels_are_readable_in_the_svg() {
+        let history: Vec<Record> = (1..=4u32)
+            .map(|i| Record {
+                step: u64::from(i) * 50_000,
+                episodes: u64::from(i),
+                episode_return: Some(f64::from(i) * 100.0),
+                eval_return: Some(f64::from(i) * 120.0),
+                steps_per_s: 1.0,
+                wall_s: 1.0,
+                updates: 1,
+                losses: Vec::new(),
+                metrics: Vec::new(),
+                final_record: false,
+            })
+            .collect();
+        let path = std::env::temp_dir().join(format!("rlc-curve-{}.svg", std::process::id()));
+        write_svg(&path, "ppo", "CartPole-v1", &history).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        // plotters writes each text on a line of its own.
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>')?.1.split('<').next())
+            .map(str::trim)
+            .collect();
+        for label in ["0", "20k", "100k", "200k", "100", "500"] {
+            assert!(texts.contains(&label), "no tick `{label}` in {texts:?}");
+        }
+        assert!(
+            !texts.iter().any(|t| t.ends_with(".0") || t.ends_with("000")),
+            "{texts:?}"
+        );
     }
 }

@@ -11,5 +11,8 @@ pub mod envs;
 pub mod error;
 pub mod metrics;
 pub mod progress;
+pub mod render;
+pub mod snapshot;
 pub mod tensorboard;
+pub mod tick_label;
 pub mod trainer;

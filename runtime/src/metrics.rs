@@ -70,6 +70,43 @@ impl Record {
         }
         Value::Object(m)
     }
+
+    /// Reads a record back from [`Record::to_json`]'s object; `None` if it is not one.
+    pub fn from_json(v: &Value) -> Option<Record> {
+        let m = v.as_object()?;
+        let opt = |k: &str| -> Option<Option<f64>> {
+            match m.get(k)? {
+                Value::Null => Some(None),
+                Value::String(s) => match s.as_str() {
+                    "NaN" => Some(Some(f64::NAN)),
+                    "inf" => Some(Some(f64::INFINITY)),
+                    "-inf" => Some(Some(f64::NEG_INFINITY)),
+                    _ => None,
+                },
+                x => x.as_f64().map(Some),
+            }
+        };
+        Some(Record {
+            step: m.get("step")?.as_u64()?,
+            episodes: m.get("episodes")?.as_u64()?,
+            episode_return: opt("episode_return")?,
+            eval_return: opt("eval_return")?,
+            steps_per_s: opt("steps_per_s")??,
+            wall_s: opt("wall_s")??,
+            updates: m.get("updates")?.as_u64()?,
+            losses: m
+                .keys()
+                .filter_map(|k| k.strip_prefix("loss/"))
+                .map(|n| Some((n.to_string(), opt(&format!("loss/{n}"))?)))
+                .collect::<Option<_>>()?,
+            metrics: m
+                .keys()
+                .filter_map(|k| k.strip_prefix("metric/"))
+                .map(|n| Some((n.to_string(), opt(&format!("metric/{n}"))?)))
+                .collect::<Option<_>>()?,
+            final_record: m.get("final").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
 }
 
 /// Appends records to a JSON-lines file.
@@ -91,6 +128,46 @@ impl MetricsWriter {
             out: BufWriter::new(f),
             path: path.display().to_string(),
         })
+    }
+
+    /// Continues the file of an interrupted run: keeps its first `keep` records (those written
+    /// before the point the run resumes from; later ones will be written again) and returns
+    /// them. Fails if the file holds fewer, or something that is not a record.
+    pub fn resume(path: &Path, keep: usize) -> Result<(MetricsWriter, Vec<Record>), RunError> {
+        let err = |e: String| RunError::Io(format!("cannot resume metrics `{}`: {e}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut history = Vec::with_capacity(keep);
+        let mut bytes = 0;
+        for (i, line) in text.split_inclusive('\n').take(keep).enumerate() {
+            let record = serde_json::from_str(line)
+                .ok()
+                .as_ref()
+                .and_then(Record::from_json)
+                .filter(|_| line.ends_with('\n'))
+                .ok_or_else(|| err(format!("line {} is not a metrics record", i + 1)))?;
+            history.push(record);
+            bytes += line.len();
+        }
+        if history.len() < keep {
+            return Err(err(format!(
+                "it holds {} records, but the run had written {keep} when it was checkpointed",
+                history.len()
+            )));
+        }
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(bytes as u64).map(|_| f))
+            .map_err(|e| err(e.to_string()))?;
+        let mut f = f;
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0)).map_err(|e| err(e.to_string()))?;
+        Ok((
+            MetricsWriter {
+                out: BufWriter::new(f),
+                path: path.display().to_string(),
+            },
+            history,
+        ))
     }
 
     /// Writes one record (flushed, so a crash loses at most the current line).

@@ -1,4 +1,5 @@
-//! `rlc eval CHECKPOINT`: greedy episodes of a trained program, reported as mean ± std.
+//! `rlc eval CHECKPOINT`: greedy episodes of a trained program, reported as mean ± std, and
+//! optionally drawn as a GIF (`--video`, in `video.rs`).
 //!
 //! The program is rebuilt from the run's record beside the checkpoint (`run.json`: the file,
 //! environment, overrides) unless `--program`, `--env` or `--set` say otherwise (`--set`
@@ -8,9 +9,10 @@
 use super::args::CompileArgs;
 use super::common::{EXIT_USAGE, compile_file};
 use super::run::{RUN_RECORD, report_run_error};
+use super::video::{VideoArgs, no_scene};
 use rlc_compiler::driver::program_hash;
 use rlc_runtime::checkpoint;
-use rlc_runtime::trainer::{EvalPolicy, IndexGuard, episode_returns};
+use rlc_runtime::trainer::{EvalPolicy, IndexGuard, Watcher, watched_episode_returns};
 use std::path::{Path, PathBuf};
 
 /// Options of `rlc eval`.
@@ -32,6 +34,8 @@ pub struct EvalArgs {
     /// Backend that runs the policy: `jit`, `interp`, or `opencl`.
     #[arg(long, default_value = "jit")]
     pub backend: String,
+    #[command(flatten)]
+    pub video: VideoArgs,
 }
 
 /// What `rlc run` recorded about a run.
@@ -70,6 +74,13 @@ pub fn run(args: &EvalArgs) -> u8 {
         eprintln!("error: --episodes must be at least 1");
         return EXIT_USAGE;
     }
+    let mut video = match args.video.check(args.episodes) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let path = if args.checkpoint.is_dir() {
         args.checkpoint.join("checkpoint.safetensors")
     } else {
@@ -117,6 +128,10 @@ pub fn run(args: &EvalArgs) -> u8 {
         eprintln!("error: `{}` defines no algorithm", file.display());
         return EXIT_USAGE;
     };
+    if video.is_some() && rlc_runtime::render::scene(&program.env.id).is_none() {
+        eprintln!("error: {}", no_scene(&program.env.id));
+        return EXIT_USAGE;
+    }
     let result = (|| {
         backend.init_state(&program.states, args.seed)?;
         let meta = checkpoint::load(&path, &program.states, backend.as_mut())?;
@@ -143,13 +158,18 @@ pub fn run(args: &EvalArgs) -> u8 {
             signature: &entry.signature,
             guard: guard.as_ref(),
         };
-        let r = episode_returns(
+        // The video's frames are the observations of the episodes whose returns are printed.
+        let mut keep = video
+            .as_mut()
+            .map(|v| move |copy: usize, obs: &[f32]| v.watch(copy, obs));
+        let r = watched_episode_returns(
             backend.as_mut(),
             policy,
             &program.env,
             args.episodes,
             args.seed,
             0,
+            keep.as_mut().map(|k| k as Watcher<'_>),
         )?;
         Ok((meta, r))
     })();
@@ -168,7 +188,17 @@ pub fn run(args: &EvalArgs) -> u8 {
                 meta.step,
                 r.len()
             );
-            0
+            match video.map(|v| v.write(&program.env.id, program.env.obs_dim)) {
+                Some(Err(e)) => {
+                    eprintln!("error: {e}");
+                    EXIT_USAGE
+                }
+                Some(Ok(line)) => {
+                    println!("{line}");
+                    0
+                }
+                None => 0,
+            }
         }
         Err(e) => report_run_error(&driver, e),
     }

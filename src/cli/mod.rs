@@ -8,7 +8,10 @@ pub(crate) mod doc;
 mod eval;
 mod graph;
 mod repl;
+mod resume;
 mod run;
+mod run_record;
+mod video;
 
 pub use args::CompileArgs;
 
@@ -31,6 +34,8 @@ enum Command {
     Repl(repl::ReplArgs),
     /// Train an algorithm: progress, periodic evaluation, metrics, learning curve, checkpoint.
     Run(run::RunArgs),
+    /// Continue an interrupted run from its last checkpoint, exactly as if it had not stopped.
+    Resume(resume::ResumeArgs),
     /// Evaluate a trained checkpoint: greedy episodes, return as mean ± std.
     Eval(eval::EvalArgs),
     /// The language reference: every builtin and standard-library function, or one of them.
@@ -69,6 +74,7 @@ pub fn run(cli: Cli) -> u8 {
     }
     match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Resume(args) => resume::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Doc(args) => doc::run(&args),
         Command::Bench(args) => bench::run(&args),

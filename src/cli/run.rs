@@ -2,8 +2,11 @@
 
 use super::args::CompileArgs;
 use super::common::{EXIT_USAGE, color, compile_file};
+use super::run_record::{RunRecord, absolute};
+use rlc_compiler::backend::Backend;
 use rlc_compiler::diag::{Code, Diagnostic, render_all};
 use rlc_compiler::driver::{Driver, program_hash};
+use rlc_compiler::lower::Compiled;
 use rlc_runtime::progress::Progress;
 use rlc_runtime::trainer::{FaultSource, RunConfig, RunError, Trainer};
 use std::io::IsTerminal;
@@ -108,17 +111,6 @@ pub fn run(args: &RunArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
-    // What `rlc eval` needs to rebuild the program beside the checkpoint.
-    if let Err(e) = write_run_record(
-        &checkpoint,
-        &args.file,
-        &program.env.id,
-        &args.compile.set,
-        args.seed,
-    ) {
-        eprintln!("error: cannot write to `{}`: {e}", checkpoint.display());
-        return EXIT_USAGE;
-    }
     let cfg = RunConfig {
         steps: args.steps,
         seed: args.seed,
@@ -132,28 +124,67 @@ pub fn run(args: &RunArgs) -> u8 {
         program_hash: program_hash(&driver.mods, &program.env.id, &args.compile.set),
         debug_nans: args.debug_nans,
     };
-    let mut progress = if args.quiet {
+    // What `rlc eval` needs to rebuild the program, and `rlc resume` the run.
+    let record = RunRecord {
+        program: absolute(&args.file),
+        env: program.env.id.clone(),
+        set: args.compile.set.clone(),
+        seed: args.seed,
+        steps: Some(cfg.steps),
+        eval_every: Some(cfg.eval_every),
+        eval_episodes: Some(cfg.eval_episodes),
+        log_every: Some(cfg.log_every),
+        backend: Some(args.backend.clone()),
+        metrics: Some(absolute(&metrics)),
+        curve: Some(absolute(&curve)),
+    };
+    if let Err(e) = record.write(&checkpoint) {
+        eprintln!("error: cannot write to `{}`: {e}", checkpoint.display());
+        return EXIT_USAGE;
+    }
+    train(&driver, program, backend, cfg, &args.backend, args.quiet, false)
+}
+
+/// Trains `program` (or, with `resume`, continues the run whose state is in the checkpoint
+/// directory), printing progress and the outcome; returns the exit status.
+pub(super) fn train(
+    driver: &Driver,
+    program: &Compiled,
+    backend: Box<dyn Backend>,
+    cfg: RunConfig,
+    backend_name: &str,
+    quiet: bool,
+    resume: bool,
+) -> u8 {
+    let mut progress = if quiet {
         Progress::Quiet
     } else if std::io::stdout().is_terminal() {
-        Progress::bar(args.steps)
+        Progress::bar(cfg.steps)
     } else {
         Progress::Lines
     };
     let _ = color();
-    let result = Trainer::new(program, backend, cfg).and_then(|mut t| t.run(&mut progress));
+    let (metrics, curve, checkpoint) = (cfg.metrics.clone(), cfg.curve.clone(), cfg.checkpoint.clone());
+    let result = Trainer::new(program, backend, cfg).and_then(|mut t| {
+        if resume {
+            t.resume(&mut progress)
+        } else {
+            t.run(&mut progress)
+        }
+    });
     match result {
         Ok(s) => {
-            if !args.quiet {
+            if !quiet {
+                let shown = |p: Option<PathBuf>| p.map_or("-".into(), |p| p.display().to_string());
                 println!(
-                    "{} on {} ({} backend): {} episodes, {} updates; metrics {}, curve {}, checkpoint {}",
+                    "{} on {} ({backend_name} backend): {} episodes, {} updates; metrics {}, curve {}, checkpoint {}",
                     program.name,
                     program.env.id,
-                    args.backend,
                     s.episodes,
                     s.updates,
-                    metrics.display(),
-                    curve.display(),
-                    checkpoint.join("checkpoint.safetensors").display()
+                    shown(metrics),
+                    shown(curve),
+                    shown(checkpoint.map(|c| c.join("checkpoint.safetensors")))
                 );
             }
             println!(
@@ -162,7 +193,7 @@ pub fn run(args: &RunArgs) -> u8 {
             );
             0
         }
-        Err(e) => report_run_error(&driver, e),
+        Err(e) => report_run_error(driver, e),
     }
 }
 
@@ -199,21 +230,7 @@ pub fn report_run_error(driver: &Driver, e: RunError) -> u8 {
     }
 }
 
-/// Name of the record `rlc run` writes beside its checkpoint.
-pub const RUN_RECORD: &str = "run.json";
-
-/// Records the program file (absolute), environment, overrides and seed of a run beside its
-/// checkpoint, so `rlc eval CHECKPOINT` can rebuild the same program.
-fn write_run_record(dir: &Path, file: &Path, env: &str, set: &[String], seed: u64) -> std::io::Result<()> {
-    let file = std::fs::canonicalize(file)?;
-    let record = serde_json::json!({
-        "program": file.to_string_lossy(),
-        "env": env,
-        "set": set,
-        "seed": seed,
-    });
-    std::fs::write(dir.join(RUN_RECORD), format!("{record:#}\n"))
-}
+pub use super::run_record::RUN_RECORD;
 
 /// Shows where a NaN came from: the operation, and the source expression as a diagnostic.
 fn report_fault(driver: &Driver, source: &FaultSource) {

@@ -167,6 +167,22 @@ pub(super) const COMMANDS: &[Cmd] = &[
         None,
         Some("f32[2,1]"),
     ),
+    // `let` at the prompt (it was "expected a name, found ' '"), and an expression left
+    // open at the end of input: a located parse error, not a hang waiting for more.
+    repl(
+        "repl_let_binds",
+        "let x = 3\nx * 2\n",
+        0,
+        None,
+        Some("x = 3\n6\n"),
+    ),
+    repl(
+        "repl_unclosed_at_end",
+        "let v = [1,\n(2\n",
+        1,
+        Some("E0001"),
+        Some("expected"),
+    ),
     repl(
         "repl_env_alone",
         ":env\n",

@@ -1,5 +1,5 @@
 // a metric logged inside a scan body (computed once per step, not once per call)
-// expect: exit=1 code=E0030
+// expect: exit=1 code=E0031
 import nets.{mlp}
 
 algorithm hostile {

@@ -1,5 +1,5 @@
 // a metric that is a whole batch, not a scalar
-// expect: exit=1 code=E0030
+// expect: exit=1 code=E0031
 import nets.{mlp}
 
 algorithm hostile {

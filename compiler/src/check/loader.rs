@@ -48,6 +48,11 @@ impl Modules {
         &self.modules[id.0 as usize]
     }
 
+    /// The module with this id, to change (the REPL's definitions).
+    pub(crate) fn get_mut(&mut self, id: ModuleId) -> &mut LoadedModule {
+        &mut self.modules[id.0 as usize]
+    }
+
     /// Every loaded module.
     pub fn all(&self) -> impl Iterator<Item = (ModuleId, &LoadedModule)> {
         self.modules

@@ -4,7 +4,7 @@
 //! so a `log` belongs to the body of a loss (the `train` entry), a policy (its `act_` entry)
 //! or a derive (its `derive_` entry), where it is traced exactly once per call. Inside a
 //! `fn`, a net or a parameter it would be traced once per use; inside `scan`/`for` once per
-//! step; inside an `if` branch maybe never: each is refused here (E0030), before any tracing.
+//! step; inside an `if` branch maybe never: each is refused here (E0031), before any tracing.
 
 use crate::diag::{Code, Diagnostic, Span};
 use crate::syntax::ast::*;
@@ -28,6 +28,7 @@ pub(super) fn check_module(m: &Module) -> Vec<Diagnostic> {
                 Decl::Fn(f) => w.expr(&f.body, Some("a `fn`")),
                 Decl::Target(t) => w.expr(&t.value, Some("a `target`")),
                 Decl::Learnable(l) => w.expr(&l.init, Some("a `learnable`")),
+                Decl::State(l) => w.expr(&l.init, Some("a `state`")),
                 Decl::Env(_) | Decl::Data(_) | Decl::Update(_) | Decl::Schedule(_) => {}
             }
         }
@@ -87,11 +88,16 @@ impl Walker {
                 }
             }
             ExprKind::Block(lets, res) => {
-                for l in lets {
-                    if l.log {
-                        self.log(l, refused);
+                for st in lets {
+                    match st {
+                        Stmt::Let(l) => {
+                            if l.log {
+                                self.log(l, refused);
+                            }
+                            self.expr(&l.value, refused);
+                        }
+                        Stmt::Set(set) => self.expr(&set.value, refused),
                     }
-                    self.expr(&l.value, refused);
                 }
                 self.expr(res, refused);
             }

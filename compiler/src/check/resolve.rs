@@ -166,7 +166,7 @@ impl<'a> Resolver<'a> {
             Decl::Env(_) => {}
             Decl::Net(f) | Decl::Policy(f) | Decl::Fn(f) => self.fn_decl(f),
             Decl::Target(t) => self.call_args_only(&t.value),
-            Decl::Learnable(l) => {
+            Decl::Learnable(l) | Decl::State(l) => {
                 if let Some(t) = &l.ty {
                     self.ty(t);
                 }
@@ -319,9 +319,19 @@ impl<'a> Resolver<'a> {
             }
             ExprKind::Block(lets, res) => {
                 self.locals.push(Vec::new());
-                for l in lets {
-                    self.expr(&l.value);
-                    self.pattern(&l.pattern);
+                for st in lets {
+                    match st {
+                        Stmt::Let(l) => {
+                            self.expr(&l.value);
+                            self.pattern(&l.pattern);
+                        }
+                        Stmt::Set(s) => {
+                            self.expr(&s.value);
+                            if !self.known(&s.name.name) {
+                                self.unknown(&s.name.name, s.name.span);
+                            }
+                        }
+                    }
                 }
                 self.expr(res);
                 self.locals.pop();

@@ -67,6 +67,9 @@ pub enum Code {
     /// A scan stepping along the shuffled samples of a replay batch or rollout minibatch
     /// as if they were ordered in time.
     TimeAxis,
+    /// `set` on something that is not program state, or where state cannot change (the
+    /// evaluation policy, a loop body, outside training).
+    StateWrite,
     /// A `log` statement outside the body of a loss, policy or derive, or logging a value
     /// that is not a scalar.
     Metric,
@@ -75,7 +78,7 @@ pub enum Code {
 impl Code {
     /// Every code a program can cause, in numbering order (each has a snapshot test).
     /// [`Code::Internal`] is not one of them: it reports a compiler bug.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::Syntax,
         Code::UnknownName,
         Code::UnknownField,
@@ -104,6 +107,7 @@ impl Code {
         Code::NonFinite,
         Code::TooLarge,
         Code::TimeAxis,
+        Code::StateWrite,
         Code::Metric,
     ];
 
@@ -139,7 +143,8 @@ impl Code {
             Code::NonFinite => 27,
             Code::TooLarge => 28,
             Code::TimeAxis => 29,
-            Code::Metric => 30,
+            Code::StateWrite => 30,
+            Code::Metric => 31,
         }
     }
 
@@ -180,6 +185,7 @@ impl Code {
             Code::NonFinite => "non-finite value",
             Code::TooLarge => "too large",
             Code::TimeAxis => "no time axis",
+            Code::StateWrite => "cannot set state here",
             Code::Metric => "logged metric",
         }
     }
@@ -226,14 +232,15 @@ mod tests {
             (Code::NonFinite, "E0027"),
             (Code::TooLarge, "E0028"),
             (Code::TimeAxis, "E0029"),
-            (Code::Metric, "E0030"),
+            (Code::StateWrite, "E0030"),
+            (Code::Metric, "E0031"),
         ];
         for (c, s) in expected {
             assert_eq!(c.as_str(), s, "{c:?}");
         }
         // ALL lists the program-facing codes in numbering order, skipping only Internal (26).
-        assert_eq!(Code::ALL.len(), 29);
-        let numbers = (1..=30).filter(|n| *n != Code::Internal.number());
+        assert_eq!(Code::ALL.len(), 30);
+        let numbers = (1..=31).filter(|n| *n != Code::Internal.number());
         for (c, n) in Code::ALL.iter().zip(numbers) {
             assert_eq!(c.number(), n, "{c:?}");
         }

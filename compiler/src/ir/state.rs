@@ -16,6 +16,8 @@ pub enum StateKind {
     },
     /// A learnable tensor declared with `learnable`.
     Learnable,
+    /// Program state declared with `state`: changed by `set` statements, never by gradients.
+    Program,
     /// A target copy of a parameter.
     Target {
         /// The target's name.

@@ -47,6 +47,7 @@ pub(super) fn lower_derive(
     }
     let lead = vec![spec.steps, sch.envs];
     let mut t = Tracer::new(lw);
+    t.sets = super::program_state::StateWrites::Open(Vec::new());
     let mut fields = Vec::new();
     for f in &spec.fields {
         let mut shape = lead.clone();

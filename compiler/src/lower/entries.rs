@@ -156,11 +156,14 @@ pub fn lower_algorithm(
     }
     lw.instantiating = false;
     for d in &lw.alg.decls {
-        if let Decl::Learnable(l) = d {
-            let mut t = Tracer::new(&mut lw);
-            if let Err(e) = add_learnable(&mut t, l) {
-                errors.push(e);
-            }
+        let mut t = Tracer::new(&mut lw);
+        let r = match d {
+            Decl::Learnable(l) => add_learnable(&mut t, l),
+            Decl::State(s) => super::program_state::add_program_state(&mut t, s),
+            _ => Ok(()),
+        };
+        if let Err(e) = r {
+            errors.push(e);
         }
     }
     let mut targets = Vec::new();
@@ -192,7 +195,7 @@ pub fn lower_algorithm(
     let mut policy_fields = Vec::new();
     for d in &lw.alg.decls {
         if let Decl::Policy(p) = d {
-            match lower_policy(&mut lw, &p.name.name, schedule.envs, p.name.span, true) {
+            match lower_policy(&mut lw, &p.name.name, schedule.envs, true, p.name.span) {
                 Ok((Lowered { graph, signature }, extras)) => {
                     if p.name.name == schedule.act {
                         policy_fields = extras;
@@ -252,7 +255,7 @@ pub fn lower_algorithm(
         Err(mut e) => errors.append(&mut e),
     }
     let (eval_batch, alg_span) = (lw.options.eval_batch, lw.alg.name.span);
-    match lower_policy(&mut lw, &schedule.eval, eval_batch, alg_span, false) {
+    match lower_policy(&mut lw, &schedule.eval, eval_batch, false, alg_span) {
         Ok((Lowered { graph, signature }, _)) => entries.push(Entry {
             name: "eval".into(),
             kind: EntryKind::Eval {

@@ -33,6 +33,7 @@ mod operators;
 mod optim;
 mod policy;
 mod program;
+mod program_state;
 mod schedule;
 mod states;
 mod targets;

@@ -2,6 +2,7 @@
 
 use super::args::ArgVal;
 use super::program::Lowerer;
+use super::program_state::StateWrites;
 use super::tracer::{Lowered, R, Tracer, err};
 use super::value::Value;
 use crate::diag::{Code, Span};
@@ -10,15 +11,16 @@ use crate::ir::{DType, TensorType};
 use crate::signature::{InputRole, OutputRole};
 use crate::syntax::ast::Decl;
 
-/// The acting entry of a policy for `batch` observations; returns the graph and the extra
-/// record fields it outputs (name, per-item type). With `metrics`, the policy's `log`
-/// statements are outputs too (after the extras); evaluation entries leave them out.
+/// The acting entry of a policy for `batch` observations (`acting`: used to collect
+/// experience, so it may change program state; otherwise the evaluation entry); returns the
+/// graph and the extra record fields it outputs (name, per-item type). An acting entry
+/// also outputs the policy's `log` statements (after the extras); evaluation leaves them out.
 pub(super) fn lower_policy(
     lw: &mut Lowerer<'_>,
     policy: &str,
     batch: usize,
+    acting: bool,
     span: Span,
-    metrics: bool,
 ) -> R<(Lowered, Vec<(String, TensorType)>)> {
     let Some(Decl::Policy(decl)) = lw.decl(policy) else {
         return Err(err(
@@ -41,12 +43,20 @@ pub(super) fn lower_policy(
     }
     let env = lw.env.clone();
     let mut t = Tracer::new(lw);
+    t.sets = if acting {
+        StateWrites::Open(Vec::new())
+    } else {
+        StateWrites::Refused(format!(
+            "`{policy}` is the evaluation policy, and an evaluation must not change the run \
+             (evaluate with a policy that reads the state without setting it)"
+        ))
+    };
     // `batch` is the number of environments (or the eval batch): refuse absurd ones here,
     // before anything is sized by it.
     let obs_ty = TensorType::f32(vec![batch, env.obs_dim]);
     super::budget::check_tensor(&obs_ty, t.lw.options.budget, decl.name.span)?;
     let obs = t.input(InputRole::Observation, obs_ty);
-    if metrics {
+    if acting {
         t.log_scopes = vec![decl.body.span];
     }
     let out = t.call(

@@ -49,16 +49,34 @@ pub(super) fn add_learnable(t: &mut Tracer<'_, '_>, l: &crate::syntax::ast::Lear
     if ty.dtype != DType::F32 {
         return Err(err(Code::TypeMismatch, "learnables are f32", l.span, "not f32"));
     }
-    let init = match t.eval(&l.init)? {
+    let init = constant_init(t, &l.init, &ty, "a learnable")?;
+    t.lw.states.add(StateVar {
+        name: l.name.name.clone(),
+        ty,
+        kind: StateKind::Learnable,
+        init,
+    });
+    Ok(())
+}
+
+/// The initial value of a declared state (`learnable`, `state`) of type `ty`: a number fills
+/// it, a list gives every element; anything else is refused (`what` names the declaration).
+pub(super) fn constant_init(
+    t: &mut Tracer<'_, '_>,
+    init: &crate::syntax::ast::Expr,
+    ty: &TensorType,
+    what: &str,
+) -> R<Init> {
+    Ok(match t.eval(init)? {
         Value::Int(i) => Init::Fill(i as f64),
         Value::Float(f) => Init::Fill(f),
         v @ Value::List(_) => {
-            let tv = t.tensor_of(v, l.init.span, Some(DType::F32))?;
+            let tv = t.tensor_of(v, init.span, Some(ty.dtype))?;
             if tv.ty.shape != ty.shape {
                 return Err(err(
                     Code::ShapeMismatch,
-                    format!("initial value {} for a learnable of type {ty}", tv.ty),
-                    l.init.span,
+                    format!("initial value {} for {what} of type {ty}", tv.ty),
+                    init.span,
                     "wrong shape",
                 ));
             }
@@ -70,17 +88,10 @@ pub(super) fn add_learnable(t: &mut Tracer<'_, '_>, l: &crate::syntax::ast::Lear
         other => {
             return Err(err(
                 Code::NotConstant,
-                "a learnable starts from a constant",
-                l.init.span,
+                format!("{what} starts from a constant"),
+                init.span,
                 format!("this is {}", other.describe()),
             ));
         }
-    };
-    t.lw.states.add(StateVar {
-        name: l.name.name.clone(),
-        ty,
-        kind: StateKind::Learnable,
-        init,
-    });
-    Ok(())
+    })
 }

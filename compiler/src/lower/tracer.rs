@@ -81,6 +81,8 @@ pub struct Tracer<'m, 'l> {
     pub(crate) log_scopes: Vec<Span>,
     /// The metrics recorded so far: name, scalar f32 value, the `log` statement.
     pub(crate) logs: Vec<(String, Tv, Span)>,
+    /// Whether this entry may `set` program state, and the `set`s so far.
+    pub(crate) sets: super::program_state::StateWrites,
 }
 
 /// A finished entry-point graph and the roles of its inputs and outputs.
@@ -122,11 +124,13 @@ impl<'m, 'l> Tracer<'m, 'l> {
             shuffled: HashMap::new(),
             log_scopes: Vec::new(),
             logs: Vec::new(),
+            sets: Default::default(),
         }
     }
 
     /// The finished entry graph (with its run-time index checks) and its signature.
     pub(crate) fn finish(mut self) -> R<Lowered> {
+        super::program_state::assign_sets(&mut self)?;
         self.finish_index_checks()?;
         Ok(Lowered {
             graph: std::mem::take(&mut self.levels[0].graph),
@@ -346,7 +350,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
                 alg: Some(self.lw.alg_index),
                 index: self.lw.decls[name],
             }),
-            Decl::Learnable(l) => match self.lw.states.find(name) {
+            Decl::Learnable(l) | Decl::State(l) => match self.lw.states.find(name) {
                 Some(id) => Value::Tensor(self.state(id)),
                 None => {
                     return Err(err(
@@ -543,8 +547,15 @@ impl<'m, 'l> Tracer<'m, 'l> {
         }
     }
 
-    fn block(&mut self, lets: &[Let], result: &Expr) -> R<Value> {
-        for l in lets {
+    fn block(&mut self, stmts: &[Stmt], result: &Expr) -> R<Value> {
+        for st in stmts {
+            let l = match st {
+                Stmt::Let(l) => l,
+                Stmt::Set(s) => {
+                    super::program_state::set_state(self, s)?;
+                    continue;
+                }
+            };
             let mut v = self.eval(&l.value)?;
             if l.sample {
                 v = self.sample_value(v, l.value.span)?;

@@ -33,6 +33,7 @@ pub(super) fn lower_train(
 ) -> Result<Lowered, Vec<Diagnostic>> {
     let alg = lw.alg;
     let mut t = Tracer::new(lw);
+    t.sets = super::program_state::StateWrites::Open(Vec::new());
     let mut errors = Vec::new();
     let mut batches: HashMap<String, (BatchMode, Value, Span)> = HashMap::new();
     let mut loss_nodes: HashMap<String, Tv> = HashMap::new();

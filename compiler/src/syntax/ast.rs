@@ -60,6 +60,8 @@ pub enum Decl {
     Target(TargetDecl),
     /// `learnable NAME = EXPR`: a trainable tensor outside any net.
     Learnable(LearnableDecl),
+    /// `state NAME = EXPR`: program state, changed by `set` statements, not by gradients.
+    State(LearnableDecl),
     /// A replay buffer or rollout storage.
     Data(DataDecl),
     /// `policy NAME(s) = EXPR`.
@@ -83,7 +85,7 @@ impl Decl {
             Decl::Param(d) => Some(&d.name),
             Decl::Net(d) | Decl::Policy(d) | Decl::Fn(d) => Some(&d.name),
             Decl::Target(d) => Some(&d.name),
-            Decl::Learnable(d) => Some(&d.name),
+            Decl::Learnable(d) | Decl::State(d) => Some(&d.name),
             Decl::Data(d) => Some(&d.name),
             Decl::Loss(d) => Some(&d.name),
             Decl::Env(_) | Decl::Update(_) | Decl::Schedule(_) | Decl::Derive(_) => None,
@@ -98,6 +100,7 @@ impl Decl {
             Decl::Net(_) => "net",
             Decl::Target(_) => "target",
             Decl::Learnable(_) => "learnable",
+            Decl::State(_) => "state",
             Decl::Data(_) => "data",
             Decl::Policy(_) => "policy",
             Decl::Loss(_) => "loss",
@@ -181,7 +184,7 @@ pub struct TargetDecl {
     pub span: Span,
 }
 
-/// `learnable NAME[: TYPE] = INIT`.
+/// `learnable NAME[: TYPE] = INIT` or `state NAME[: TYPE] = INIT`.
 #[derive(Clone, Debug)]
 pub struct LearnableDecl {
     /// Name.
@@ -436,6 +439,26 @@ pub struct Let {
     pub span: Span,
 }
 
+/// A statement of a block.
+#[derive(Clone, Debug)]
+pub enum Stmt {
+    /// `let PAT = EXPR` / `let PAT ~ DIST`.
+    Let(Let),
+    /// `set NAME = EXPR`: the program state `NAME` takes this value when the call ends.
+    Set(SetStmt),
+}
+
+/// `set NAME = EXPR`.
+#[derive(Clone, Debug)]
+pub struct SetStmt {
+    /// The state.
+    pub name: Ident,
+    /// Its new value.
+    pub value: Expr,
+    /// Whole statement.
+    pub span: Span,
+}
+
 /// Expression kinds.
 #[derive(Clone, Debug)]
 pub enum ExprKind {
@@ -466,7 +489,7 @@ pub enum ExprKind {
     /// `{ name: value, ... }`.
     Record(Vec<(Ident, Expr)>),
     /// `{ let ...; result }`.
-    Block(Vec<Let>, Box<Expr>),
+    Block(Vec<Stmt>, Box<Expr>),
     /// `if c then a else b`.
     If(Box<Expr>, Box<Expr>, Box<Expr>),
     /// `scan [reverse] t in LEN with c = init, ... { body }`.

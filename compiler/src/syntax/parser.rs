@@ -180,7 +180,8 @@ impl Builder {
                     let value = self.expr(it.next().expect("grammar"))?;
                     Decl::Target(TargetDecl { name, value, span })
                 }
-                Rule::learnable_decl => {
+                Rule::learnable_decl | Rule::state_decl => {
+                    let state = d.as_rule() == Rule::state_decl;
                     let span = self.span(&d);
                     let mut it = inner(d);
                     let name = self.ident(it.next().expect("grammar"));
@@ -192,12 +193,17 @@ impl Builder {
                             _ => init = Some(self.expr(p)?),
                         }
                     }
-                    Decl::Learnable(LearnableDecl {
+                    let decl = LearnableDecl {
                         name,
                         ty,
                         init: init.expect("grammar"),
                         span,
-                    })
+                    };
+                    if state {
+                        Decl::State(decl)
+                    } else {
+                        Decl::Learnable(decl)
+                    }
                 }
                 Rule::data_decl => Decl::Data(self.data_decl(d)?),
                 Rule::loss_decl => {

@@ -2,6 +2,8 @@
 //! each.
 
 use super::error::DataError;
+use crate::error::RunError;
+use crate::snapshot::{SnapshotReader, SnapshotWriter};
 
 /// One named quantity stored per item (an observation, an action, a reward...).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -172,5 +174,33 @@ impl Columns {
     pub(crate) fn copy_row_of(&self, field: usize, row: usize, target: &mut [f32], dst: usize) {
         let n = self.numels[field];
         target[dst * n..(dst + 1) * n].copy_from_slice(&self.data[field][row * n..(row + 1) * n]);
+    }
+
+    /// Writes rows `0..rows` of every field under `prefix/<field>` (the rest holds nothing a
+    /// resumed run reads).
+    pub(crate) fn save_rows(&self, prefix: &str, rows: usize, w: &mut SnapshotWriter) {
+        for ((field, column), &n) in self.fields.iter().zip(&self.data).zip(&self.numels) {
+            w.f32s(&format!("{prefix}/fields/{}", field.name), &column[..rows * n]);
+        }
+    }
+
+    /// Reads rows `0..rows` of every field saved by [`Columns::save_rows`].
+    pub(crate) fn restore_rows(
+        &mut self,
+        prefix: &str,
+        rows: usize,
+        r: &SnapshotReader<'_>,
+    ) -> Result<(), RunError> {
+        if rows > self.rows {
+            return Err(r.error(format!(
+                "`{prefix}` holds {rows} items, more than its {} slots",
+                self.rows
+            )));
+        }
+        for ((field, column), &n) in self.fields.iter().zip(&mut self.data).zip(&self.numels) {
+            let v = r.f32s_of_len(&format!("{prefix}/fields/{}", field.name), rows * n)?;
+            column[..rows * n].copy_from_slice(&v);
+        }
+        Ok(())
     }
 }

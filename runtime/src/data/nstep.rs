@@ -12,6 +12,8 @@
 //! of the stored flags; the windows themselves only stop at episode ends.
 
 use super::DataError;
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 /// How an item's field is made from the steps of its window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,6 +168,43 @@ impl NStepAdder {
             }
         }
         self.ready += 1;
+    }
+}
+
+impl Resumable for NStepAdder {
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        w.usizes(&format!("{prefix}/head"), &self.head);
+        w.usizes(&format!("{prefix}/len"), &self.len);
+        // Every slot of every env, field by field (unused slots too: fixed size, simple).
+        for f in 0..self.parts.len() {
+            let v: Vec<f32> = self
+                .slots
+                .iter()
+                .flat_map(|env| env.iter().flat_map(move |step| step[f].iter().copied()))
+                .collect();
+            w.f32s(&format!("{prefix}/field{f}"), &v);
+        }
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        let envs = self.len.len();
+        let head = r.usizes_of_len(&format!("{prefix}/head"), envs)?;
+        let len = r.usizes_of_len(&format!("{prefix}/len"), envs)?;
+        if head.iter().chain(&len).any(|x| *x >= self.n) {
+            return Err(r.error(format!(
+                "`{prefix}` has a window position past its {} steps",
+                self.n
+            )));
+        }
+        for (f, (_, width)) in self.parts.iter().enumerate() {
+            let v = r.f32s_of_len(&format!("{prefix}/field{f}"), envs * self.n * width)?;
+            for (k, chunk) in v.chunks_exact(*width).enumerate() {
+                self.slots[k / self.n][k % self.n][f].copy_from_slice(chunk);
+            }
+        }
+        self.head = head;
+        self.len = len;
+        Ok(())
     }
 }
 

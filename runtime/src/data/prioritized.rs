@@ -20,6 +20,8 @@ use super::columns::Field;
 use super::error::DataError;
 use super::replay::ReplayBuffer;
 use super::sum_tree::{MinTree, SumTree};
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 /// The hyperparameters of a [`PrioritizedReplay`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -313,5 +315,43 @@ impl PrioritizedReplay {
         self.sums.set(slot, priority)?;
         self.mins
             .set(slot, if priority > 0.0 { priority } else { f64::INFINITY })
+    }
+}
+
+impl Resumable for PrioritizedReplay {
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        self.buffer.save(prefix, w);
+        let n = self.buffer.len();
+        // The trees are functions of their leaves (every node is recomputed from its children),
+        // so the leaves restore them exactly.
+        let sums: Vec<f64> = (0..n).map(|i| self.sums.get(i).unwrap_or(0.0)).collect();
+        let mins: Vec<f64> = (0..n)
+            .map(|i| self.mins.get(i).unwrap_or(f64::INFINITY))
+            .collect();
+        w.f64s(&format!("{prefix}/priorities"), &sums);
+        w.f64s(&format!("{prefix}/min_priorities"), &mins);
+        w.f64s(&format!("{prefix}/max_priority"), &[self.max_priority]);
+        w.u64(&format!("{prefix}/sample_calls"), self.sample_calls);
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        self.buffer.restore(prefix, r)?;
+        let n = self.buffer.len();
+        let sums = r.f64s_of_len(&format!("{prefix}/priorities"), n)?;
+        let mins = r.f64s_of_len(&format!("{prefix}/min_priorities"), n)?;
+        self.sums.clear();
+        self.mins.clear();
+        for (i, (s, m)) in sums.iter().zip(&mins).enumerate() {
+            let bad = |e: DataError| r.error(format!("`{prefix}` priority {i}: {e}"));
+            self.sums.set(i, *s).map_err(bad)?;
+            self.mins.set(i, *m).map_err(bad)?;
+        }
+        let max = r.f64s_of_len(&format!("{prefix}/max_priority"), 1)?[0];
+        if !(max.is_finite() && max > 0.0) {
+            return Err(r.error(format!("`{prefix}/max_priority` is {max}")));
+        }
+        self.max_priority = max;
+        self.sample_calls = r.u64(&format!("{prefix}/sample_calls"))?;
+        Ok(())
     }
 }

@@ -5,6 +5,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::columns::{Columns, Field};
 use super::error::DataError;
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 /// A ring buffer of items (usually transitions) sampled uniformly with replacement.
 ///
@@ -179,6 +181,29 @@ impl ReplayBuffer {
         if batch == 0 {
             return Err(DataError::ZeroBatch);
         }
+        Ok(())
+    }
+}
+
+impl Resumable for ReplayBuffer {
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        w.usizes(&format!("{prefix}/len_next"), &[self.len, self.next]);
+        // Filled slots are always `0..len` (the ring fills from 0 before it wraps).
+        self.cols.save_rows(prefix, self.len, w);
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        let v = r.usizes_of_len(&format!("{prefix}/len_next"), 2)?;
+        let (len, next) = (v[0], v[1]);
+        let cap = self.capacity();
+        if len > cap || next >= cap || (len < cap && next != len) {
+            return Err(r.error(format!(
+                "`{prefix}` says {len} items, next slot {next}: not a ring of {cap} slots"
+            )));
+        }
+        self.cols.restore_rows(prefix, len, r)?;
+        self.len = len;
+        self.next = next;
         Ok(())
     }
 }

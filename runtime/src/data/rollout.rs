@@ -5,6 +5,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::columns::{Columns, Field};
 use super::error::DataError;
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 /// A rollout of `steps` (T) steps from `envs` (N) environments, filled one step at a time.
 ///
@@ -155,6 +157,26 @@ impl RolloutStorage {
     /// The storage, for buffers that copy whole rollouts.
     pub(crate) fn columns(&self) -> &Columns {
         &self.cols
+    }
+}
+
+impl Resumable for RolloutStorage {
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        w.usizes(&format!("{prefix}/len"), &[self.len]);
+        self.cols.save_rows(prefix, self.len * self.envs, w);
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        let len = r.usizes_of_len(&format!("{prefix}/len"), 1)?[0];
+        if len > self.steps {
+            return Err(r.error(format!(
+                "`{prefix}` holds {len} steps, more than its {}",
+                self.steps
+            )));
+        }
+        self.cols.restore_rows(prefix, len * self.envs, r)?;
+        self.len = len;
+        Ok(())
     }
 }
 

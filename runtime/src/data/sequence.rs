@@ -6,6 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use super::columns::{Columns, Field};
 use super::error::DataError;
 use super::rollout::RolloutStorage;
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 /// A ring of `capacity` sequences of `length` (T) consecutive steps of one environment each.
 ///
@@ -98,6 +100,11 @@ impl SequenceReplay {
     /// The storage, for code that mirrors it (e.g. on a device).
     pub(crate) fn columns(&self) -> &Columns {
         &self.cols
+    }
+
+    /// The slot the next sequence is written to (which holds the oldest once the ring is full).
+    pub fn write_slot(&self) -> usize {
+        self.next
     }
 
     /// Forgets every sequence (the storage is kept).
@@ -212,6 +219,28 @@ impl SequenceReplay {
                     .copy_row_of(field, slot * self.length + t, target, t * batch + b);
             }
         }
+    }
+}
+
+impl Resumable for SequenceReplay {
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        w.usizes(&format!("{prefix}/len_next"), &[self.len, self.next]);
+        // Filled slots are `0..len`, as in the transition ring.
+        self.cols.save_rows(prefix, self.len * self.length, w);
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        let v = r.usizes_of_len(&format!("{prefix}/len_next"), 2)?;
+        let (len, next, cap) = (v[0], v[1], self.capacity);
+        if len > cap || next >= cap || (len < cap && next != len) {
+            return Err(r.error(format!(
+                "`{prefix}` says {len} sequences, next slot {next}: not a ring of {cap} slots"
+            )));
+        }
+        self.cols.restore_rows(prefix, len * self.length, r)?;
+        self.len = len;
+        self.next = next;
+        Ok(())
     }
 }
 

@@ -8,7 +8,9 @@ use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
 /// Seconds per step (one RK4 step).
 const DT: f64 = 0.2;
-const LINK_LENGTH_1: f64 = 1.0;
+pub(crate) const LINK_LENGTH_1: f64 = 1.0;
+/// The second link's length: only drawn (the dynamics use its centre of mass, as Gymnasium's do).
+pub(crate) const LINK_LENGTH_2: f64 = 1.0;
 const LINK_MASS_1: f64 = 1.0;
 const LINK_MASS_2: f64 = 1.0;
 const LINK_COM_POS_1: f64 = 0.5;

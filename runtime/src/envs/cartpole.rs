@@ -7,11 +7,11 @@ const GRAVITY: f64 = 9.8;
 const MASSCART: f64 = 1.0;
 const MASSPOLE: f64 = 0.1;
 /// Half the pole's length.
-const LENGTH: f64 = 0.5;
+pub(crate) const LENGTH: f64 = 0.5;
 const FORCE_MAG: f64 = 10.0;
 /// Seconds per step.
 const TAU: f64 = 0.02;
-const X_THRESHOLD: f64 = 2.4;
+pub(crate) const X_THRESHOLD: f64 = 2.4;
 
 /// CartPole-v1. State `[x, x_dot, theta, theta_dot]`; observation = the state as `f32`;
 /// actions `0` (push left) and `1` (push right); reward 1 per step.

@@ -11,11 +11,11 @@
 //! `runtime/tests/env_reference.rs` replay every case in those files (`env_vec.rs` tests the
 //! vectorised wrapper).
 
-mod acrobot;
-mod cartpole;
+pub(crate) mod acrobot;
+pub(crate) mod cartpole;
 mod env;
-mod mountain_car;
-mod mountain_car_continuous;
+pub(crate) mod mountain_car;
+pub(crate) mod mountain_car_continuous;
 mod pendulum;
 mod registry;
 pub mod vec_env;

@@ -4,10 +4,10 @@
 use super::env::{Action, Env, EnvError, EnvRng, StepResult, check_len, clip, discrete_action, uniform};
 use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
-const MIN_POSITION: f64 = -1.2;
-const MAX_POSITION: f64 = 0.6;
+pub(crate) const MIN_POSITION: f64 = -1.2;
+pub(crate) const MAX_POSITION: f64 = 0.6;
 const MAX_SPEED: f64 = 0.07;
-const GOAL_POSITION: f64 = 0.5;
+pub(crate) const GOAL_POSITION: f64 = 0.5;
 const GOAL_VELOCITY: f64 = 0.0;
 const FORCE: f64 = 0.001;
 const GRAVITY: f64 = 0.0025;

@@ -10,7 +10,7 @@ const MIN_POSITION: f64 = -1.2;
 const MAX_POSITION: f64 = 0.6;
 const MAX_SPEED: f64 = 0.07;
 /// Lower than MountainCar-v0's 0.5.
-const GOAL_POSITION: f64 = 0.45;
+pub(crate) const GOAL_POSITION: f64 = 0.45;
 const GOAL_VELOCITY: f64 = 0.0;
 const POWER: f64 = 0.0015;
 

@@ -7,6 +7,9 @@
 
 use rand::SeedableRng;
 
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
+
 use super::env::{Action, Env, EnvError, EnvRng, check_len};
 use super::registry::make;
 use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
@@ -242,6 +245,40 @@ impl VecEnv {
         batch.finished.clear();
         self.steps.fill(0);
         self.returns.fill(0.0);
+        Ok(())
+    }
+}
+
+impl Resumable for VecEnv {
+    /// Each copy's state in Gymnasium's layout, its generator position, and its episode's step
+    /// count and return. Between vectorised steps a copy is never past termination (an ended
+    /// episode is reset within the step), so the state vector is the whole environment.
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        let states: Vec<f64> = self.envs.iter().flat_map(|e| e.state()).collect();
+        w.f64s(&format!("{prefix}/states"), &states);
+        for (i, rng) in self.rngs.iter().enumerate() {
+            w.rng(&format!("{prefix}/rng{i}"), rng);
+        }
+        w.usizes(&format!("{prefix}/episode_steps"), &self.steps);
+        w.f64s(&format!("{prefix}/episode_returns"), &self.returns);
+        w.f32s(&format!("{prefix}/obs"), &self.batch.obs);
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        let n = self.envs.len();
+        let per = self.envs[0].state().len();
+        let states = r.f64s_of_len(&format!("{prefix}/states"), n * per)?;
+        for (env, s) in self.envs.iter_mut().zip(states.chunks_exact(per)) {
+            env.set_state(s)?;
+        }
+        for (i, rng) in self.rngs.iter_mut().enumerate() {
+            *rng = r.rng(&format!("{prefix}/rng{i}"))?;
+        }
+        self.steps = r.usizes_of_len(&format!("{prefix}/episode_steps"), n)?;
+        self.returns = r.f64s_of_len(&format!("{prefix}/episode_returns"), n)?;
+        let obs = r.f32s_of_len(&format!("{prefix}/obs"), self.batch.obs.len())?;
+        self.batch.obs.copy_from_slice(&obs);
+        self.batch.final_obs.copy_from_slice(&obs);
         Ok(())
     }
 }

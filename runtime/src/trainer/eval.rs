@@ -19,6 +19,11 @@ pub struct EvalPolicy<'a> {
     pub guard: Option<&'a super::index_guard::IndexGuard>,
 }
 
+/// Sees an evaluation's observations as `(copy, observation)`: each copy's first observation,
+/// then after every step the observation it reached (the terminal one on the step that ends its
+/// episode) until its episode has ended.
+pub type Watcher<'w> = &'w mut dyn FnMut(usize, &[f32]);
+
 /// The return of each of `episodes` episodes of the `eval` entry point (one per copy). The
 /// copies are seeded from the run's seed and `step`, so an evaluation is reproducible.
 pub fn episode_returns(
@@ -28,6 +33,20 @@ pub fn episode_returns(
     episodes: usize,
     seed: u64,
     step: u64,
+) -> Result<Vec<f64>, RunError> {
+    watched_episode_returns(backend, policy, env, episodes, seed, step, None)
+}
+
+/// [`episode_returns`], showing every observation to `watch` (for `rlc eval --video`); the
+/// episodes and returns are the same as without it.
+pub fn watched_episode_returns(
+    backend: &mut dyn Backend,
+    policy: EvalPolicy<'_>,
+    env: &EnvSpec,
+    episodes: usize,
+    seed: u64,
+    step: u64,
+    mut watch: Option<Watcher<'_>>,
 ) -> Result<Vec<f64>, RunError> {
     let EvalPolicy {
         entry,
@@ -40,6 +59,12 @@ pub fn episode_returns(
         keys::mix(keys::derive(seed, keys::Purpose::EvalEnv) ^ step),
     )?;
     let mut obs = venv.reset().to_vec();
+    let d = env.obs_dim;
+    if let Some(w) = watch.as_mut() {
+        for (copy, o) in obs.chunks_exact(d).enumerate() {
+            w(copy, o);
+        }
+    }
     let discrete = env.action.is_discrete();
     let mut act_f = vec![0.0f32; episodes * env.action.flat_dim()];
     let mut act_i = vec![0i32; episodes];
@@ -77,6 +102,14 @@ pub fn episode_returns(
             ActionSpace::Discrete { .. } => venv.step_discrete(&act_i)?,
             ActionSpace::Continuous { .. } => venv.step_continuous(&act_f)?,
         };
+        if let Some(w) = watch.as_mut() {
+            // Before `done` is updated: the step that ends an episode shows its last state.
+            for (copy, o) in batch.final_obs.chunks_exact(d).enumerate() {
+                if !done[copy] {
+                    w(copy, o);
+                }
+            }
+        }
         for f in &batch.finished {
             if !done[f.copy] {
                 done[f.copy] = true;

@@ -1,7 +1,9 @@
 //! Statistics of one logging interval: episode returns, loss and metric sums since the last
 //! metrics line, turned into a [`Record`].
 
+use crate::error::RunError;
 use crate::metrics::Record;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 /// Means of named series over an interval: each value added once per call that computes it.
 pub(super) struct Means {
@@ -97,5 +99,44 @@ impl Interval {
         self.metrics.reset();
         self.start_steps = steps;
         self.start_train_time = train_time;
+    }
+}
+
+impl Means {
+    /// Saves the sums and counts as `{p}/{kind}_sums` and `{p}/{kind}_counts`.
+    fn save(&self, p: &str, kind: &str, w: &mut SnapshotWriter) {
+        let sums: Vec<f64> = self.sums.iter().map(|l| l.0).collect();
+        let counts: Vec<u64> = self.sums.iter().map(|l| l.1).collect();
+        w.f64s(&format!("{p}/{kind}_sums"), &sums);
+        w.u64s(&format!("{p}/{kind}_counts"), &counts);
+    }
+
+    fn restore(&mut self, p: &str, kind: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        let sums = r.f64s_of_len(&format!("{p}/{kind}_sums"), self.sums.len())?;
+        let counts = r.u64s(&format!("{p}/{kind}_counts"))?;
+        if counts.len() != sums.len() {
+            return Err(r.error(format!("`{p}/{kind}_counts` does not match its sums")));
+        }
+        self.sums = sums.into_iter().zip(counts).collect();
+        Ok(())
+    }
+}
+
+impl Resumable for Interval {
+    fn save(&self, p: &str, w: &mut SnapshotWriter) {
+        w.f64s(&format!("{p}/returns"), &self.returns);
+        self.losses.save(p, "loss", w);
+        self.metrics.save(p, "metric", w);
+        w.u64(&format!("{p}/start_steps"), self.start_steps);
+        w.f64s(&format!("{p}/start_train_time"), &[self.start_train_time]);
+    }
+
+    fn restore(&mut self, p: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        self.returns = r.f64s(&format!("{p}/returns"))?;
+        self.losses.restore(p, "loss", r)?;
+        self.metrics.restore(p, "metric", r)?;
+        self.start_steps = r.u64(&format!("{p}/start_steps"))?;
+        self.start_train_time = r.f64s_of_len(&format!("{p}/start_train_time"), 1)?[0];
+        Ok(())
     }
 }

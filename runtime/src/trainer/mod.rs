@@ -12,18 +12,21 @@ mod interval;
 pub mod keys;
 mod logged;
 pub mod noise;
+mod resume;
 mod setup;
 mod store;
+mod transition;
 
 pub use crate::error::{FaultSource, RunError};
-pub use eval::{EvalPolicy, episode_returns};
+pub use eval::{EvalPolicy, Watcher, episode_returns, watched_episode_returns};
 pub use index_guard::IndexGuard;
+pub use resume::{RESUME_FILE, ResumeMeta};
 pub use store::Store;
 
 use crate::checkpoint;
-use crate::data::{NStepAdder, SequenceReplay};
+use crate::data::NStepAdder;
 use crate::envs::VecEnv;
-use crate::metrics::{MetricsWriter, Record};
+use crate::metrics::MetricsWriter;
 use crate::progress::Progress;
 use crate::tensorboard::EventWriter;
 use feed::Feed;
@@ -31,6 +34,7 @@ use interval::Interval;
 use logged::Logged;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use resume::Position;
 use rlc_compiler::backend::{Backend, Draw, EntryId, In, Out, ReplayId};
 use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::ir::{DType, Graph};
@@ -39,6 +43,7 @@ use rlc_compiler::signature::{InputRole, Signature};
 use setup::{Derive, Src};
 use std::path::PathBuf;
 use std::time::Instant;
+use transition::store_transition;
 
 /// How a run is configured (everything `rlc run` takes besides the program).
 #[derive(Clone, Debug)]
@@ -241,41 +246,55 @@ impl<'a> Trainer<'a> {
 
     /// Runs the schedule for the configured number of steps.
     pub fn run(&mut self, progress: &mut Progress) -> Result<Summary, RunError> {
-        if let Some(dir) = &self.cfg.checkpoint {
-            checkpoint::remove_stale_temp(&dir.join("checkpoint.safetensors"))?;
-        }
-        let start = Instant::now();
-        let mut metrics = match &self.cfg.metrics {
+        let metrics = match &self.cfg.metrics {
             Some(p) => Some(MetricsWriter::create(p)?),
             None => None,
         };
+        self.obs.copy_from_slice(self.env.reset());
+        let pos = Position::start(&self.cfg, Interval::new(&self.loss_outputs, &self.logged.names));
+        self.run_from(pos, metrics, progress)
+    }
+
+    /// Continues the run whose checkpoints went to the configured checkpoint directory from
+    /// the state it last wrote there ([`RESUME_FILE`]): the rest of the run is the same, to the
+    /// byte, as if it had not stopped (on the same backend).
+    pub fn resume(&mut self, progress: &mut Progress) -> Result<Summary, RunError> {
+        let dir = self
+            .cfg
+            .checkpoint
+            .clone()
+            .ok_or_else(|| RunError::Setup("resuming needs the run's checkpoint directory".into()))?;
+        let (pos, metrics) = self.restore(&dir)?;
+        progress.step(pos.steps);
+        self.run_from(pos, metrics, progress)
+    }
+
+    fn run_from(
+        &mut self,
+        mut pos: Position,
+        mut metrics: Option<MetricsWriter>,
+        progress: &mut Progress,
+    ) -> Result<Summary, RunError> {
+        if let Some(dir) = &self.cfg.checkpoint {
+            checkpoint::remove_stale_temp(&dir.join("checkpoint.safetensors"))?;
+            checkpoint::remove_stale_temp(&dir.join(RESUME_FILE))?;
+        }
+        // A resumed run starts a new event file: TensorBoard reads every file in the directory.
         let mut events = match &self.cfg.tensorboard {
             Some(dir) => Some(EventWriter::create(dir)?),
             None => None,
         };
+        let start = Instant::now();
+        let wall_now = |pos: &Position| pos.wall_before + start.elapsed().as_secs_f64();
         let sch = self.program.schedule.clone();
         let n = sch.envs as u64;
-        let mut steps: u64 = 0;
-        let mut vector_steps: u64 = 0;
-        let mut episodes: u64 = 0;
-        let mut eval_time = 0.0f64;
-        let mut last_eval: Option<f64> = None;
-        let mut next_eval = if self.cfg.eval_every > 0 {
-            self.cfg.eval_every
-        } else {
-            u64::MAX
-        };
-        let mut next_log = self.cfg.log_every.max(1);
-        let mut interval = Interval::new(&self.loss_outputs, &self.logged.names);
-        let mut history: Vec<Record> = Vec::new();
         // (time, steps, evaluation time) when training first ran.
         let mut train_start: Option<(Instant, u64, f64)> = None;
         // Bytes moved host<->device when the first iteration that trained ended.
         let mut moved_at_start: Option<u64> = None;
-        self.obs.copy_from_slice(self.env.reset());
-        while steps < self.cfg.steps {
-            let random = steps < sch.warmup as u64;
-            self.act_step(random, &mut interval)?;
+        while pos.steps < self.cfg.steps {
+            let random = pos.steps < sch.warmup as u64;
+            self.act_step(random, &mut pos.interval)?;
             let batch = match &self.program.env.action {
                 ActionSpace::Discrete { .. } => self.env.step_discrete(&self.act_i32)?,
                 ActionSpace::Continuous { .. } => self.env.step_continuous(&self.act_f32)?,
@@ -288,8 +307,8 @@ impl<'a> Trainer<'a> {
                 }
             }
             for f in &batch.finished {
-                episodes += 1;
-                interval.returns.push(f.episode_return);
+                pos.episodes += 1;
+                pos.interval.returns.push(f.episode_return);
                 progress.episode(f.episode_return);
             }
             // Store the transition, then move to the next observation.
@@ -307,47 +326,52 @@ impl<'a> Trainer<'a> {
                 self.backend.as_mut(),
             )?;
             self.obs.copy_from_slice(&batch.obs);
-            steps += n;
-            self.steps = steps;
-            vector_steps += 1;
+            pos.steps += n;
+            self.steps = pos.steps;
+            pos.vector_steps += 1;
             // Train.
             if self.feed.on_policy(&self.stores) {
                 if self.feed.ready(&self.stores) {
-                    self.run_derives(&mut interval)?;
-                    self.train_on_policy(sch.train_count.max(1) * sch.epochs, &mut interval)?;
+                    self.run_derives(&mut pos.interval)?;
+                    self.train_on_policy(sch.train_count.max(1) * sch.epochs, &mut pos.interval)?;
                     for s in &mut self.stores {
                         if let Store::Rollout(r) = s {
                             r.clear();
                         }
                     }
                 }
-            } else if steps > sch.train_after as u64
-                && vector_steps.is_multiple_of(sch.train_every as u64)
+            } else if pos.steps > sch.train_after as u64
+                && pos.vector_steps.is_multiple_of(sch.train_every as u64)
                 && self.feed.ready(&self.stores)
             {
                 for _ in 0..sch.train_count {
-                    self.train_off_policy(&mut interval)?;
+                    self.train_off_policy(&mut pos.interval)?;
                 }
             }
             if train_start.is_none() && self.train_calls > 0 {
-                train_start = Some((Instant::now(), steps, eval_time));
+                train_start = Some((Instant::now(), pos.steps, pos.eval_time));
                 moved_at_start = self.backend.transfers().map(|t| t.total());
             }
-            progress.step(steps);
-            if steps >= next_eval && steps < self.cfg.steps {
+            progress.step(pos.steps);
+            let evaluated = pos.steps >= pos.next_eval && pos.steps < self.cfg.steps;
+            if evaluated {
                 let t = Instant::now();
-                let r = self.evaluate(steps)?;
-                eval_time += t.elapsed().as_secs_f64();
-                last_eval = Some(r);
+                let r = self.evaluate(pos.steps)?;
+                pos.eval_time += t.elapsed().as_secs_f64();
+                pos.last_eval = Some(r);
                 progress.eval(r);
-                next_eval += self.cfg.eval_every;
-                if let Some(dir) = &self.cfg.checkpoint {
-                    self.save_checkpoint(dir, steps)?;
-                }
+                pos.next_eval += self.cfg.eval_every;
             }
-            if steps >= next_log {
-                let wall = start.elapsed().as_secs_f64();
-                let rec = interval.record(steps, episodes, last_eval, wall, eval_time, self.train_calls);
+            if pos.steps >= pos.next_log {
+                let wall = wall_now(&pos);
+                let rec = pos.interval.record(
+                    pos.steps,
+                    pos.episodes,
+                    pos.last_eval,
+                    wall,
+                    pos.eval_time,
+                    self.train_calls,
+                );
                 if let Some(m) = &mut metrics {
                     m.write(&rec)?;
                 }
@@ -355,16 +379,25 @@ impl<'a> Trainer<'a> {
                     e.write(&rec)?;
                 }
                 progress.log(&rec);
-                history.push(rec);
-                interval.reset(steps, wall - eval_time);
-                next_log += self.cfg.log_every.max(1);
+                pos.history.push(rec);
+                pos.interval.reset(pos.steps, wall - pos.eval_time);
+                pos.next_log += self.cfg.log_every.max(1);
+            }
+            // Checkpoint at the end of the step, so a resumed run starts with the next one.
+            if evaluated && let Some(dir) = &self.cfg.checkpoint {
+                // The snapshot records the whole run's wall time so far.
+                let before = pos.wall_before;
+                pos.wall_before = wall_now(&pos);
+                self.save_checkpoint(dir, &pos, false)?;
+                pos.wall_before = before;
             }
         }
         // Final evaluation and outputs.
-        let train_time = start.elapsed().as_secs_f64() - eval_time;
+        let steps = pos.steps;
+        let train_time = wall_now(&pos) - pos.eval_time;
         let train_phase_steps_per_s = match train_start {
             Some((t0, s0, e0)) => {
-                let dt = t0.elapsed().as_secs_f64() - (eval_time - e0);
+                let dt = t0.elapsed().as_secs_f64() - (pos.eval_time - e0);
                 if dt > 0.0 { (steps - s0) as f64 / dt } else { 0.0 }
             }
             None => 0.0,
@@ -377,15 +410,15 @@ impl<'a> Trainer<'a> {
         };
         let t = Instant::now();
         let final_eval = self.evaluate(steps)?;
-        eval_time += t.elapsed().as_secs_f64();
-        let wall = start.elapsed().as_secs_f64();
+        pos.eval_time += t.elapsed().as_secs_f64();
+        let wall = wall_now(&pos);
         progress.eval(final_eval);
-        let mut rec = interval.record(
+        let mut rec = pos.interval.record(
             steps,
-            episodes,
+            pos.episodes,
             Some(final_eval),
             wall,
-            eval_time,
+            pos.eval_time,
             self.train_calls,
         );
         rec.final_record = true;
@@ -402,12 +435,12 @@ impl<'a> Trainer<'a> {
         if let Some(e) = &mut events {
             e.write(&rec)?;
         }
-        history.push(rec);
+        pos.history.push(rec);
         if let Some(dir) = &self.cfg.checkpoint {
-            self.save_checkpoint(dir, steps)?;
+            self.save_checkpoint(dir, &pos, true)?;
         }
         if let Some(p) = &self.cfg.curve {
-            crate::curve::write_svg(p, &self.program.name, &self.program.env.id, &history)?;
+            crate::curve::write_svg(p, &self.program.name, &self.program.env.id, &pos.history)?;
         }
         progress.finish();
         Ok(Summary {
@@ -419,14 +452,14 @@ impl<'a> Trainer<'a> {
             } else {
                 0.0
             },
-            episodes,
+            episodes: pos.episodes,
             updates: self.train_calls,
             train_phase_steps_per_s,
             train_phase_bytes_per_step,
         })
     }
 
-    /// The mean return of the greedy evaluation episodes after `steps` environment steps.
+    /// The mean return of a greedy evaluation at `steps`.
     fn evaluate(&mut self, steps: u64) -> Result<f64, RunError> {
         Ok(mean_return(episode_returns(
             self.backend.as_mut(),
@@ -616,119 +649,6 @@ impl<'a> Trainer<'a> {
             }
         }
         Ok(())
-    }
-
-    fn save_checkpoint(&self, dir: &std::path::Path, step: u64) -> Result<(), RunError> {
-        let meta = checkpoint::Meta {
-            program_hash: format!("{:016x}", self.cfg.program_hash),
-            algorithm: self.program.name.clone(),
-            env: self.program.env.id.clone(),
-            step,
-            seed: self.cfg.seed,
-        };
-        checkpoint::save(
-            &dir.join("checkpoint.safetensors"),
-            &self.program.states,
-            self.backend.as_ref(),
-            &meta,
-        )
-    }
-}
-
-/// Writes one vector step into every storage the schedule names (through its n-step windows,
-/// if it has them: then the items the step completed are what enters the ring).
-#[allow(clippy::too_many_arguments)]
-fn store_transition(
-    plan: &[Vec<Src>],
-    into: &[usize],
-    fields: &mut [Vec<Vec<f32>>],
-    adders: &mut [Option<NStepAdder>],
-    obs: &[f32],
-    act: &[f32],
-    batch: &crate::envs::StepBatch,
-    extras: &[Vec<f32>],
-    stores: &mut [Store],
-    on_device: &[Option<ReplayId>],
-    backend: &mut dyn Backend,
-) -> Result<(), RunError> {
-    let n = batch.reward.len();
-    for (k, si) in into.iter().enumerate() {
-        for (src, buf) in plan[k].iter().zip(fields[k].iter_mut()) {
-            match src {
-                Src::Obs => buf.copy_from_slice(obs),
-                Src::Action => buf.copy_from_slice(act),
-                Src::Reward => buf.copy_from_slice(&batch.reward),
-                Src::NextObs => buf.copy_from_slice(&batch.final_obs),
-                Src::Terminated => flags(buf, &batch.terminated, None),
-                Src::Truncated => flags(buf, &batch.truncated, None),
-                Src::End => flags(buf, &batch.terminated, Some(&batch.truncated)),
-                Src::One => buf.fill(1.0),
-                Src::Extra(i) => buf.copy_from_slice(&extras[*i]),
-                Src::Derived => {}
-            }
-        }
-        let f = &fields[k];
-        // At most a handful of fields: a stack array avoids allocating per step.
-        let mut slices: [&[f32]; 16] = [&[]; 16];
-        if f.len() > slices.len() {
-            return Err(RunError::Setup("at most 16 stored fields are supported".into()));
-        }
-        for (d, v) in slices.iter_mut().zip(f) {
-            *d = v.as_slice();
-        }
-        let mut items = n;
-        if let Some(adder) = &mut adders[*si] {
-            items = adder.add(&slices[..f.len()], &batch.terminated, &batch.truncated)?;
-            if items == 0 {
-                continue;
-            }
-            for (d, v) in slices.iter_mut().zip(adder.items()) {
-                *d = v;
-            }
-        }
-        let added = stores[*si].push(items, &slices[..f.len()])?;
-        if let Some(id) = on_device[*si] {
-            match &stores[*si] {
-                Store::Sequence { replay, .. } => push_sequences(backend, id, replay, added)?,
-                _ => rlc_compiler::backend::require_replay(backend)?.replay_push(
-                    id,
-                    items,
-                    &slices[..f.len()],
-                )?,
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Copies the `added` newest sequences of the host ring to the backend's ring, oldest first,
-/// so both hold the same sequences in the same slots.
-fn push_sequences(
-    backend: &mut dyn Backend,
-    id: ReplayId,
-    replay: &SequenceReplay,
-    added: usize,
-) -> Result<(), RunError> {
-    let fields = replay.fields().len();
-    if fields > 16 {
-        return Err(RunError::Setup("at most 16 stored fields are supported".into()));
-    }
-    let kept = added.min(replay.capacity());
-    for age in replay.len() - kept..replay.len() {
-        let slot = replay.slot(age).expect("age < len");
-        let mut slices: [&[f32]; 16] = [&[]; 16];
-        for (f, d) in slices.iter_mut().enumerate().take(fields) {
-            *d = replay.sequence(f, slot);
-        }
-        rlc_compiler::backend::require_replay(backend)?.replay_push(id, 1, &slices[..fields])?;
-    }
-    Ok(())
-}
-
-fn flags(buf: &mut [f32], a: &[bool], b: Option<&[bool]>) {
-    for (i, d) in buf.iter_mut().enumerate() {
-        let v = a[i] || b.is_some_and(|b| b[i]);
-        *d = if v { 1.0 } else { 0.0 };
     }
 }
 

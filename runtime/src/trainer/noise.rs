@@ -6,6 +6,8 @@
 //! MountainCar's hill; an OU process keeps its sign for about `1 / theta` steps.
 
 use super::keys;
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rlc_compiler::lower::{Noise, Schedule};
@@ -72,6 +74,19 @@ impl OrnsteinUhlenbeck {
             let scale = 0.5 * (f64::from(hi) - f64::from(lo));
             *a = ((f64::from(*a) + scale * n) as f32).clamp(lo, hi);
         }
+    }
+}
+
+impl Resumable for OrnsteinUhlenbeck {
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        w.f64s(&format!("{prefix}/x"), &self.x);
+        w.rng(&format!("{prefix}/rng"), &self.rng);
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        self.x = r.f64s_of_len(&format!("{prefix}/x"), self.x.len())?;
+        self.rng = r.rng(&format!("{prefix}/rng"))?;
+        Ok(())
     }
 }
 

@@ -3,6 +3,8 @@
 use crate::data::{
     DataError, Field, PrioritizedConfig, PrioritizedReplay, ReplayBuffer, RolloutStorage, SequenceReplay,
 };
+use crate::error::RunError;
+use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 use rlc_compiler::lower::DataSpec;
 use rlc_compiler::syntax::ast::DataKind;
 
@@ -85,5 +87,31 @@ impl Store {
     /// True for on-policy storage (trained on when full, then cleared).
     pub fn on_policy(&self) -> bool {
         matches!(self, Store::Rollout(_))
+    }
+}
+
+impl Resumable for Store {
+    fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
+        match self {
+            Store::Replay(r) => r.save(prefix, w),
+            Store::Prioritized(r) => r.save(prefix, w),
+            Store::Rollout(r) => r.save(prefix, w),
+            Store::Sequence { collect, replay } => {
+                collect.save(&format!("{prefix}/collect"), w);
+                replay.save(prefix, w);
+            }
+        }
+    }
+
+    fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
+        match self {
+            Store::Replay(b) => b.restore(prefix, r),
+            Store::Prioritized(b) => b.restore(prefix, r),
+            Store::Rollout(b) => b.restore(prefix, r),
+            Store::Sequence { collect, replay } => {
+                collect.restore(&format!("{prefix}/collect"), r)?;
+                replay.restore(prefix, r)
+            }
+        }
     }
 }

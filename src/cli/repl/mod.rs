@@ -8,10 +8,12 @@
 mod commands;
 mod complete;
 mod format;
+mod lines;
 mod session;
 
 use super::args::CompileArgs;
 use complete::ReplHelper;
+use lines::Joiner;
 use rlc_compiler::backend::BACKENDS;
 use session::{Flow, Session};
 use std::io::{BufRead, IsTerminal, Write};
@@ -56,9 +58,20 @@ pub fn run(args: &ReplArgs) -> u8 {
 fn scripted_loop(s: &mut Session) -> u8 {
     let mut failed = false;
     let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        let reply = commands::exec(s, &line);
+    let mut joiner = Joiner::default();
+    let mut lines = stdin.lock().lines();
+    loop {
+        // At the end of input an unfinished expression still runs, so the parser says what
+        // is missing.
+        let input = match lines.next() {
+            Some(Ok(line)) => match joiner.push(&line) {
+                Some(input) => input,
+                None => continue,
+            },
+            _ if joiner.pending() => joiner.take(),
+            _ => break,
+        };
+        let reply = commands::exec(s, &input);
         failed |= reply.failed;
         print!("{}", reply.text);
         let _ = std::io::stdout().flush();
@@ -93,19 +106,27 @@ fn interactive_loop(s: &mut Session) {
         let _ = rl.load_history(h);
     }
     println!("rlc repl — :help lists the commands, :quit leaves");
+    let mut joiner = Joiner::default();
     loop {
-        match rl.readline("rlc> ") {
+        let prompt = if joiner.pending() { "...> " } else { "rlc> " };
+        match rl.readline(prompt) {
             Ok(line) => {
-                if !line.trim().is_empty() {
-                    let _ = rl.add_history_entry(line.as_str());
+                let Some(input) = joiner.push(&line) else {
+                    continue;
+                };
+                if !input.trim().is_empty() {
+                    let _ = rl.add_history_entry(input.as_str());
                 }
-                let reply = commands::exec(s, &line);
+                let reply = commands::exec(s, &input);
                 print!("{}", reply.text);
                 if matches!(reply.flow, Flow::Quit) {
                     break;
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
+            // Ctrl-C drops an unfinished input.
+            Err(ReadlineError::Interrupted) => {
+                joiner.take();
+            }
             Err(ReadlineError::Eof) => break,
             Err(e) => {
                 eprintln!("error: {e}");

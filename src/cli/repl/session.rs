@@ -76,6 +76,10 @@ pub struct Session {
     pub color: bool,
     /// Counts `:eval`s, so each draws fresh random numbers (reproducibly).
     pub evals: u64,
+    /// The `let` statements typed so far, in order: every expression is evaluated after them.
+    pub lets: Vec<String>,
+    /// The `fn` definitions typed so far, in order: added again to every program (re)loaded.
+    pub fns: Vec<String>,
     /// Words for tab completion besides command names (entries, nets, states, losses,
     /// passes, backends).
     words: Rc<RefCell<Vec<String>>>,
@@ -90,10 +94,27 @@ impl Session {
             loaded: None,
             color: color && std::env::var_os("NO_COLOR").is_none(),
             evals: 0,
+            lets: Vec::new(),
+            fns: Vec::new(),
             words: Rc::new(RefCell::new(Vec::new())),
         };
         s.refresh_words();
         s
+    }
+
+    /// `expr` inside a block after the session's `let` bindings (itself when there are none).
+    pub fn scoped(&self, expr: &str) -> String {
+        if self.lets.is_empty() {
+            return expr.to_string();
+        }
+        let mut block = String::from("{\n");
+        for l in &self.lets {
+            block.push_str(l);
+            block.push_str(";\n");
+        }
+        block.push_str(expr);
+        block.push_str("\n}");
+        block
     }
 
     /// The completion words, shared with the line editor.
@@ -130,8 +151,8 @@ impl Session {
     /// program stays loaded.
     pub fn load(&mut self, file: &Path) -> Reply {
         match self.compile_file(file, &self.compile.clone()) {
-            Ok(l) => {
-                let text = summary(&l);
+            Ok(mut l) => {
+                let text = summary(&l) + &self.redefine(&mut l);
                 self.loaded = Some(l);
                 self.refresh_words();
                 Reply::ok(text)
@@ -176,8 +197,8 @@ impl Session {
             return Reply::ok("(no program loaded; the setting applies to the next `:load`)");
         };
         match self.compile_file(&file, &args) {
-            Ok(l) => {
-                let text = summary(&l);
+            Ok(mut l) => {
+                let text = summary(&l) + &self.redefine(&mut l);
                 self.compile = args;
                 self.loaded = Some(l);
                 self.refresh_words();
@@ -185,6 +206,22 @@ impl Session {
             }
             Err(text) => Reply::err(format!("{text}(the previous settings stay in effect)\n")),
         }
+    }
+
+    /// Adds the session's `fn` definitions to a freshly compiled program; one that no longer
+    /// compiles there (it calls a net the new program lacks) is dropped, and the note says so.
+    fn redefine(&mut self, l: &mut Loaded) -> String {
+        let mut notes = String::new();
+        self.fns.retain(|f| match l.driver.define(l.module, f) {
+            Ok(_) => true,
+            Err(d) => {
+                let first = d.first().map_or(String::new(), |d| d.message.clone());
+                let head = f.lines().next().unwrap_or_default();
+                notes.push_str(&format!("note: `{head}` is dropped: {first}\n"));
+                false
+            }
+        });
+        notes
     }
 
     fn refresh_words(&self) {

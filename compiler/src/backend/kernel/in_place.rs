@@ -15,6 +15,30 @@ impl Planner<'_> {
     pub(super) fn assign_states(&mut self) -> Result<(), PlanError> {
         let g = self.g;
         let assigns = g.assigns();
+        // A value that is not a loop's output in the arena (a state read as it is, or a fused
+        // expression of states) is computed by a copy at the end of the entry — after other
+        // states were updated in place, so reading one of those there would see its new
+        // value. Such a value is computed into a temporary now instead, where the in-place
+        // checks below see the read: every assignment sees the states from before the call.
+        // (Reading its own state at the index it writes is safe and stays one pass.)
+        let assigned: Vec<StateId> = assigns.iter().map(|(s, _)| *s).collect();
+        for (s, a) in &assigns {
+            let v = g.args(*a)[0];
+            if matches!(&self.vals[v.index()], Val::View(x) if self.buffers[x.buf].storage == Storage::Arena)
+            {
+                continue;
+            }
+            let e = self.val_as_expr(v)?;
+            let shape = &g.ty(v).shape;
+            let hazard = e.loads().any(|l| match self.buffers[l.buf].storage {
+                Storage::State(r) if r == *s => l != &View::whole(l.buf, shape),
+                Storage::State(r) => assigned.contains(&r),
+                _ => false,
+            });
+            if hazard {
+                self.vals[v.index()] = self.materialize_expr(v, e)?;
+            }
+        }
         // Which kernels and values touch each buffer, built once: checking every kernel for
         // every assignment was quadratic (a 400-layer net has thousands of each).
         let mut touch = Touches::new(self);
@@ -299,6 +323,32 @@ kernels:
   0: map b1@0[2, 2]/[2, 1] <- {%0: f32 = b0@0[2, 2]/[2, 1]; %1: f32 = b0@0[2, 2]/[1, 2]; %2: f32 = add %0 %1}
   1: map b0@0[2, 2]/[2, 1] <- {%0: f32 = b1@0[2, 2]/[2, 1]}
 arena: 64 bytes
+",
+        );
+    }
+
+    /// `p <- p * 0.5` and `q <- p` (the old `p`): the copy into `q` reads `p` before `p` is
+    /// written, so `p`'s update cannot go in place. Before the fix `q` was copied at the end,
+    /// from `p`'s buffer after the in-place update: it got the new value.
+    #[test]
+    fn a_state_copied_into_another_reads_it_before_it_changes() {
+        let g = decay(|g, p| {
+            g.assign(StateId(1), p).unwrap();
+        });
+        assert_plan(
+            &g,
+            "\
+buffers:
+  b0 f32x4 state #0
+  b1 f32x4 arena @0
+  b2 f32x4 arena @64
+  b3 f32x4 state #1
+kernels:
+  0: map b1@0[2, 2]/[2, 1] <- {%0: f32 = b0@0[2, 2]/[2, 1]; %1: f32 = 0.5; %2: f32 = mul %0 %1}
+  1: map b2@0[2, 2]/[2, 1] <- {%0: f32 = b0@0[2, 2]/[2, 1]}
+  2: map b3@0[2, 2]/[2, 1] <- {%0: f32 = b2@0[2, 2]/[2, 1]}
+  3: map b0@0[2, 2]/[2, 1] <- {%0: f32 = b1@0[2, 2]/[2, 1]}
+arena: 128 bytes
 ",
         );
     }

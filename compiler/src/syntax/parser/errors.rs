@@ -95,6 +95,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::net_decl => "`net`",
         Rule::target_decl => "`target`",
         Rule::learnable_decl => "`learnable`",
+        Rule::state_decl => "`state`",
         Rule::data_decl | Rule::data_kind => "a data declaration",
         Rule::policy_decl => "`policy`",
         Rule::loss_decl => "`loss`",
@@ -135,6 +136,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::block => "`{`",
         Rule::let_stmt | Rule::kw_let => "`let`",
         Rule::log_stmt | Rule::kw_log => "`log`",
+        Rule::set_stmt | Rule::kw_set => "`set`",
         Rule::pattern => "a pattern",
         Rule::loss_param => "a loss parameter",
         Rule::fn_param | Rule::fn_params => "a parameter",
@@ -162,6 +164,8 @@ pub(super) fn is_keyword_token(rule: Rule) -> bool {
             | Rule::kw_net
             | Rule::kw_target
             | Rule::kw_learnable
+            | Rule::kw_state
+            | Rule::kw_set
             | Rule::kw_policy
             | Rule::kw_loss
             | Rule::kw_update

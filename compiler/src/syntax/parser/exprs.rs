@@ -183,8 +183,15 @@ impl Builder {
                 let mut result = None;
                 for p in inner(pair) {
                     match p.as_rule() {
-                        Rule::let_stmt => lets.push(self.let_stmt(p)?),
-                        Rule::log_stmt => lets.push(self.log_stmt(p)?),
+                        Rule::let_stmt => lets.push(Stmt::Let(self.let_stmt(p)?)),
+                        Rule::log_stmt => lets.push(Stmt::Let(self.log_stmt(p)?)),
+                        Rule::set_stmt => {
+                            let span = self.span(&p);
+                            let mut it = inner(p);
+                            let name = self.ident(it.next().expect("grammar"));
+                            let value = self.expr(it.next().expect("grammar"))?;
+                            lets.push(Stmt::Set(SetStmt { name, value, span }));
+                        }
                         _ => result = Some(self.expr(p)?),
                     }
                 }

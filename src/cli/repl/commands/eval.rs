@@ -4,7 +4,9 @@
 use super::args::{Failure, Res};
 use crate::cli::repl::format::tensor;
 use crate::cli::repl::session::{Loaded, Reply, Session};
+use rlc_compiler::check::ModuleId;
 use rlc_compiler::diag::Code;
+use rlc_compiler::driver::Driver;
 use rlc_compiler::interp::{Tensor, eval as interp_eval, initial_state};
 use rlc_compiler::lower::Traced;
 use rlc_compiler::signature::InputRole;
@@ -17,11 +19,14 @@ pub(super) fn eval(s: &mut Session, text: &str) -> Res {
     if text.trim().is_empty() {
         return Err(Failure::Usage);
     }
+    let scoped = s.scoped(text);
+    let text = scoped.as_str();
     s.evals += 1;
     let seed = s.evals;
     let color = s.color;
     // Expressions see the hyperparameters the program was compiled with (`:set`, `--set`).
     let set = s.compile.set.clone();
+    let fns = s.fns.clone();
     let traced = match &mut s.loaded {
         Some(Loaded {
             driver,
@@ -41,18 +46,18 @@ pub(super) fn eval(s: &mut Session, text: &str) -> Res {
                     if !d.iter().all(|x| matches!(x.code, Code::UnknownName)) {
                         return Err(Reply::err(rendered).into());
                     }
-                    let (t, d) = stdlib_scope(text, color).map_err(|_| Reply::err(rendered))?;
+                    let (t, d) = stdlib_scope(text, &fns, color).map_err(|_| Reply::err(rendered))?;
                     return shown(show_values(&t, seed), &d, color);
                 }
             }
         }
-        None => stdlib_scope(text, color).map_err(Reply::err)?,
+        None => stdlib_scope(text, &fns, color).map_err(Reply::err)?,
     };
     shown(show_values(&traced.0, seed), &traced.1, color)
 }
 
 /// The reply for shown values, rendering an index fault against `driver`'s sources.
-fn shown(r: Result<String, Shown>, driver: &rlc_compiler::driver::Driver, color: bool) -> Res {
+fn shown(r: Result<String, Shown>, driver: &Driver, color: bool) -> Res {
     match r {
         Ok(text) => Ok(Reply::ok(text)),
         Err(Shown::Message(m)) => Err(Reply::err(m).into()),
@@ -68,11 +73,7 @@ enum Shown {
     Fault(Box<rlc_compiler::diag::Diagnostic>),
 }
 
-fn render(
-    driver: &rlc_compiler::driver::Driver,
-    d: &[rlc_compiler::diag::Diagnostic],
-    color: bool,
-) -> String {
+pub(super) fn render(driver: &Driver, d: &[rlc_compiler::diag::Diagnostic], color: bool) -> String {
     let mut t = rlc_compiler::diag::render_all(d, &driver.mods.sources, color);
     let n = d.len();
     let _ = writeln!(t, "error: {n} problem{} found", if n == 1 { "" } else { "s" });
@@ -80,12 +81,23 @@ fn render(
 }
 
 /// Traces `text` in a scope importing every function of the standard library's libraries
-/// (with the driver holding its sources, for diagnostics).
-fn stdlib_scope(text: &str, color: bool) -> Result<(Traced, rlc_compiler::driver::Driver), String> {
+/// and holding the session's `fn` definitions (with the driver holding its sources, for
+/// diagnostics).
+fn stdlib_scope(text: &str, fns: &[String], color: bool) -> Result<(Traced, Driver), String> {
+    let (mut driver, m) = stdlib_module(fns, color)?;
+    let t = driver
+        .trace_expr(m, None, rlc_compiler::driver::no_env(), text)
+        .map_err(|d| render(&driver, &d, color))?;
+    Ok((t, driver))
+}
+
+/// A module importing every function of the standard library's libraries, with `fns` defined
+/// in it.
+pub(super) fn stdlib_module(fns: &[String], color: bool) -> Result<(Driver, ModuleId), String> {
     let Some(dir) = rlc_compiler::check::find_stdlib() else {
         return Err("error: the standard library was not found (set RLC_STDLIB)\n".into());
     };
-    let mut driver = rlc_compiler::driver::Driver::new(Some(dir.clone()));
+    let mut driver = Driver::new(Some(dir.clone()));
     let mut imports = String::new();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map_err(|e| format!("error: cannot read {}: {e}\n", dir.display()))?
@@ -106,10 +118,10 @@ fn stdlib_scope(text: &str, color: bool) -> Result<(Traced, rlc_compiler::driver
     let m = driver
         .load_text("<repl>", Some(&dir), &imports)
         .map_err(|d| render(&driver, &d, color))?;
-    let t = driver
-        .trace_expr(m, None, rlc_compiler::driver::no_env(), text)
-        .map_err(|d| render(&driver, &d, color))?;
-    Ok((t, driver))
+    for f in fns {
+        driver.define(m, f).map_err(|d| render(&driver, &d, color))?;
+    }
+    Ok((driver, m))
 }
 
 /// Runs a traced expression on the interpreter (f64) and prints its values; an index

@@ -40,6 +40,7 @@ fn state_list(p: &Compiled, ids: &[StateId]) -> String {
         let v = p.states.get(*i);
         match v.kind {
             StateKind::Param { .. } | StateKind::Learnable => items.push(format!("{}: {}", v.name, v.ty)),
+            StateKind::Program => items.push(format!("state {}: {}", v.name, v.ty)),
             StateKind::Optimiser { .. } => opt += 1,
             StateKind::Target { .. } => tgt += 1,
             StateKind::Counter | StateKind::IndexFault => ctr += 1,
@@ -220,6 +221,7 @@ pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
             match &p.states.get(id).kind {
                 StateKind::Param { net } => return format!("net {net}"),
                 StateKind::Learnable => return "learnable scalars".into(),
+                StateKind::Program => return "program state".into(),
                 StateKind::Target { target, .. } => return format!("target {target}"),
                 StateKind::Optimiser { of, .. } => id = *of,
                 StateKind::Counter | StateKind::IndexFault => return "counters".into(),
@@ -242,6 +244,7 @@ pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
             StateKind::Optimiser { .. } => "optimiser",
             StateKind::Target { .. } => "target",
             StateKind::Counter | StateKind::IndexFault => "counter",
+            StateKind::Program => "state",
         };
         let n: usize = ids
             .iter()

@@ -4,6 +4,7 @@
 
 mod args;
 mod backend;
+mod define;
 mod eval;
 mod grad;
 mod inspect;
@@ -132,6 +133,14 @@ pub const COMMANDS: &[Command] = &[
         run: eval::eval,
     },
     Command {
+        name: ":lets",
+        aliases: &[],
+        usage: "[clear]",
+        help: "the `let` bindings later expressions see; `clear` forgets them",
+        complete: Complete::Words,
+        run: define::lets,
+    },
+    Command {
         name: ":time",
         aliases: &[],
         usage: "ENTRY [--backend NAME]",
@@ -207,6 +216,12 @@ pub fn exec(s: &mut Session, line: &str) -> Reply {
 
 /// Runs one non-empty line.
 fn dispatch(s: &mut Session, line: &str) -> Reply {
+    if define::is_let(line) {
+        return reply(define::bind(s, line), ":eval");
+    }
+    if define::is_fn(line) {
+        return reply(define::define_fn(s, line), ":eval");
+    }
     let Some(cmd_line) = line.strip_prefix(':') else {
         return reply(eval::eval(s, line), ":eval");
     };
@@ -266,6 +281,7 @@ fn help(rest: &str) -> Reply {
     }
     t.push_str("a line without a leading colon is evaluated as an expression, e.g.\n");
     t.push_str("  gae([1, 1, 1], [0.9, 0.9, 0.9], [0, 0, 0, 0], 0.95)\n");
+    t.push_str("`let x = EXPR` and `fn f(x) = EXPR` define names for later lines; an unclosed bracket\n  continues the line\n");
     Reply::ok(t)
 }
 
