@@ -3,6 +3,8 @@
 
 pub use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
+pub mod aggregate;
+pub mod aggregate_curve;
 pub mod bench;
 pub mod checkpoint;
 pub mod curve;
@@ -11,4 +13,5 @@ pub mod envs;
 pub mod error;
 pub mod metrics;
 pub mod progress;
+pub mod stats;
 pub mod trainer;

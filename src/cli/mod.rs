@@ -9,6 +9,7 @@ mod eval;
 mod graph;
 mod repl;
 mod run;
+mod seeds;
 
 pub use args::CompileArgs;
 
