@@ -111,8 +111,11 @@ fn each_seed_is_the_single_seed_run_and_the_aggregate_summarises_them() {
     // Two seeds: the bootstrap resamples reach both extremes.
     assert_eq!((lo, hi), (finals[0].min(finals[1]), finals[0].max(finals[1])));
     let curve = agg["curve"].as_array().unwrap();
-    assert_eq!(curve.len(), 6, "one point per logged step: {curve:?}");
+    // One point per logged step (1024 ... 5120), and the final evaluation at 6000.
+    assert_eq!(curve.len(), 6, "{curve:?}");
     assert_eq!(curve[0]["step"], 1024);
+    assert_eq!(curve[5]["step"], 6000);
+    assert_eq!(curve[5]["eval_return"]["mean"], f["mean"]["value"]);
     assert_eq!(curve[5]["eval_return"]["seeds"], 2);
     let svg = std::fs::read_to_string(multi.join("aggregate.svg")).expect("aggregate.svg");
     assert!(

@@ -15,7 +15,8 @@ pub struct SeedCurve {
     /// The seed.
     pub seed: u64,
     /// `(step, eval_return, episode_return)` per logging interval; at the last step the
-    /// evaluation is the final one (the latest evaluation at that point).
+    /// evaluation is the final one (the latest evaluation at that point), with a point of its
+    /// own if no interval ended there.
     pub points: Vec<(u64, Option<f64>, Option<f64>)>,
     /// The final evaluation's return.
     pub final_return: f64,
@@ -91,7 +92,7 @@ pub struct Aggregate {
 pub fn read_curve(path: &Path, seed: u64) -> Result<SeedCurve, RunError> {
     let bad = |what: String| RunError::Io(format!("metrics `{}`: {what}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let mut points = Vec::new();
+    let mut points: Vec<(u64, Option<f64>, Option<f64>)> = Vec::new();
     let mut final_return = None;
     for (i, line) in text.lines().enumerate() {
         let v: Value = serde_json::from_str(line).map_err(|e| bad(format!("line {}: {e}", i + 1)))?;
@@ -110,9 +111,11 @@ pub fn read_curve(path: &Path, seed: u64) -> Result<SeedCurve, RunError> {
             .ok_or_else(|| bad(format!("line {}: no `step`", i + 1)))?;
         if v.get("final") == Some(&Value::Bool(true)) {
             final_return = field("eval_return")?;
-            // The final evaluation is the latest one at the last step.
-            if let Some(last) = points.last_mut().filter(|p: &&mut (u64, _, _)| p.0 == step) {
-                last.1 = final_return;
+            // The final evaluation is the latest one at the last step (a point of its own when
+            // the last logging interval ended before it).
+            match points.last_mut() {
+                Some(last) if last.0 == step => last.1 = final_return,
+                _ => points.push((step, final_return, None)),
             }
         } else {
             points.push((step, field("eval_return")?, field("episode_return")?));
@@ -241,6 +244,17 @@ mod tests {
         let c = read_curve(&p, 7).unwrap();
         assert_eq!(c.points, vec![(1000, None, Some(9.5)), (2000, Some(70.0), None)]);
         assert_eq!(c.final_return, 70.0);
+        std::fs::write(
+            &p,
+            "{\"step\":1000,\"eval_return\":5.0,\"episode_return\":9.5}\n\
+             {\"step\":1500,\"eval_return\":70.0,\"episode_return\":null,\"final\":true}\n",
+        )
+        .unwrap();
+        let c = read_curve(&p, 7).unwrap();
+        assert_eq!(
+            c.points,
+            vec![(1000, Some(5.0), Some(9.5)), (1500, Some(70.0), None)]
+        );
         std::fs::write(&p, "{\"step\":1000,\"eval_return\":\"NaN\"}\n").unwrap();
         let e = read_curve(&p, 7).unwrap_err().to_string();
         assert!(e.contains("not a number"), "{e}");
