@@ -8,34 +8,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::rlc;
+use common::{rlc, small_reinforce};
 
 fn tmp(name: &str) -> PathBuf {
     common::fresh_dir("seeds", name)
-}
-
-/// A short REINFORCE run (about a second) with `extra` arguments.
-fn small_reinforce(out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        "stdlib/reinforce.rl",
-        "--steps",
-        "6000",
-        "--out",
-        out.to_str().unwrap(),
-        "--eval-every",
-        "2000",
-        "--eval-episodes",
-        "3",
-        "--log-every",
-        "1024",
-        "--set",
-        "horizon=32",
-        "--set",
-        "n_envs=4",
-    ];
-    args.extend_from_slice(extra);
-    rlc(&args)
 }
 
 /// metrics.jsonl without the fields that depend on timing.

@@ -74,6 +74,10 @@ impl FinalSummary {
     }
 }
 
+/// A logged step's value across the seeds that had one there: their mean with its interval,
+/// and how many seeds that was (`None`: no seed had a value).
+pub type Band = Option<(Estimate, usize)>;
+
 /// Everything `aggregate.json` holds.
 #[derive(Clone, Debug)]
 pub struct Aggregate {
@@ -85,7 +89,7 @@ pub struct Aggregate {
     pub final_return: Option<FinalSummary>,
     /// Per logged step: the evaluation and episode returns' means and intervals across the
     /// seeds that had a value there.
-    pub curve: Vec<(u64, Option<(Estimate, usize)>, Option<(Estimate, usize)>)>,
+    pub curve: Vec<(u64, Band, Band)>,
 }
 
 /// Reads one seed's `metrics.jsonl`.
@@ -152,7 +156,7 @@ impl Aggregate {
 
     /// The aggregate as JSON (`algorithm`, `env`, `steps` describe the runs).
     pub fn to_json(&self, algorithm: &str, env: &str, settings: &[String]) -> Value {
-        let band = |b: &Option<(Estimate, usize)>| match b {
+        let band = |b: &Band| match b {
             Some((e, n)) => json!({ "mean": e.value, "ci95": [e.lo, e.hi], "seeds": n }),
             None => Value::Null,
         };

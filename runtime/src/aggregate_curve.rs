@@ -80,6 +80,7 @@ pub fn write_svg(path: &Path, title: &str, agg: &Aggregate) -> Result<(), RunErr
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .border_style(BLACK)
         .background_style(WHITE.mix(0.8))
         .draw()

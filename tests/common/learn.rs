@@ -2,21 +2,28 @@
 
 use std::process::Command;
 
-/// Runs `rlc run` and returns the final evaluation return (mean of 10 greedy episodes).
-pub fn final_eval_return(args: &[&str]) -> f64 {
+/// Runs `rlc` with `args`, quiet and evaluating 10 greedy episodes, and returns its standard
+/// output (panicking with its output if it failed).
+fn run_quietly(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
         .args(args)
         .args(["--quiet", "--eval-episodes", "10"])
         .current_dir(super::root())
         .output()
         .expect("run rlc");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{}\n{}",
         stdout,
         String::from_utf8_lossy(&out.stderr)
     );
+    stdout
+}
+
+/// Runs `rlc run` and returns the final evaluation return (mean of 10 greedy episodes).
+pub fn final_eval_return(args: &[&str]) -> f64 {
+    let stdout = run_quietly(args);
     let line = stdout.lines().last().unwrap_or_default();
     line.split_whitespace()
         .find_map(|w| w.strip_prefix("eval_return="))
@@ -108,25 +115,12 @@ pub fn three_seeds(file: &str, env: &str, steps: &str, backend: &str, sets: &[&s
         backend,
         "--out",
         &dir,
-        "--quiet",
-        "--eval-episodes",
-        "10",
     ];
     for s in sets {
         args.extend(["--set", s]);
     }
     let t = std::time::Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
-        .args(&args)
-        .current_dir(super::root())
-        .output()
-        .expect("run rlc");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_quietly(&args);
     let text =
         std::fs::read_to_string(std::path::Path::new(&dir).join("aggregate.json")).expect("aggregate.json");
     let agg: serde_json::Value = serde_json::from_str(&text).expect("aggregate json");
