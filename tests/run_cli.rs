@@ -38,27 +38,7 @@ fn final_line(out: &Output) -> (f64, u64, f64, f64) {
 }
 
 fn small_reinforce(out: &Path, seed: &str) -> Output {
-    let o = out.to_str().unwrap();
-    rlc(&[
-        "run",
-        "stdlib/reinforce.rl",
-        "--steps",
-        "6000",
-        "--seed",
-        seed,
-        "--out",
-        o,
-        "--eval-every",
-        "2000",
-        "--eval-episodes",
-        "3",
-        "--log-every",
-        "1024",
-        "--set",
-        "horizon=32",
-        "--set",
-        "n_envs=4",
-    ])
+    common::small_reinforce(out, &["--seed", seed])
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 pub use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
+pub mod aggregate;
+pub mod aggregate_curve;
 pub mod bench;
 pub mod checkpoint;
 pub mod curve;
@@ -13,6 +15,7 @@ pub mod metrics;
 pub mod progress;
 pub mod render;
 pub mod snapshot;
+pub mod stats;
 pub mod tensorboard;
 pub mod tick_label;
 pub mod trainer;

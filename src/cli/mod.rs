@@ -11,6 +11,7 @@ mod repl;
 mod resume;
 mod run;
 mod run_record;
+mod seeds;
 mod video;
 
 pub use args::CompileArgs;

@@ -88,8 +88,9 @@ pub fn run(args: &ResumeArgs) -> u8 {
         metrics: Some(metrics),
         checkpoint: Some(args.dir.clone()),
         curve: Some(curve),
-        // The run record does not keep `--tensorboard`: a resumed run writes no event files.
-        tensorboard: None,
+        // A new event file beside the first run's: TensorBoard reads both, and the steps
+        // after the resume point appear twice (as the metrics lines are written again).
+        tensorboard: record.tensorboard.clone(),
         program_hash: program_hash(&driver.mods, &program.env.id, &record.set),
         debug_nans: false,
     };

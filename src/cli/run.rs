@@ -9,7 +9,7 @@ use rlc_compiler::driver::{Driver, program_hash};
 use rlc_compiler::lower::Compiled;
 use rlc_runtime::progress::Progress;
 use rlc_runtime::trainer::{FaultSource, RunConfig, RunError, Trainer};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 /// Exit status when training fails at run time.
@@ -28,6 +28,13 @@ pub struct RunArgs {
     /// Seed of every random number of the run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Train on several seeds in parallel, one directory each (`OUT/seed-S`), with an
+    /// aggregate across them: `1..8` (1 to 8), `1,2,5`, or both (`1..4,9`).
+    #[arg(long, value_name = "LIST", conflicts_with = "seed")]
+    pub seeds: Option<String>,
+    /// Runs at once with `--seeds` or a sweep [default: the available cores].
+    #[arg(long, value_name = "J")]
+    pub jobs: Option<usize>,
     /// Backend that runs the compiled graphs: `jit`, `interp`, or `opencl` (in builds with
     /// `--features opencl`).
     #[arg(long, default_value = "jit")]
@@ -61,6 +68,10 @@ pub struct RunArgs {
     /// expression that produced it (copies the state before every training call: slow).
     #[arg(long)]
     pub debug_nans: bool,
+    /// Exit when standard input closes: the runs of `--seeds` and sweeps are started so, so
+    /// that none outlives its parent.
+    #[arg(long, hide = true)]
+    pub supervised: bool,
 }
 
 pub fn run(args: &RunArgs) -> u8 {
@@ -75,6 +86,16 @@ pub fn run(args: &RunArgs) -> u8 {
     if args.eval_every == Some(0) || args.log_every == Some(0) {
         eprintln!("error: --eval-every and --log-every must be at least 1");
         return EXIT_USAGE;
+    }
+    if super::seeds::is_multi(args) {
+        return super::seeds::run_many(args);
+    }
+    if args.jobs.is_some() {
+        eprintln!("error: --jobs applies to --seeds and sweeps (`--set NAME=A,B`)");
+        return EXIT_USAGE;
+    }
+    if args.supervised {
+        exit_when_stdin_closes();
     }
     let backend = match rlc_compiler::backend::create(&args.backend) {
         Ok(b) => b,
@@ -137,6 +158,7 @@ pub fn run(args: &RunArgs) -> u8 {
         backend: Some(args.backend.clone()),
         metrics: Some(absolute(&metrics)),
         curve: Some(absolute(&curve)),
+        tensorboard: args.tensorboard.as_deref().map(absolute),
     };
     if let Err(e) = record.write(&checkpoint) {
         eprintln!("error: cannot write to `{}`: {e}", checkpoint.display());
@@ -231,6 +253,20 @@ pub fn report_run_error(driver: &Driver, e: RunError) -> u8 {
 }
 
 pub use super::run_record::RUN_RECORD;
+
+/// Ends the process when standard input reaches its end or fails: a run started by
+/// `--seeds` reads its parent's pipe, which closes when the parent exits, however it exits.
+fn exit_when_stdin_closes() {
+    std::thread::spawn(|| {
+        let mut buf = [0u8; 256];
+        loop {
+            match std::io::stdin().read(&mut buf) {
+                Ok(0) | Err(_) => std::process::exit(i32::from(EXIT_RUNTIME)),
+                Ok(_) => {}
+            }
+        }
+    });
+}
 
 /// Shows where a NaN came from: the operation, and the source expression as a diagnostic.
 fn report_fault(driver: &Driver, source: &FaultSource) {

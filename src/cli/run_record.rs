@@ -29,6 +29,9 @@ pub struct RunRecord {
     /// Metrics file and learning-curve image (absolute).
     pub metrics: Option<PathBuf>,
     pub curve: Option<PathBuf>,
+    /// `--tensorboard` (absolute), if given.
+    #[serde(default)]
+    pub tensorboard: Option<PathBuf>,
 }
 
 impl RunRecord {

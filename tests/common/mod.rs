@@ -48,6 +48,32 @@ pub fn metrics_records(path: &Path) -> Vec<serde_json::Map<String, serde_json::V
         .collect()
 }
 
+/// A short REINFORCE run on CartPole (about a second: 6,000 steps, 4 environments, an
+/// evaluation of 3 episodes every 2,000 steps, a metrics line every 1,024) into `out`, with
+/// `extra` arguments.
+pub fn small_reinforce(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "run",
+        "stdlib/reinforce.rl",
+        "--steps",
+        "6000",
+        "--out",
+        out.to_str().unwrap(),
+        "--eval-every",
+        "2000",
+        "--eval-episodes",
+        "3",
+        "--log-every",
+        "1024",
+        "--set",
+        "horizon=32",
+        "--set",
+        "n_envs=4",
+    ];
+    args.extend_from_slice(extra);
+    rlc(&args)
+}
+
 /// The standard library directory.
 pub fn stdlib() -> PathBuf {
     root().join("stdlib")
