@@ -739,3 +739,36 @@ fn e0030_set_where_state_cannot_change() {
     .replace("policy greedy", "state seen = 0.0\n  policy greedy");
     check("e0030_set_wrong_shape", &shape, Code::ShapeMismatch);
 }
+
+#[test]
+fn suggestions_for_an_unknown_call_come_from_what_an_expression_can_call() {
+    // `std(x)` once suggested `sgd`, an optimiser, which cannot be called in a loss.
+    let (text, codes) = diagnose(
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "-mean(critic(b.s, actor(b.s))) + std(b.r)",
+        ),
+        None,
+        &[],
+    );
+    assert_eq!(codes.first(), Some(&Code::UnknownName), "{text}");
+    assert!(!text.contains("sgd"), "{text}");
+    assert!(text.contains("sqrt(mean((x - mean(x))^2))"), "{text}");
+    // A typo of an optimiser in an expression is not steered towards it either, but a typo
+    // of an expression builtin still is.
+    let (text, _) = diagnose(
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "-mean(critic(b.s, actor(b.s))) + adamm(b.r)",
+        ),
+        None,
+        &[],
+    );
+    assert!(!text.contains("`adam`"), "{text}");
+    let (text, _) = diagnose(
+        &with("-mean(critic(b.s, actor(b.s)))", "-maen(critic(b.s, actor(b.s)))"),
+        None,
+        &[],
+    );
+    assert!(text.contains("did you mean `mean`?"), "{text}");
+}

@@ -5,7 +5,7 @@
 //! makes sure that code nobody calls yet is still free of typos.
 
 use super::loader::{ModuleId, Modules};
-use crate::builtins::Builtin;
+use crate::builtins::{Builtin, Form};
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::syntax::ast::*;
 use std::collections::HashMap;
@@ -104,11 +104,23 @@ impl<'a> Resolver<'a> {
     fn unknown(&mut self, name: &str, span: Span) {
         let mut cands: Vec<&str> = self.locals.iter().flatten().map(String::as_str).collect();
         cands.extend(self.globals.keys().map(String::as_str));
+        // Only what an expression can call: optimisers, target rules and noise (`sgd`,
+        // `polyak`, `ou`) belong in their declarations, so `std(x)` must not suggest `sgd`.
         for n in Builtin::names() {
-            cands.push(n);
+            if !matches!(
+                Builtin::from_name(n).map(Builtin::form),
+                Some(Form::Declaration(_))
+            ) {
+                cands.push(n);
+            }
         }
         cands.extend(AMBIENT);
-        let hint = did_you_mean(name, cands);
+        // Statistics people reach for that are one line of the language instead.
+        let hint = match name {
+            "std" => Some("there is no `std`: write `sqrt(mean((x - mean(x))^2))`".to_string()),
+            "var" => Some("there is no `var`: write `mean((x - mean(x))^2)`".to_string()),
+            _ => did_you_mean(name, cands),
+        };
         self.diags.push(
             Diagnostic::new(Code::UnknownName, format!("cannot find `{name}` in this scope"))
                 .at(span, "not defined")
