@@ -117,18 +117,6 @@ impl Builtin {
                 "Target declaration: `target t = polyak(net, tau)`, t ← τ·net + (1 - τ)·t after each update."
             }
             Copy => "Target declaration: `target t = copy(net, every)`, a hard copy every `every` updates.",
-            Sgd => {
-                "Update rule: SGD with optional `momentum` (PyTorch's convention, default 0) and \
-                 global-norm gradient clipping `clip_norm`."
-            }
-            Adam => {
-                "Update rule: Adam (`b1` 0.9, `b2` 0.999, `eps` 1e-8, bias-corrected as torch.optim.Adam) \
-                 with optional `clip_norm`."
-            }
-            Rmsprop => {
-                "Update rule: RMSProp (`alpha` 0.99, `eps` 1e-8, as torch.optim.RMSprop) with optional \
-                 `clip_norm`."
-            }
             Ou => {
                 "Exploration noise on `act`: `act P into D noise ou(theta, sigma)`, an \
                  Ornstein-Uhlenbeck process per environment copy in units of the action bound."
@@ -145,7 +133,6 @@ impl Builtin {
             Form::Declaration(d) => {
                 let place = match d {
                     Declaration::Target => "in `target`",
-                    Declaration::Optimiser => "in `update`",
                     Declaration::Noise => "in `act`",
                 };
                 format!("{}({params}) ({place})", self.name())

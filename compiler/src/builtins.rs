@@ -146,12 +146,6 @@ pub enum Builtin {
     Polyak,
     /// `copy(net, every)`.
     Copy,
-    /// `sgd(lr, momentum, clip_norm)`.
-    Sgd,
-    /// `adam(lr, b1, b2, eps, clip_norm)`.
-    Adam,
-    /// `rmsprop(lr, alpha, eps, clip_norm)`.
-    Rmsprop,
     /// `ou(theta, sigma)`: Ornstein-Uhlenbeck exploration noise.
     Ou,
 }
@@ -172,8 +166,6 @@ pub enum Form {
 pub enum Declaration {
     /// A target's update rule: `target t = polyak(net, tau)`.
     Target,
-    /// An optimiser: `update net by adam(lr = ...) on loss`.
-    Optimiser,
     /// Exploration noise: `act policy into D noise ou(theta = ..., sigma = ...)`.
     Noise,
 }
@@ -188,12 +180,6 @@ impl Declaration {
             )
             .at(span, "not in a target declaration")
             .hint(format!("write `target my_target = {name}(net, ...)`")),
-            Declaration::Optimiser => Diagnostic::new(
-                Code::TypeMismatch,
-                format!("`{name}` is an optimiser and can only be used in an `update` declaration"),
-            )
-            .at(span, "not in an update declaration")
-            .hint(format!("write `update net by {name}(lr = ...) on my_loss`")),
             Declaration::Noise => Diagnostic::new(
                 Code::TypeMismatch,
                 format!("`{name}` is exploration noise and can only follow `noise` in the schedule's `act`"),
@@ -208,7 +194,7 @@ impl Declaration {
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 72] = [
+    pub const ALL: [Builtin; 69] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -277,9 +263,6 @@ impl Builtin {
         Builtin::StepCount,
         Builtin::Polyak,
         Builtin::Copy,
-        Builtin::Sgd,
-        Builtin::Adam,
-        Builtin::Rmsprop,
         Builtin::Ou,
     ];
 
@@ -354,21 +337,6 @@ impl Builtin {
             Builtin::StepCount => ("step_count", &[], Form::Call),
             Builtin::Polyak => ("polyak", &["net", "tau"], Form::Declaration(Declaration::Target)),
             Builtin::Copy => ("copy", &["net", "every"], Form::Declaration(Declaration::Target)),
-            Builtin::Sgd => (
-                "sgd",
-                &["lr", "momentum", "clip_norm"],
-                Form::Declaration(Declaration::Optimiser),
-            ),
-            Builtin::Adam => (
-                "adam",
-                &["lr", "b1", "b2", "eps", "clip_norm"],
-                Form::Declaration(Declaration::Optimiser),
-            ),
-            Builtin::Rmsprop => (
-                "rmsprop",
-                &["lr", "alpha", "eps", "clip_norm"],
-                Form::Declaration(Declaration::Optimiser),
-            ),
             Builtin::Ou => ("ou", &["theta", "sigma"], Form::Declaration(Declaration::Noise)),
         }
     }
@@ -440,8 +408,8 @@ mod tests {
     fn declaration_only_builtins_say_where_they_belong() {
         let span = Span::default();
         assert_eq!(Builtin::Exp.misuse(span).code, Code::Internal);
-        let d = Builtin::Adam.misuse(span);
-        assert!(d.message.contains("`update` declaration"));
+        let d = Builtin::Ou.misuse(span);
+        assert!(d.message.contains("`noise`"));
         let d = Builtin::Polyak.misuse(span);
         assert!(d.message.contains("`target` declaration"));
         let targets: Vec<_> = Builtin::names_of(Form::Declaration(Declaration::Target)).collect();

@@ -13,12 +13,15 @@ pub struct DocArgs {
     pub name: Option<String>,
 }
 
-/// A library function of `stdlib/`: where, how it is called, what its comment says.
+/// A library function or update rule of `stdlib/`: where, how it is called, what its comment
+/// says.
 struct LibraryFn {
     file: String,
     name: String,
     signature: String,
     doc: String,
+    /// An update rule (`rule`, used in `update ... by`) rather than a function.
+    rule: bool,
 }
 
 /// The documented functions of the library files (those that define no algorithm), in file
@@ -47,22 +50,24 @@ fn library(dir: &Path) -> Vec<LibraryFn> {
         for (i, line) in lines.iter().enumerate() {
             if let Some(d) = line.strip_prefix("///") {
                 doc.push(d.trim());
-            } else if line.starts_with("fn ") {
-                // The header may continue over several lines, up to `) =`.
+            } else if line.starts_with("fn ") || line.starts_with("rule ") {
+                let rule = line.starts_with("rule ");
+                // The header may continue over several lines, up to `) =` (`) {` for a rule).
+                let end_mark = if rule { ") {" } else { ") =" };
                 let mut header = String::new();
                 for l in &lines[i..] {
                     header.push_str(if header.is_empty() { l } else { l.trim() });
-                    if header.contains(") =") {
+                    if header.contains(end_mark) {
                         break;
                     }
                     header.push(' ');
                 }
-                let rest = &header[3..];
+                let rest = &header[if rule { 5 } else { 3 }..];
                 let name: String = rest
                     .chars()
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
-                let signature = match rest.find(") =") {
+                let signature = match rest.find(end_mark) {
                     Some(end) => rest[..=end].to_string(),
                     None => rest.trim_end_matches(" =").to_string(),
                 };
@@ -71,6 +76,7 @@ fn library(dir: &Path) -> Vec<LibraryFn> {
                     name,
                     signature,
                     doc: doc.join(" "),
+                    rule,
                 });
                 doc.clear();
             } else {
@@ -90,9 +96,19 @@ fn reference(dir: Option<&Path>) -> String {
          `rlc doc > docs/reference.md`).\n\n## Builtins\n\n",
     );
     s.push_str(&rlc_compiler::builtin_docs::reference());
+    let lib = dir.map(library).unwrap_or_default();
+    s.push_str(
+        "\n## Update rules\n\nWritten in the language in `stdlib/optim.rl` and usable in every algorithm \
+         without an import: `update NETS by RULE(...) on LOSS`. A program can define its own `rule` \
+         the same way.\n\n",
+    );
+    s.push_str("| rule | what it does |\n|---|---|\n");
+    for f in lib.iter().filter(|f| f.rule) {
+        s.push_str(&format!("| `{}` | {} |\n", f.signature, f.doc.replace('|', "\\|")));
+    }
     s.push_str("\n## Standard library functions\n\nImport them with `import FILE.{name, ...}` (e.g. `import traces.{gae}`).\n\n");
     s.push_str("| function | file | what it does |\n|---|---|---|\n");
-    for f in dir.map(library).unwrap_or_default() {
+    for f in lib.iter().filter(|f| !f.rule) {
         let stem = f.file.trim_end_matches(".rl");
         s.push_str(&format!(
             "| `{}` | `{stem}` | {} |\n",
@@ -131,7 +147,8 @@ pub fn describe(name: &str) -> Result<String, String> {
         .map(library)
         .unwrap_or_default();
     if let Some(f) = lib.iter().find(|f| f.name == name) {
-        return Ok(format!("{}  (stdlib/{})\n\n{}", f.signature, f.file, f.doc));
+        let what = if f.rule { "update rule, " } else { "" };
+        return Ok(format!("{}  ({what}stdlib/{})\n\n{}", f.signature, f.file, f.doc));
     }
     let mut names: Vec<&str> = Builtin::names().collect();
     names.extend(lib.iter().map(|f| f.name.as_str()));
@@ -139,6 +156,6 @@ pub fn describe(name: &str) -> Result<String, String> {
         .map(|h| format!("; {h}"))
         .unwrap_or_default();
     Err(format!(
-        "no builtin or standard-library function is called `{name}`{hint}"
+        "no builtin, update rule or standard-library function is called `{name}`{hint}"
     ))
 }

@@ -22,7 +22,13 @@ pub struct LoadedModule {
     pub ast: ast::Module,
     /// `import` resolutions, parallel to `ast.imports` (None where loading failed).
     pub imports: Vec<Option<ModuleId>>,
+    /// The standard library's update rules (`stdlib/optim.rl`), loaded for every module that
+    /// defines an algorithm, so `update ... by adam(...)` needs no import.
+    pub prelude: Option<ModuleId>,
 }
+
+/// The standard-library module whose rules every algorithm can use without an import.
+pub const PRELUDE: &str = "optim";
 
 /// All modules of one compilation.
 #[derive(Clone, Debug, Default)]
@@ -124,6 +130,7 @@ impl Modules {
             file,
             ast,
             imports: Vec::new(),
+            prelude: None,
         });
         self.paths.push(path.map(Path::to_path_buf));
         let mut errors = Vec::new();
@@ -157,7 +164,26 @@ impl Modules {
             }
         }
         self.modules[id.0 as usize].imports = resolved;
+        if !self.modules[id.0 as usize].ast.algorithms.is_empty() {
+            match self.load_prelude() {
+                Ok(p) => self.modules[id.0 as usize].prelude = p,
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
         if errors.is_empty() { Ok(id) } else { Err(errors) }
+    }
+
+    /// Loads `stdlib/optim.rl` (once); `None` when no standard library is known (the update
+    /// then reports its rule as unknown, with a note).
+    fn load_prelude(&mut self) -> Result<Option<ModuleId>, Vec<Diagnostic>> {
+        let Some(dir) = self.stdlib.clone() else {
+            return Ok(None);
+        };
+        let path = dir.join(PRELUDE).with_extension("rl");
+        if !path.is_file() {
+            return Ok(None);
+        }
+        self.load_file(&path).map(Some)
     }
 
     fn resolve_import(&mut self, dir: Option<&Path>, imp: &ast::Import) -> Result<ModuleId, Vec<Diagnostic>> {
@@ -240,9 +266,14 @@ impl Modules {
 }
 
 impl LoadedModule {
-    /// True if the module defines a top-level function with this name.
+    /// True if the module defines a top-level function or update rule with this name.
     pub fn defines(&self, name: &str) -> bool {
-        self.ast.fns.iter().any(|f| f.name.name == name)
+        self.ast.fns.iter().any(|f| f.name.name == name) || self.find_rule(name).is_some()
+    }
+
+    /// The update rule with this name.
+    pub fn find_rule(&self, name: &str) -> Option<&ast::RuleDecl> {
+        self.ast.rules.iter().find(|r| r.name.name == name)
     }
 
     /// Names of the module's top-level functions.

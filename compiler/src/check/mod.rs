@@ -4,5 +4,5 @@ mod loader;
 mod logs;
 mod resolve;
 
-pub use loader::{LoadedModule, ModuleId, Modules, find_stdlib};
+pub use loader::{LoadedModule, ModuleId, Modules, PRELUDE, find_stdlib};
 pub use resolve::resolve_module;

@@ -25,6 +25,16 @@ pub fn resolve_module(mods: &Modules, id: ModuleId) -> Vec<Diagnostic> {
             globals.insert(f.name.name.clone(), f.name.span);
         }
     }
+    // Rules live in their own namespace (they are named only by `update ... by`), but two
+    // rules of one name would make `by NAME` ambiguous.
+    let mut rules: HashMap<&str, Span> = HashMap::new();
+    for r in &m.ast.rules {
+        if let Some(first) = rules.get(r.name.name.as_str()) {
+            diags.push(duplicate(&r.name, *first));
+        } else {
+            rules.insert(&r.name.name, r.name.span);
+        }
+    }
     for (imp, res) in m.ast.imports.iter().zip(&m.imports) {
         match (&imp.names, res) {
             (Some(names), _) => {
@@ -41,6 +51,9 @@ pub fn resolve_module(mods: &Modules, id: ModuleId) -> Vec<Diagnostic> {
     }
     for f in &m.ast.fns {
         Resolver::new(&globals, &mut diags).fn_decl(f);
+    }
+    for r in &m.ast.rules {
+        Resolver::new(&globals, &mut diags).rule_decl(r);
     }
     for alg in &m.ast.algorithms {
         let mut scope = globals.clone();
@@ -161,6 +174,48 @@ impl<'a> Resolver<'a> {
             self.ty(t);
         }
         self.expr(&f.body);
+        self.locals.pop();
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) {
+        for st in stmts {
+            match st {
+                Stmt::Let(l) => {
+                    self.expr(&l.value);
+                    self.pattern(&l.pattern);
+                }
+                Stmt::Set(s) => {
+                    self.expr(&s.value);
+                    if !self.known(&s.name.name) {
+                        self.unknown(&s.name.name, s.name.span);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A rule's part: its states (each may use the ones before it), then its statements.
+    fn rule_part(&mut self, part: &RulePart) {
+        for st in &part.states {
+            self.expr(&st.init);
+            self.bind(&st.name.name);
+        }
+        self.stmts(&part.stmts);
+    }
+
+    fn rule_decl(&mut self, r: &RuleDecl) {
+        self.locals.push(Vec::new());
+        self.params(&r.params);
+        for n in crate::lower::RULE_LISTS {
+            self.bind(n);
+        }
+        self.rule_part(&r.shared);
+        self.locals.push(Vec::new());
+        self.bind(&r.each.param.name);
+        self.bind(&r.each.grad.name);
+        self.rule_part(&r.each.part);
+        self.expr(&r.each.result);
+        self.locals.pop();
         self.locals.pop();
     }
 
@@ -331,20 +386,7 @@ impl<'a> Resolver<'a> {
             }
             ExprKind::Block(lets, res) => {
                 self.locals.push(Vec::new());
-                for st in lets {
-                    match st {
-                        Stmt::Let(l) => {
-                            self.expr(&l.value);
-                            self.pattern(&l.pattern);
-                        }
-                        Stmt::Set(s) => {
-                            self.expr(&s.value);
-                            if !self.known(&s.name.name) {
-                                self.unknown(&s.name.name, s.name.span);
-                            }
-                        }
-                    }
-                }
+                self.stmts(lets);
                 self.expr(res);
                 self.locals.pop();
             }

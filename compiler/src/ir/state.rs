@@ -25,11 +25,15 @@ pub enum StateKind {
         /// The parameter it follows.
         of: StateId,
     },
-    /// Optimiser state of a parameter (a moment, a momentum buffer).
-    Optimiser {
-        /// The parameter.
-        of: StateId,
-        /// Which buffer (`m`, `v`, `momentum`, `sq`).
+    /// State of an update rule (`rule` in stdlib/optim.rl): per parameter (Adam's moments,
+    /// a momentum buffer) or, with `of` empty, shared by the parameters of one `update`
+    /// (Adam's step count).
+    Rule {
+        /// The rule's name (`adam`).
+        rule: String,
+        /// The parameter it belongs to; `None` for state shared by the update.
+        of: Option<StateId>,
+        /// The state's name in the rule (`m`, `v`, `t`).
         slot: String,
     },
     /// A step counter.

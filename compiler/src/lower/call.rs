@@ -102,7 +102,7 @@ impl<'m> Tracer<'m, '_> {
     ) -> R<Value> {
         self.enter_call(name, decl.name.span, whole)?;
         let r = (|| {
-            let frame = self.bind_args(name, decl, ctx, args, whole)?;
+            let frame = self.bind_args(name, &decl.params, decl.name.span, ctx, args, whole)?;
             let result = self.with_frame(ctx, frame, |t| t.eval(&decl.body))?;
             if let Some(rt) = &decl.ret {
                 let want = self.with_frame(ctx, HashMap::new(), |t| t.resolve_type(rt))?;
@@ -118,12 +118,12 @@ impl<'m> Tracer<'m, '_> {
     pub(crate) fn bind_args(
         &mut self,
         name: &str,
-        decl: &'m FnDecl,
+        params: &'m [crate::syntax::ast::FnParam],
+        def_span: Span,
         ctx: super::tracer::Ctx,
         args: Vec<ArgVal>,
         whole: Span,
     ) -> R<HashMap<String, Value>> {
-        let params = &decl.params;
         let mut slots: Vec<Option<(Value, Span)>> = vec![None; params.len()];
         let mut positional = 0;
         for a in args {
@@ -136,7 +136,7 @@ impl<'m> Tracer<'m, '_> {
                             a.span,
                             "unexpected argument",
                         )
-                        .also(decl.name.span, "defined here"));
+                        .also(def_span, "defined here"));
                     }
                     positional += 1;
                     positional - 1
@@ -150,7 +150,7 @@ impl<'m> Tracer<'m, '_> {
                             n.span,
                             "unknown parameter",
                         )
-                        .also(decl.name.span, "defined here")
+                        .also(def_span, "defined here")
                         .maybe_hint(did_you_mean(&n.name, params.iter().map(|p| p.name.name.as_str()))));
                     }
                 },
@@ -186,7 +186,7 @@ impl<'m> Tracer<'m, '_> {
                             whole,
                             format!("expects ({})", missing.join(", ")),
                         )
-                        .also(decl.name.span, "defined here"));
+                        .also(def_span, "defined here"));
                     }
                 },
             };
@@ -342,7 +342,7 @@ impl<'m> Tracer<'m, '_> {
         let ctx = self.ctx_of(self.lw.module, Some(self.lw.alg_index));
         self.enter_call(net, decl.name.span, whole)?;
         let r = (|| {
-            let frame = self.bind_args(net, decl, ctx, args, whole)?;
+            let frame = self.bind_args(net, &decl.params, decl.name.span, ctx, args, whole)?;
             // All inputs must share their batch axes.
             let mut batch: Option<(Vec<usize>, &str)> = None;
             for p in &decl.params {
@@ -391,7 +391,7 @@ impl<'m> Tracer<'m, '_> {
 
 /// Adds the call site to an error raised inside a called function, so the user sees how
 /// their code reached it (a few levels at most).
-fn called_from(mut d: Diagnostic, name: &str, call: Span) -> Diagnostic {
+pub(crate) fn called_from(mut d: Diagnostic, name: &str, call: Span) -> Diagnostic {
     let inside = d
         .primary
         .as_ref()

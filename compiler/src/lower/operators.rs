@@ -95,6 +95,17 @@ impl Tracer<'_, '_> {
                 format!("this is {}", bad.describe()),
             ));
         }
+        // `x * 1` and `x / 1` on an f32 tensor are `x`, bit for bit (NaN and -0 included): an
+        // update rule's `g * scale` costs nothing when clipping is off and `scale` is 1.
+        let one = |v: &Value| matches!(v, Value::Float(f) if *f == 1.0) || matches!(v, Value::Int(1));
+        match (op, &a, &b) {
+            (BinOp::Mul, Value::Tensor(t), c) | (BinOp::Mul, c, Value::Tensor(t)) | (BinOp::Div, Value::Tensor(t), c)
+                if one(c) && t.ty.dtype == DType::F32 =>
+            {
+                return Ok(Value::Tensor(t.clone()));
+            }
+            _ => {}
+        }
         // The tensor side fixes the element type of constants on the other side.
         let (ta, tb) = match (&a, &b) {
             (Value::Tensor(t), _) => {

@@ -59,7 +59,27 @@ pub(super) fn add_program_state(t: &mut Tracer<'_, '_>, d: &LearnableDecl) -> R<
 /// it, that it is set once, and that the value has its type.
 pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
     let name = &s.name.name;
+    let rule_state = t.rule_scopes.find(name);
+    if let Some((_, true)) = rule_state {
+        return Err(err(
+            Code::StateWrite,
+            format!("`set {name}` inside `each`: `{name}` is shared by all the parameters of the update"),
+            s.span,
+            "this runs once per parameter",
+        )
+        .hint(format!("set `{name}` before `each`, where it runs once per update")));
+    }
+    if rule_state.is_none() && t.rule_scopes.active() {
+        return Err(err(
+            Code::UnknownName,
+            format!("`{name}` is not a state of this update rule"),
+            s.name.span,
+            "set here",
+        )
+        .hint(format!("declare it in the rule: `state {name} = 0.0`")));
+    }
     let id = match t.lw.decl(name) {
+        _ if rule_state.is_some() => rule_state.expect("checked").0,
         Some(Decl::State(_)) => t.lw.states.find(name).expect("program states are created first"),
         Some(other) => {
             let why = match other {

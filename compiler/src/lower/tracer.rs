@@ -83,6 +83,8 @@ pub struct Tracer<'m, 'l> {
     pub(crate) logs: Vec<(String, Tv, Span)>,
     /// Whether this entry may `set` program state, and the `set`s so far.
     pub(crate) sets: super::program_state::StateWrites,
+    /// The states of the update rule being applied, which its `set`s change.
+    pub(crate) rule_scopes: super::rule::RuleScopes,
 }
 
 /// A finished entry-point graph and the roles of its inputs and outputs.
@@ -125,6 +127,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
             log_scopes: Vec::new(),
             logs: Vec::new(),
             sets: Default::default(),
+            rule_scopes: Default::default(),
         }
     }
 
@@ -549,23 +552,25 @@ impl<'m, 'l> Tracer<'m, 'l> {
 
     fn block(&mut self, stmts: &[Stmt], result: &Expr) -> R<Value> {
         for st in stmts {
-            let l = match st {
-                Stmt::Let(l) => l,
-                Stmt::Set(s) => {
-                    super::program_state::set_state(self, s)?;
-                    continue;
-                }
-            };
-            let mut v = self.eval(&l.value)?;
-            if l.sample {
-                v = self.sample_value(v, l.value.span)?;
-            }
-            if l.log {
-                self.log_metric(l, &v)?;
-            }
-            self.bind_pattern(&l.pattern, v, l.value.span)?;
+            self.stmt(st)?;
         }
         self.eval(result)
+    }
+
+    /// Runs one statement of a block (or of an update rule).
+    pub(crate) fn stmt(&mut self, st: &Stmt) -> R<()> {
+        let l = match st {
+            Stmt::Let(l) => l,
+            Stmt::Set(s) => return super::program_state::set_state(self, s),
+        };
+        let mut v = self.eval(&l.value)?;
+        if l.sample {
+            v = self.sample_value(v, l.value.span)?;
+        }
+        if l.log {
+            self.log_metric(l, &v)?;
+        }
+        self.bind_pattern(&l.pattern, v, l.value.span)
     }
 
     /// Binds a `let` pattern, destructuring tuples.

@@ -77,7 +77,6 @@ fn lower_update_here(
             }
         }
     }
-    let spec = t.parse_optimiser(&u.optimiser)?;
     let reads: Vec<Tv> = params.iter().map(|p| t.state(*p)).collect();
     let nodes: Vec<_> = reads.iter().map(|r| r.node).collect();
     let grads = t.gb(u.span).grad(loss, &nodes)?;
@@ -111,15 +110,13 @@ fn lower_update_here(
             grad,
         });
     }
-    let prefix = format!(
-        "opt/{}",
-        u.targets
-            .iter()
-            .map(|x| x.name.as_str())
-            .collect::<Vec<_>>()
-            .join("+")
-    );
-    let mut news = t.optimiser_step(&spec, &pg, &prefix, u.span)?;
+    let update = u
+        .targets
+        .iter()
+        .map(|x| x.name.as_str())
+        .collect::<Vec<_>>()
+        .join("+");
+    let mut news = t.apply_rule(&u.optimiser, &pg, &update, u.span)?;
     if let Some(e) = &u.every {
         let k = t.const_int(e)?;
         if k < 1 {

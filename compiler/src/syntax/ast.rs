@@ -19,6 +19,8 @@ pub struct Module {
     pub imports: Vec<Import>,
     /// Top-level functions.
     pub fns: Vec<FnDecl>,
+    /// Update rules (`rule adam(...) { ... }`).
+    pub rules: Vec<RuleDecl>,
     /// Algorithms (usually zero or one per file).
     pub algorithms: Vec<Algorithm>,
 }
@@ -148,6 +150,61 @@ pub struct FnDecl {
     /// Body.
     pub body: Expr,
     /// Whole declaration.
+    pub span: Span,
+}
+
+/// `rule NAME(hyperparameters) { ... each (p, g) { ... } }`: an update rule, applied by
+/// `update NETS by NAME(...) on LOSS`.
+#[derive(Clone, Debug)]
+pub struct RuleDecl {
+    /// Name.
+    pub name: Ident,
+    /// Doc comment lines.
+    pub docs: Vec<String>,
+    /// Hyperparameters (with defaults).
+    pub params: Vec<FnParam>,
+    /// The part that runs once per `update`: its state (step counters) and statements, with
+    /// `params` and `grads` (the lists of parameter tensors and their gradients) in scope.
+    pub shared: RulePart,
+    /// The part that runs once per parameter tensor.
+    pub each: RuleEach,
+    /// Whole declaration.
+    pub span: Span,
+}
+
+/// State declarations and statements of one part of a rule.
+#[derive(Clone, Debug, Default)]
+pub struct RulePart {
+    /// `state NAME = INIT`, in order.
+    pub states: Vec<RuleState>,
+    /// `let` and `set` statements, in order.
+    pub stmts: Vec<Stmt>,
+}
+
+/// `state NAME = INIT` inside a rule: a constant (`0.0`, `zeros_like(p)`) or the parameter
+/// itself (`p`, a copy of its initial value).
+#[derive(Clone, Debug)]
+pub struct RuleState {
+    /// Name (local to the rule).
+    pub name: Ident,
+    /// Initial value.
+    pub init: Expr,
+    /// Whole statement.
+    pub span: Span,
+}
+
+/// `each (p, g) { ...; new value of p }`.
+#[derive(Clone, Debug)]
+pub struct RuleEach {
+    /// The name the parameter tensor is bound to.
+    pub param: Ident,
+    /// The name its gradient is bound to.
+    pub grad: Ident,
+    /// Per-parameter state and statements.
+    pub part: RulePart,
+    /// The parameter's new value.
+    pub result: Expr,
+    /// The whole `each` block.
     pub span: Span,
 }
 

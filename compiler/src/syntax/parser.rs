@@ -108,6 +108,7 @@ impl Builder {
                 Rule::docs => docs = self.docs(item),
                 Rule::import_decl => module.imports.push(self.import(item)),
                 Rule::fn_decl => module.fns.push(self.fn_decl(item, std::mem::take(&mut docs))?),
+                Rule::rule_decl => module.rules.push(self.rule_decl(item, std::mem::take(&mut docs))?),
                 Rule::algorithm => module
                     .algorithms
                     .push(self.algorithm(item, std::mem::take(&mut docs))?),
@@ -278,6 +279,90 @@ impl Builder {
         })
     }
 
+    fn fn_params(&self, pair: Pair<'_, Rule>) -> Res<Vec<FnParam>> {
+        let mut params = Vec::new();
+        for fp in inner(pair) {
+            let mut pi = inner(fp);
+            let pname = self.ident(pi.next().expect("grammar"));
+            let mut ty = None;
+            let mut default = None;
+            for x in pi {
+                match x.as_rule() {
+                    Rule::type_expr => ty = Some(self.type_expr(x)?),
+                    _ => default = Some(self.expr(x)?),
+                }
+            }
+            params.push(FnParam {
+                name: pname,
+                ty,
+                default,
+            });
+        }
+        Ok(params)
+    }
+
+    fn rule_decl(&self, pair: Pair<'_, Rule>, docs: Vec<String>) -> Res<RuleDecl> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let name = self.ident(it.next().expect("grammar"));
+        let params = self.fn_params(it.next().expect("grammar"))?;
+        let body = it.next().expect("grammar");
+        let mut shared = RulePart::default();
+        let mut each = None;
+        for p in inner(body) {
+            match p.as_rule() {
+                Rule::rule_each => {
+                    let espan = self.span(&p);
+                    let mut ei = inner(p);
+                    let param = self.ident(ei.next().expect("grammar"));
+                    let grad = self.ident(ei.next().expect("grammar"));
+                    let mut part = RulePart::default();
+                    let mut result = None;
+                    for q in ei {
+                        if !self.rule_item(q.clone(), &mut part)? {
+                            result = Some(self.expr(q)?);
+                        }
+                    }
+                    each = Some(RuleEach {
+                        param,
+                        grad,
+                        part,
+                        result: result.expect("grammar"),
+                        span: espan,
+                    });
+                }
+                _ => {
+                    self.rule_item(p, &mut shared)?;
+                }
+            }
+        }
+        Ok(RuleDecl {
+            name,
+            docs,
+            params,
+            shared,
+            each: each.expect("grammar"),
+            span,
+        })
+    }
+
+    /// Adds a rule's `state`, `let` or `set` to `part`; false for anything else.
+    fn rule_item(&self, p: Pair<'_, Rule>, part: &mut RulePart) -> Res<bool> {
+        match p.as_rule() {
+            Rule::rule_state => {
+                let span = self.span(&p);
+                let mut it = inner(p);
+                let name = self.ident(it.next().expect("grammar"));
+                let init = self.expr(it.next().expect("grammar"))?;
+                part.states.push(RuleState { name, init, span });
+            }
+            Rule::let_stmt => part.stmts.push(Stmt::Let(self.let_stmt(p)?)),
+            Rule::set_stmt => part.stmts.push(Stmt::Set(self.set_stmt(p)?)),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     fn fn_decl(&self, pair: Pair<'_, Rule>, docs: Vec<String>) -> Res<FnDecl> {
         let span = self.span(&pair);
         let mut it = inner(pair);
@@ -287,25 +372,7 @@ impl Builder {
         let mut body = None;
         for p in it {
             match p.as_rule() {
-                Rule::fn_params => {
-                    for fp in inner(p) {
-                        let mut pi = inner(fp);
-                        let pname = self.ident(pi.next().expect("grammar"));
-                        let mut ty = None;
-                        let mut default = None;
-                        for x in pi {
-                            match x.as_rule() {
-                                Rule::type_expr => ty = Some(self.type_expr(x)?),
-                                _ => default = Some(self.expr(x)?),
-                            }
-                        }
-                        params.push(FnParam {
-                            name: pname,
-                            ty,
-                            default,
-                        });
-                    }
-                }
+                Rule::fn_params => params = self.fn_params(p)?,
                 Rule::type_expr => ret = Some(self.type_expr(p)?),
                 _ => body = Some(self.expr(p)?),
             }

@@ -137,6 +137,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::let_stmt | Rule::kw_let => "`let`",
         Rule::log_stmt | Rule::kw_log => "`log`",
         Rule::set_stmt | Rule::kw_set => "`set`",
+        Rule::rule_each | Rule::kw_each => "`each (p, g) { ... }`",
+        Rule::rule_state => "`state`",
         Rule::pattern => "a pattern",
         Rule::loss_param => "a loss parameter",
         Rule::fn_param | Rule::fn_params => "a parameter",
@@ -165,6 +167,8 @@ pub(super) fn is_keyword_token(rule: Rule) -> bool {
             | Rule::kw_target
             | Rule::kw_learnable
             | Rule::kw_state
+            | Rule::kw_rule
+            | Rule::kw_each
             | Rule::kw_set
             | Rule::kw_policy
             | Rule::kw_loss

@@ -185,13 +185,7 @@ impl Builder {
                     match p.as_rule() {
                         Rule::let_stmt => lets.push(Stmt::Let(self.let_stmt(p)?)),
                         Rule::log_stmt => lets.push(Stmt::Let(self.log_stmt(p)?)),
-                        Rule::set_stmt => {
-                            let span = self.span(&p);
-                            let mut it = inner(p);
-                            let name = self.ident(it.next().expect("grammar"));
-                            let value = self.expr(it.next().expect("grammar"))?;
-                            lets.push(Stmt::Set(SetStmt { name, value, span }));
-                        }
+                        Rule::set_stmt => lets.push(Stmt::Set(self.set_stmt(p)?)),
                         _ => result = Some(self.expr(p)?),
                     }
                 }
@@ -219,6 +213,15 @@ impl Builder {
             r => unreachable!("unexpected primary {r:?}"),
         };
         Ok(Expr { kind, span })
+    }
+
+    /// `set NAME = EXPR`.
+    pub(super) fn set_stmt(&self, pair: Pair<'_, Rule>) -> Res<SetStmt> {
+        let span = self.span(&pair);
+        let mut it = inner(pair);
+        let name = self.ident(it.next().expect("grammar"));
+        let value = self.expr(it.next().expect("grammar"))?;
+        Ok(SetStmt { name, value, span })
     }
 
     pub(super) fn let_stmt(&self, pair: Pair<'_, Rule>) -> Res<Let> {

@@ -41,7 +41,7 @@ fn state_list(p: &Compiled, ids: &[StateId]) -> String {
         match v.kind {
             StateKind::Param { .. } | StateKind::Learnable => items.push(format!("{}: {}", v.name, v.ty)),
             StateKind::Program => items.push(format!("state {}: {}", v.name, v.ty)),
-            StateKind::Optimiser { .. } => opt += 1,
+            StateKind::Rule { .. } => opt += 1,
             StateKind::Target { .. } => tgt += 1,
             StateKind::Counter | StateKind::IndexFault => ctr += 1,
         }
@@ -223,7 +223,16 @@ pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
                 StateKind::Learnable => return "learnable scalars".into(),
                 StateKind::Program => return "program state".into(),
                 StateKind::Target { target, .. } => return format!("target {target}"),
-                StateKind::Optimiser { of, .. } => id = *of,
+                StateKind::Rule { of: Some(of), .. } => id = *of,
+                // Shared state of a rule (Adam's step count), named `opt/UPDATE/RULE.SLOT`.
+                StateKind::Rule { rule, of: None, .. } => {
+                    let name = &p.states.get(id).name;
+                    let update = name
+                        .strip_prefix("opt/")
+                        .and_then(|r| r.rsplit_once('/'))
+                        .map_or(name.as_str(), |(u, _)| u);
+                    return format!("update {update} by {rule}");
+                }
                 StateKind::Counter | StateKind::IndexFault => return "counters".into(),
             }
         }
@@ -240,11 +249,11 @@ pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
     let (mut trainable, mut optim, mut target) = (0, 0, 0);
     for (g, ids) in &groups {
         let role = |id: StateId| match &p.states.get(id).kind {
-            StateKind::Param { .. } | StateKind::Learnable => "parameter",
-            StateKind::Optimiser { .. } => "optimiser",
-            StateKind::Target { .. } => "target",
-            StateKind::Counter | StateKind::IndexFault => "counter",
-            StateKind::Program => "state",
+            StateKind::Param { .. } | StateKind::Learnable => "parameter".to_string(),
+            StateKind::Rule { rule, .. } => format!("rule {rule}"),
+            StateKind::Target { .. } => "target".into(),
+            StateKind::Counter | StateKind::IndexFault => "counter".into(),
+            StateKind::Program => "state".into(),
         };
         let n: usize = ids
             .iter()
@@ -260,10 +269,10 @@ pub(super) fn params(s: &mut Session, _rest: &str) -> Res {
         for id in ids {
             let v = p.states.get(*id);
             let k = v.ty.numel();
-            match role(*id) {
-                "parameter" => trainable += k,
-                "optimiser" => optim += k,
-                "target" => target += k,
+            match &v.kind {
+                StateKind::Param { .. } | StateKind::Learnable => trainable += k,
+                StateKind::Rule { .. } => optim += k,
+                StateKind::Target { .. } => target += k,
                 _ => {}
             }
             let _ = writeln!(

@@ -1,0 +1,70 @@
+// Update rules: what `update NETS by RULE(...) on LOSS` does with the loss's gradients. Every
+// algorithm can use these without an import; a program can define its own `rule` the same way.
+//
+// A rule's outer part runs once per `update` (its `state` is shared by all the parameters the
+// update changes; `params` and `grads` are the lists of them); `each (p, g)` runs once per
+// parameter tensor and gives its new value. `set` changes state when the training step ends,
+// so reads always see the value from before it. Settings may be numbers or scalar tensors (a
+// learning-rate schedule: `adam(lr = 1e-3 * (1 - f32(step_count()) / 1e6))`).
+//
+// Each rule matches its torch.optim namesake on recorded trajectories (tests/optim_torch.rs).
+
+/// The factor that scales the gradients so their global norm is at most `max_norm`, as
+/// torch.nn.utils.clip_grad_norm_: min(1, max_norm / (norm + 1e-6)); 1 when `max_norm` is 0.
+fn clip_scale(grads, max_norm) =
+  if max_norm > 0 then {
+    let norm = sqrt(for g in grads with s = 0.0 { s + sum(g^2) })
+    minimum(max_norm / (norm + 1e-6), 1.0)
+  } else 1.0
+
+/// Stochastic gradient descent with optional momentum, as torch.optim.SGD (Polyak, 1964,
+/// "Some methods of speeding up the convergence of iteration methods"):
+/// v ← momentum·v + g, p ← p - lr·v; `clip_norm` > 0 clips the global gradient norm first.
+rule sgd(lr, momentum = 0.0, clip_norm = 0.0) {
+  let scale = clip_scale(grads, clip_norm)
+  each (p, g) {
+    state v = zeros_like(p)
+    let v_new = momentum * v + g * scale
+    // Without momentum the buffer is never written (it stays zero in checkpoints).
+    set v = if momentum > 0 then v_new else v
+    p - lr * (if momentum > 0 then v_new else g * scale)
+  }
+}
+
+/// Adam (Kingma & Ba, 2015, "Adam: A Method for Stochastic Optimization"), bias-corrected
+/// as torch.optim.Adam: m ← b1·m + (1-b1)·g, v ← b2·v + (1-b2)·g²,
+/// p ← p - lr·(m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps);
+/// `clip_norm` > 0 clips the global gradient norm first.
+rule adam(lr, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip_norm = 0.0) {
+  state t = 0.0
+  let t_new = t + 1
+  set t = t_new
+  let scale = clip_scale(grads, clip_norm)
+  // The paper's efficient form (section 2): one step size and one epsilon for all parameters.
+  let c2 = sqrt(1 - b2^t_new)
+  let step = lr * c2 / (1 - b1^t_new)
+  each (p, g) {
+    state m = zeros_like(p)
+    state v = zeros_like(p)
+    let gs = g * scale
+    let m_new = b1 * m + (1 - b1) * gs
+    let v_new = b2 * v + (1 - b2) * gs^2
+    set m = m_new
+    set v = v_new
+    p - step * m_new / (sqrt(v_new) + eps * c2)
+  }
+}
+
+/// RMSProp (Tieleman & Hinton, 2012, "Lecture 6.5 — RMSProp", COURSERA: Neural Networks for
+/// Machine Learning), as torch.optim.RMSprop: s ← alpha·s + (1-alpha)·g²,
+/// p ← p - lr·g / (sqrt(s) + eps); `clip_norm` > 0 clips the global gradient norm first.
+rule rmsprop(lr, alpha = 0.99, eps = 1e-8, clip_norm = 0.0) {
+  let scale = clip_scale(grads, clip_norm)
+  each (p, g) {
+    state s = zeros_like(p)
+    let gs = g * scale
+    let s_new = alpha * s + (1 - alpha) * gs^2
+    set s = s_new
+    p - lr * gs / (sqrt(s_new) + eps)
+  }
+}
