@@ -1,10 +1,12 @@
-// Update rules: what `update NETS by RULE(...) on LOSS` does with the loss's gradients. Every
-// algorithm can use these without an import; a program can define its own `rule` the same way.
+// Update rules: what `update NETS by RULE(...) on LOSS` does with the loss's gradients, and how
+// `target t = RULE(net, ...)` follows its net (rules declared `for target`, whose `each (t, p)`
+// sees the target's tensor and the net's parameter after the step's updates). Every algorithm
+// can use these without an import; a program can define its own `rule` the same way.
 //
 // A rule's outer part runs once per `update` (its `state` is shared by all the parameters the
 // update changes; `params` and `grads` are the lists of them); `each (p, g)` runs once per
 // parameter tensor and gives its new value. `set` changes state when the training step ends,
-// so reads always see the value from before it. Settings may be numbers or scalar tensors (a
+// so reads always see the value from before it. `require` checks settings at compile time. Settings may be numbers or scalar tensors (a
 // learning-rate schedule: `adam(lr = 1e-3 * (1 - f32(step_count()) / 1e6))`).
 //
 // Each rule matches its torch.optim namesake on recorded trajectories (tests/optim_torch.rs).
@@ -19,8 +21,11 @@ fn clip_scale(grads, max_norm) =
 
 /// Stochastic gradient descent with optional momentum, as torch.optim.SGD (Polyak, 1964,
 /// "Some methods of speeding up the convergence of iteration methods"):
-/// v ← momentum·v + g, p ← p - lr·v; `clip_norm` > 0 clips the global gradient norm first.
+/// v <- momentum*v + g, p <- p - lr*v; `clip_norm` > 0 clips the global gradient norm first.
 rule sgd(lr, momentum = 0.0, clip_norm = 0.0) {
+  require lr >= 0, "the learning rate `lr` must be non-negative"
+  require momentum >= 0 && momentum < 1, "`momentum` must be in [0, 1)"
+  require clip_norm >= 0, "`clip_norm` must be non-negative (0 turns clipping off)"
   let scale = clip_scale(grads, clip_norm)
   each (p, g) {
     state v = zeros_like(p)
@@ -32,11 +37,15 @@ rule sgd(lr, momentum = 0.0, clip_norm = 0.0) {
 }
 
 /// Adam (Kingma & Ba, 2015, "Adam: A Method for Stochastic Optimization"), bias-corrected
-/// as torch.optim.Adam: m ← b1·m + (1-b1)·g, v ← b2·v + (1-b2)·g²,
-/// p ← p - lr·(m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps);
+/// as torch.optim.Adam: m <- b1*m + (1-b1)*g, v <- b2*v + (1-b2)*g^2,
+/// p <- p - lr*(m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps);
 /// `clip_norm` > 0 clips the global gradient norm first.
 rule adam(lr, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip_norm = 0.0) {
   state t = 0.0
+  require lr >= 0, "the learning rate `lr` must be non-negative"
+  require b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1, "the decays `b1` and `b2` must be in [0, 1)"
+  require eps >= 0, "`eps` must be non-negative"
+  require clip_norm >= 0, "`clip_norm` must be non-negative (0 turns clipping off)"
   let t_new = t + 1
   set t = t_new
   let scale = clip_scale(grads, clip_norm)
@@ -55,10 +64,14 @@ rule adam(lr, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip_norm = 0.0) {
   }
 }
 
-/// RMSProp (Tieleman & Hinton, 2012, "Lecture 6.5 — RMSProp", COURSERA: Neural Networks for
-/// Machine Learning), as torch.optim.RMSprop: s ← alpha·s + (1-alpha)·g²,
-/// p ← p - lr·g / (sqrt(s) + eps); `clip_norm` > 0 clips the global gradient norm first.
+/// RMSProp (Tieleman & Hinton, 2012, "Lecture 6.5 - RMSProp", COURSERA: Neural Networks for
+/// Machine Learning), as torch.optim.RMSprop: s <- alpha*s + (1-alpha)*g^2,
+/// p <- p - lr*g / (sqrt(s) + eps); `clip_norm` > 0 clips the global gradient norm first.
 rule rmsprop(lr, alpha = 0.99, eps = 1e-8, clip_norm = 0.0) {
+  require lr >= 0, "the learning rate `lr` must be non-negative"
+  require alpha >= 0 && alpha < 1, "the decay `alpha` must be in [0, 1)"
+  require eps >= 0, "`eps` must be non-negative"
+  require clip_norm >= 0, "`clip_norm` must be non-negative (0 turns clipping off)"
   let scale = clip_scale(grads, clip_norm)
   each (p, g) {
     state s = zeros_like(p)
@@ -67,4 +80,23 @@ rule rmsprop(lr, alpha = 0.99, eps = 1e-8, clip_norm = 0.0) {
     set s = s_new
     p - lr * gs / (sqrt(s_new) + eps)
   }
+}
+
+/// Polyak averaging of a target network (Polyak & Juditsky, 1992, "Acceleration of Stochastic
+/// Approximation by Averaging"; as DDPG's soft target updates, Lillicrap et al., 2016):
+/// `target t = polyak(net, tau)`, t <- tau*p + (1 - tau)*t after every training step.
+rule polyak(tau) for target {
+  require tau > 0 && tau <= 1, "`tau` must be in (0, 1]"
+  each (t, p) { (1 - tau) * t + tau * p }
+}
+
+/// The periodic hard copy of DQN's target network (Mnih et al., 2015, "Human-level control
+/// through deep reinforcement learning"): `target t = copy(net, period)`, t <- p after every
+/// `period`-th training step.
+rule copy(period) for target {
+  state n = 0
+  require period >= 1, "`period` must be at least 1"
+  let n_new = n + 1
+  set n = n_new
+  each (t, p) { if n_new % period == 0 then p else t }
 }

@@ -138,8 +138,18 @@ fn update_rules_match_torch_optim_on_the_interpreter() {
             }
             // float64 on both sides; the orders of operations differ (Adam's efficient form).
             let what = format!("{} step {}", c.rule, k + 1);
-            check(&format!("{what} w1"), &state[w1.0 as usize].to_f64(), &want.0, 1e-11);
-            check(&format!("{what} w2"), &state[w2.0 as usize].to_f64(), &want.1, 1e-11);
+            check(
+                &format!("{what} w1"),
+                &state[w1.0 as usize].to_f64(),
+                &want.0,
+                1e-11,
+            );
+            check(
+                &format!("{what} w2"),
+                &state[w2.0 as usize].to_f64(),
+                &want.1,
+                1e-11,
+            );
         }
     }
 }
@@ -168,8 +178,16 @@ fn update_rules_match_torch_optim_on_the_jit() {
                     _ => In::I32(&is[j]),
                 })
                 .collect();
-            let mut of: Vec<Vec<f32>> = train.outputs.iter().map(|(_, o)| vec![0.0; train.ty(*o).numel()]).collect();
-            let mut oi: Vec<Vec<i32>> = train.outputs.iter().map(|(_, o)| vec![0; train.ty(*o).numel()]).collect();
+            let mut of: Vec<Vec<f32>> = train
+                .outputs
+                .iter()
+                .map(|(_, o)| vec![0.0; train.ty(*o).numel()])
+                .collect();
+            let mut oi: Vec<Vec<i32>> = train
+                .outputs
+                .iter()
+                .map(|(_, o)| vec![0; train.ty(*o).numel()])
+                .collect();
             let mut outs: Vec<Out<'_>> = of
                 .iter_mut()
                 .zip(oi.iter_mut())

@@ -113,10 +113,6 @@ impl Builtin {
             StepCount => {
                 "The number of environment steps taken so far (i32), for schedules of ε, β, learning rates."
             }
-            Polyak => {
-                "Target declaration: `target t = polyak(net, tau)`, t ← τ·net + (1 - τ)·t after each update."
-            }
-            Copy => "Target declaration: `target t = copy(net, every)`, a hard copy every `every` updates.",
             Ou => {
                 "Exploration noise on `act`: `act P into D noise ou(theta, sigma)`, an \
                  Ornstein-Uhlenbeck process per environment copy in units of the action bound."
@@ -124,7 +120,7 @@ impl Builtin {
         }
     }
 
-    /// How it is written: `clip(x, lo, hi)`, `concat(..., axis)`, `adam(lr, ...)` (in `update`).
+    /// How it is written: `clip(x, lo, hi)`, `concat(..., axis)`, `ou(theta, sigma)` (in `act`).
     pub fn signature(self) -> String {
         let params = self.params().join(", ");
         match self.form() {
@@ -132,7 +128,6 @@ impl Builtin {
             Form::Variadic => format!("{}(x, ..., {params} = ..)", self.name()),
             Form::Declaration(d) => {
                 let place = match d {
-                    Declaration::Target => "in `target`",
                     Declaration::Noise => "in `act`",
                 };
                 format!("{}({params}) ({place})", self.name())

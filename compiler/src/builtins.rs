@@ -142,10 +142,6 @@ pub enum Builtin {
     Priority,
     /// `step_count()`.
     StepCount,
-    /// `polyak(net, tau)`.
-    Polyak,
-    /// `copy(net, every)`.
-    Copy,
     /// `ou(theta, sigma)`: Ornstein-Uhlenbeck exploration noise.
     Ou,
 }
@@ -164,8 +160,6 @@ pub enum Form {
 /// The declaration a declaration-only builtin belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Declaration {
-    /// A target's update rule: `target t = polyak(net, tau)`.
-    Target,
     /// Exploration noise: `act policy into D noise ou(theta = ..., sigma = ...)`.
     Noise,
 }
@@ -174,12 +168,6 @@ impl Declaration {
     /// The error for calling `name`, which belongs in this declaration, as an expression.
     pub fn misuse(self, name: &str, span: Span) -> Diagnostic {
         match self {
-            Declaration::Target => Diagnostic::new(
-                Code::TypeMismatch,
-                format!("`{name}` defines a target and can only be used in a `target` declaration"),
-            )
-            .at(span, "not in a target declaration")
-            .hint(format!("write `target my_target = {name}(net, ...)`")),
             Declaration::Noise => Diagnostic::new(
                 Code::TypeMismatch,
                 format!("`{name}` is exploration noise and can only follow `noise` in the schedule's `act`"),
@@ -194,7 +182,7 @@ impl Declaration {
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 69] = [
+    pub const ALL: [Builtin; 67] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -261,8 +249,6 @@ impl Builtin {
         Builtin::Outer,
         Builtin::Priority,
         Builtin::StepCount,
-        Builtin::Polyak,
-        Builtin::Copy,
         Builtin::Ou,
     ];
 
@@ -335,8 +321,6 @@ impl Builtin {
             Builtin::Outer => ("outer", &["a", "b"], Form::Call),
             Builtin::Priority => ("priority", &["data", "p"], Form::Call),
             Builtin::StepCount => ("step_count", &[], Form::Call),
-            Builtin::Polyak => ("polyak", &["net", "tau"], Form::Declaration(Declaration::Target)),
-            Builtin::Copy => ("copy", &["net", "every"], Form::Declaration(Declaration::Target)),
             Builtin::Ou => ("ou", &["theta", "sigma"], Form::Declaration(Declaration::Noise)),
         }
     }
@@ -410,9 +394,5 @@ mod tests {
         assert_eq!(Builtin::Exp.misuse(span).code, Code::Internal);
         let d = Builtin::Ou.misuse(span);
         assert!(d.message.contains("`noise`"));
-        let d = Builtin::Polyak.misuse(span);
-        assert!(d.message.contains("`target` declaration"));
-        let targets: Vec<_> = Builtin::names_of(Form::Declaration(Declaration::Target)).collect();
-        assert_eq!(targets, ["polyak", "copy"]);
     }
 }

@@ -104,7 +104,11 @@ fn reference(dir: Option<&Path>) -> String {
     );
     s.push_str("| rule | what it does |\n|---|---|\n");
     for f in lib.iter().filter(|f| f.rule) {
-        s.push_str(&format!("| `{}` | {} |\n", f.signature, f.doc.replace('|', "\\|")));
+        s.push_str(&format!(
+            "| `{}` | {} |\n",
+            f.signature,
+            f.doc.replace('|', "\\|")
+        ));
     }
     s.push_str("\n## Standard library functions\n\nImport them with `import FILE.{name, ...}` (e.g. `import traces.{gae}`).\n\n");
     s.push_str("| function | file | what it does |\n|---|---|---|\n");

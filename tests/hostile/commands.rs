@@ -155,7 +155,7 @@ pub(super) const COMMANDS: &[Cmd] = &[
         ":doc std\n",
         1,
         None,
-        Some("no builtin or standard-library function is called `std`"),
+        Some("no builtin, update rule or standard-library function is called `std`"),
     ),
     // `:set` applies to later expressions too: nets are built with the new sizes (the
     // expression used to be traced with the file's `hidden = [256, 256]` against 8-wide

@@ -97,6 +97,7 @@ impl Walker {
                             self.expr(&l.value, refused);
                         }
                         Stmt::Set(set) => self.expr(&set.value, refused),
+                        Stmt::Require(r) => self.expr(&r.cond, refused),
                     }
                 }
                 self.expr(res, refused);

@@ -69,6 +69,11 @@ pub fn resolve_module(mods: &Modules, id: ModuleId) -> Vec<Diagnostic> {
             }
         }
         let mut r = Resolver::new(&scope, &mut diags);
+        r.rules = m.ast.rules.iter().map(|x| x.name.name.clone()).collect();
+        if let Some(p) = m.prelude {
+            r.rules
+                .extend(mods.get(p).ast.rules.iter().map(|x| x.name.name.clone()));
+        }
         for d in &alg.decls {
             r.decl(d);
         }
@@ -90,6 +95,8 @@ struct Resolver<'a> {
     globals: &'a HashMap<String, Span>,
     locals: Vec<Vec<String>>,
     diags: &'a mut Vec<Diagnostic>,
+    /// Update rules this module can use: not callable, but worth a hint when called.
+    rules: Vec<String>,
 }
 
 impl<'a> Resolver<'a> {
@@ -98,6 +105,7 @@ impl<'a> Resolver<'a> {
             globals,
             locals: Vec::new(),
             diags,
+            rules: Vec::new(),
         }
     }
 
@@ -130,6 +138,9 @@ impl<'a> Resolver<'a> {
         cands.extend(AMBIENT);
         // Statistics people reach for that are one line of the language instead.
         let hint = match name {
+            _ if self.rules.iter().any(|r| r == name) => Some(format!(
+                "`{name}` is an update rule: it is applied by `update NET by {name}(lr = ...) on LOSS`"
+            )),
             "std" => Some("there is no `std`: write `sqrt(mean((x - mean(x))^2))`".to_string()),
             "var" => Some("there is no `var`: write `mean((x - mean(x))^2)`".to_string()),
             _ => did_you_mean(name, cands),
@@ -190,6 +201,7 @@ impl<'a> Resolver<'a> {
                         self.unknown(&s.name.name, s.name.span);
                     }
                 }
+                Stmt::Require(r) => self.expr(&r.cond),
             }
         }
     }

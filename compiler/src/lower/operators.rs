@@ -99,7 +99,9 @@ impl Tracer<'_, '_> {
         // update rule's `g * scale` costs nothing when clipping is off and `scale` is 1.
         let one = |v: &Value| matches!(v, Value::Float(f) if *f == 1.0) || matches!(v, Value::Int(1));
         match (op, &a, &b) {
-            (BinOp::Mul, Value::Tensor(t), c) | (BinOp::Mul, c, Value::Tensor(t)) | (BinOp::Div, Value::Tensor(t), c)
+            (BinOp::Mul, Value::Tensor(t), c)
+            | (BinOp::Mul, c, Value::Tensor(t))
+            | (BinOp::Div, Value::Tensor(t), c)
                 if one(c) && t.ty.dtype == DType::F32 =>
             {
                 return Ok(Value::Tensor(t.clone()));

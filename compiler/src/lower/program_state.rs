@@ -67,7 +67,9 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
             s.span,
             "this runs once per parameter",
         )
-        .hint(format!("set `{name}` before `each`, where it runs once per update")));
+        .hint(format!(
+            "set `{name}` before `each`, where it runs once per update"
+        )));
     }
     if rule_state.is_none() && t.rule_scopes.active() {
         return Err(err(

@@ -26,6 +26,23 @@ use std::collections::HashMap;
 /// the update and their gradients, as lists in the same order.
 pub const RULE_LISTS: [&str; 2] = ["params", "grads"];
 
+/// Where a rule is applied: its name and settings as written, and the prefix of the names of
+/// its shared state (`opt/critic` for `update critic`, `target/critic_t` for a target).
+pub(crate) struct RuleSite<'a> {
+    /// The rule's name.
+    pub name: &'a str,
+    /// Where the name is written.
+    pub name_span: Span,
+    /// The settings (a target's net already removed).
+    pub args: &'a [crate::syntax::ast::Arg],
+    /// The whole call.
+    pub call_span: Span,
+    /// Whether a `target` applies it.
+    pub for_target: bool,
+    /// Prefix of shared state names.
+    pub scope: String,
+}
+
 /// The rule states a `set` inside a rule may change: one scope for the outer part and one for
 /// the current parameter, innermost last.
 #[derive(Default)]
@@ -72,19 +89,24 @@ impl<'m> Tracer<'m, '_> {
         mods.get(p).find_rule(name).map(|r| (p, r))
     }
 
-    /// Every rule name the current module can use, for "did you mean".
-    fn rule_names(&self) -> Vec<&'m str> {
+    /// Every rule name of this kind the current module can use, for "did you mean".
+    fn rule_names(&self, for_target: bool) -> Vec<&'m str> {
         let mods = self.lw.mods;
         let m = mods.get(self.lw.module);
-        let mut out: Vec<&str> = m.ast.rules.iter().map(|r| r.name.name.as_str()).collect();
+        let mut rules: Vec<&'m RuleDecl> = m.ast.rules.iter().collect();
         if let Some(p) = m.prelude {
-            out.extend(mods.get(p).ast.rules.iter().map(|r| r.name.name.as_str()));
+            rules.extend(mods.get(p).ast.rules.iter());
         }
-        out
+        rules
+            .into_iter()
+            .filter(|r| r.for_target == for_target)
+            .map(|r| r.name.name.as_str())
+            .collect()
     }
 
-    /// Applies the rule `call` (`adam(lr = 1e-3)`) to `params`; returns every state to assign
-    /// with its new value: the rule's states, then the parameters.
+    /// Applies the update rule `call` (`adam(lr = 1e-3)`) of `update NETS` to `params`;
+    /// returns every state to assign with its new value: the rule's states, then the
+    /// parameters.
     pub(crate) fn apply_rule(
         &mut self,
         call: &Expr,
@@ -100,14 +122,51 @@ impl<'m> Tracer<'m, '_> {
             ExprKind::Name(n) => (n.as_str(), &[][..], call.span),
             _ => return Err(not_a_rule(call.span)),
         };
+        let site = RuleSite {
+            name,
+            name_span: nspan,
+            args,
+            call_span: call.span,
+            for_target: false,
+            scope: format!("opt/{update}"),
+        };
+        self.apply_rule_at(&site, params, span)
+    }
+
+    /// Applies the rule a `target` follows its net by (`polyak(critic, tau)`, the net already
+    /// taken out of `args`) to `(target tensor, the net's new parameter)` pairs, given as
+    /// `ParamGrad { id: target, param: target's value, grad: parameter }`.
+    pub(crate) fn apply_target_rule(
+        &mut self,
+        site: &RuleSite<'_>,
+        pairs: &[ParamGrad],
+        span: Span,
+    ) -> R<Vec<(StateId, Tv)>> {
+        self.apply_rule_at(site, pairs, span)
+    }
+
+    fn apply_rule_at(
+        &mut self,
+        site: &RuleSite<'_>,
+        params: &[ParamGrad],
+        span: Span,
+    ) -> R<Vec<(StateId, Tv)>> {
+        let (name, args, nspan) = (site.name, site.args, site.name_span);
         let Some((module, rule)) = self.find_rule(name) else {
             let mut d = err(
                 Code::UnknownName,
-                format!("unknown update rule `{name}`"),
+                format!(
+                    "unknown {} `{name}`",
+                    if site.for_target {
+                        "target rule"
+                    } else {
+                        "update rule"
+                    }
+                ),
                 nspan,
                 "not a rule",
             )
-            .maybe_hint(did_you_mean(name, self.rule_names()));
+            .maybe_hint(did_you_mean(name, self.rule_names(site.for_target)));
             if self.lw.mods.get(self.lw.module).prelude.is_none() {
                 d = d.note(format!(
                     "the standard rules are in the standard library's `{PRELUDE}.rl`, which was not found: set RLC_STDLIB"
@@ -115,6 +174,26 @@ impl<'m> Tracer<'m, '_> {
             }
             return Err(d);
         };
+        if rule.for_target != site.for_target {
+            let (is, used) = if rule.for_target {
+                (
+                    "a target rule (`for target`)",
+                    "in a `target` declaration: `target t = NAME(net, ...)`",
+                )
+            } else {
+                ("an update rule", "in `update NETS by NAME(...) on LOSS`")
+            };
+            return Err(err(
+                Code::TypeMismatch,
+                format!("`{name}` is {is}"),
+                nspan,
+                "used here",
+            )
+            .also(rule.name.span, "declared here")
+            .hint(format!("use it {}", used.replace("NAME", name))));
+        }
+        let call_span = site.call_span;
+        let update = site.scope.clone();
         // Hyperparameters are evaluated where the `update` is written (they may name params).
         let mut vals = Vec::with_capacity(args.len());
         for a in args {
@@ -127,19 +206,19 @@ impl<'m> Tracer<'m, '_> {
             });
         }
         let ctx = self.ctx_of(module, None);
-        self.enter_call(name, rule.name.span, call.span)?;
+        self.enter_call(name, rule.name.span, call_span)?;
         let saved = std::mem::replace(&mut self.sets, StateWrites::Open(Vec::new()));
         let r = (|| {
-            let mut frame = self.bind_args(name, &rule.params, rule.name.span, ctx, vals, call.span)?;
+            let mut frame = self.bind_args(name, &rule.params, rule.name.span, ctx, vals, call_span)?;
             let reads: Vec<Value> = params.iter().map(|p| Value::Tensor(p.param.clone())).collect();
             let grads: Vec<Value> = params.iter().map(|p| Value::Tensor(p.grad.clone())).collect();
             frame.insert(RULE_LISTS[0].into(), Value::List(reads));
             frame.insert(RULE_LISTS[1].into(), Value::List(grads));
-            self.with_frame(ctx, frame, |t| t.rule_body(rule, params, update, span))
+            self.with_frame(ctx, frame, |t| t.rule_body(rule, params, &update, span))
         })();
         let sets = std::mem::replace(&mut self.sets, saved);
         self.calls.pop();
-        let mut news = r.map_err(|d| called_from(d, name, call.span))?;
+        let mut news = r.map_err(|d| called_from(d, name, call_span))?;
         if let StateWrites::Open(sets) = sets {
             // The rule's states first, so the parameters come last, as the old optimisers did.
             let mut all: Vec<(StateId, Tv)> = sets.into_iter().map(|(id, v, _)| (id, v)).collect();
@@ -161,7 +240,7 @@ impl<'m> Tracer<'m, '_> {
         let rname = rule.name.name.as_str();
         self.rule_scopes.scopes.push(HashMap::new());
         let r = (|| {
-            self.rule_part(&rule.shared, rname, None, |s| format!("opt/{update}/{rname}.{s}"))?;
+            self.rule_part(&rule.shared, rname, None, |s| format!("{update}/{rname}.{s}"))?;
             let mut out = Vec::new();
             for p in params {
                 self.locals.push(HashMap::new());
@@ -170,7 +249,9 @@ impl<'m> Tracer<'m, '_> {
                     self.bind(&rule.each.param.name, Value::Tensor(p.param.clone()));
                     self.bind(&rule.each.grad.name, Value::Tensor(p.grad.clone()));
                     let pname = self.lw.states.get(p.id).name.clone();
-                    self.rule_part(&rule.each.part, rname, Some(p), |s| format!("{pname}/{rname}.{s}"))?;
+                    self.rule_part(&rule.each.part, rname, Some(p), |s| {
+                        format!("{pname}/{rname}.{s}")
+                    })?;
                     self.eval(&rule.each.result)
                 })();
                 self.rule_scopes.scopes.pop();
@@ -194,7 +275,9 @@ impl<'m> Tracer<'m, '_> {
                             "the result of `each`",
                         )
                         .also(span, "in this update")
-                        .hint(format!("the result of `each` is the parameter's new value, a {want} tensor")));
+                        .hint(format!(
+                            "the result of `each` is the parameter's new value, a {want} tensor"
+                        )));
                     }
                 };
                 out.push((p.id, new));
@@ -232,7 +315,13 @@ impl<'m> Tracer<'m, '_> {
 
     /// The state variable of `state NAME = INIT`: found by name if an earlier update made it
     /// (the same parameter updated by two losses shares its moments), else created.
-    fn rule_state(&mut self, st: &RuleState, rule: &str, param: Option<&ParamGrad>, name: &str) -> R<StateId> {
+    fn rule_state(
+        &mut self,
+        st: &RuleState,
+        rule: &str,
+        param: Option<&ParamGrad>,
+        name: &str,
+    ) -> R<StateId> {
         let v = self.eval(&st.init)?;
         let (ty, init) = match v {
             Value::Int(i) => (TensorType::scalar(DType::I32), Init::Fill(i as f64)),
@@ -252,7 +341,12 @@ impl<'m> Tracer<'m, '_> {
                     };
                     (tv.ty.clone(), init)
                 }
-                _ => return Err(bad_state_init(st, &format!("a {} tensor computed in the graph", tv.ty))),
+                _ => {
+                    return Err(bad_state_init(
+                        st,
+                        &format!("a {} tensor computed in the graph", tv.ty),
+                    ));
+                }
             },
             other => return Err(bad_state_init(st, &other.describe())),
         };
@@ -278,6 +372,30 @@ impl<'m> Tracer<'m, '_> {
             },
             init,
         }))
+    }
+}
+
+impl Tracer<'_, '_> {
+    /// `require COND, "message"`: an error at the condition (the caller adds the `update` that
+    /// applied the rule) when it is false at compile time. A condition on a setting computed
+    /// in the graph (a learning-rate schedule) is not known before the run: it is not checked.
+    pub(crate) fn require(&mut self, r: &crate::syntax::ast::Require) -> R<()> {
+        match self.eval(&r.cond)? {
+            Value::Bool(true) => Ok(()),
+            Value::Bool(false) => Err(err(
+                Code::BadArgument,
+                r.message.clone(),
+                r.cond.span,
+                "does not hold",
+            )),
+            Value::Tensor(t) if t.ty.dtype == DType::Bool => Ok(()),
+            other => Err(err(
+                Code::NotConstant,
+                "the condition of `require` must be a boolean",
+                r.cond.span,
+                format!("this is {}", other.describe()),
+            )),
+        }
     }
 }
 

@@ -1,21 +1,13 @@
-//! Targets: slowly following copies of a net's parameters (`polyak`, `copy`).
+//! Targets: slowly following copies of a net's parameters. `target t = RULE(net, ...)`
+//! creates the copies; after every training step the rule (`polyak`, `copy` in
+//! stdlib/optim.rl, declared `for target`) gives each copy its new value from the net's
+//! updated parameter.
 
-use super::args::Args;
 use super::tracer::{R, Tracer, err};
 use super::value::Value;
-use crate::builtins::{Builtin, Declaration, Form};
-use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::diag::{Code, Span};
 use crate::ir::{Init, StateId, StateKind, StateVar};
-use crate::syntax::ast::ExprKind;
-
-/// How a target follows its net.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TargetRule {
-    /// `t = (1 - tau) t + tau p` every training step.
-    Polyak(f64),
-    /// `t = p` every k training steps.
-    Copy(usize),
-}
+use crate::syntax::ast::{Arg, ExprKind, TargetDecl};
 
 /// A target copy of a net.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,17 +16,27 @@ pub struct TargetSpec {
     pub name: String,
     /// The net it follows.
     pub net: String,
-    /// How.
-    pub rule: TargetRule,
+    /// The rule it follows the net by (`polyak`).
+    pub rule: String,
     /// (target state, parameter state) pairs.
     pub pairs: Vec<(StateId, StateId)>,
 }
 
-pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::TargetDecl) -> R<TargetSpec> {
+/// The parts of `RULE(net, settings...)`: the rule's name and where it is written, the net
+/// argument, and the settings.
+pub(super) struct TargetCall<'a> {
+    pub rule: &'a str,
+    pub rule_span: Span,
+    pub net: &'a Arg,
+    pub settings: Vec<Arg>,
+}
+
+/// Splits a target's call; the net is the first positional argument or `net = ...`.
+pub(super) fn target_call(td: &TargetDecl) -> R<TargetCall<'_>> {
     let bad = || {
         err(
             Code::BadArgument,
-            "a target is `polyak(net, tau)` or `copy(net, every = K)`",
+            "a target is `RULE(net, ...)`, e.g. `polyak(critic, tau)` or `copy(q, every)`",
             td.value.span,
             "not a target rule",
         )
@@ -42,85 +44,42 @@ pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::Target
     let ExprKind::Call(f, args) = &td.value.kind else {
         return Err(bad());
     };
-    let ExprKind::Name(kind) = &f.kind else {
+    let ExprKind::Name(rule) = &f.kind else {
         return Err(bad());
     };
-    let rules = || Builtin::names_of(Form::Declaration(Declaration::Target));
-    let rule = match Builtin::from_name(kind) {
-        Some(b) if b.form() == Form::Declaration(Declaration::Target) => b,
-        _ => {
-            return Err(err(
-                Code::UnknownName,
-                format!("unknown target rule `{kind}`"),
-                f.span,
-                "not a target rule",
+    let at = args
+        .iter()
+        .position(|a| a.name.as_ref().is_some_and(|n| n.name == "net"))
+        .or_else(|| args.iter().position(|a| a.name.is_none()))
+        .ok_or_else(|| {
+            err(
+                Code::Arity,
+                format!("`{rule}` needs the net the target follows"),
+                td.value.span,
+                format!("write `{rule}(net, ...)`"),
             )
-            .maybe_hint(did_you_mean(kind, rules())));
-        }
-    };
-    let a = Args::bind(rule.name(), rule.params(), args.iter().collect(), td.value.span)?;
-    let Some(first) = a.opt(0) else {
-        return Err(bad());
-    };
-    let net = match t.eval(&first.value)? {
+        })?;
+    let mut settings = args.clone();
+    settings.remove(at);
+    Ok(TargetCall {
+        rule,
+        rule_span: f.span,
+        net: &args[at],
+        settings,
+    })
+}
+
+pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &TargetDecl) -> R<TargetSpec> {
+    let call = target_call(td)?;
+    let net = match t.eval(&call.net.value)? {
         Value::Net(n) => n,
         other => {
             return Err(err(
                 Code::TypeMismatch,
                 "a target copies a net",
-                first.value.span,
+                call.net.value.span,
                 format!("this is {}", other.describe()),
             ));
-        }
-    };
-    let second = a.opt(1).ok_or_else(|| {
-        err(
-            Code::Arity,
-            format!("`{kind}` needs a second argument ({})", a.names[1]),
-            td.value.span,
-            "missing",
-        )
-    })?;
-    let rule = match rule {
-        Builtin::Polyak => {
-            let tau = match t.eval(&second.value)? {
-                Value::Int(i) => i as f64,
-                Value::Float(f) => f,
-                other => {
-                    return Err(err(
-                        Code::NotConstant,
-                        "tau must be a constant",
-                        second.value.span,
-                        format!("this is {}", other.describe()),
-                    ));
-                }
-            };
-            if !(tau > 0.0 && tau <= 1.0) {
-                return Err(err(
-                    Code::BadArgument,
-                    format!("tau must be in (0, 1], got {tau}"),
-                    second.value.span,
-                    "out of range",
-                ));
-            }
-            TargetRule::Polyak(tau)
-        }
-        Builtin::Copy => {
-            let k = t.const_int(&second.value)?;
-            if k < 1 {
-                return Err(err(
-                    Code::BadArgument,
-                    "`every` must be at least 1",
-                    second.value.span,
-                    "too small",
-                ));
-            }
-            TargetRule::Copy(k as usize)
-        }
-        other => {
-            return Err(
-                Diagnostic::internal(format!("`{}` is not a target rule", other.name())).at(f.span, "here"),
-            );
         }
     };
     let name = td.name.name.clone();
@@ -146,7 +105,7 @@ pub(super) fn add_target(t: &mut Tracer<'_, '_>, td: &crate::syntax::ast::Target
     Ok(TargetSpec {
         name,
         net,
-        rule,
+        rule: call.rule.to_string(),
         pairs,
     })
 }

@@ -562,6 +562,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
         let l = match st {
             Stmt::Let(l) => l,
             Stmt::Set(s) => return super::program_state::set_state(self, s),
+            Stmt::Require(r) => return self.require(r),
         };
         let mut v = self.eval(&l.value)?;
         if l.sample {

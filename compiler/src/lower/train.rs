@@ -3,7 +3,7 @@
 
 use super::program::Lowerer;
 use super::schedule::{DataSpec, Schedule};
-use super::targets::{TargetRule, TargetSpec};
+use super::targets::TargetSpec;
 use super::tracer::{Lowered, R, Tracer, err};
 use super::update::lower_update;
 use super::value::{Tv, Value};
@@ -161,37 +161,41 @@ pub(super) fn lower_train(
     let span = alg.name.span;
     let mut assigns: Vec<(StateId, Tv)> = Vec::new();
     for tg in targets {
-        for (tid, pid) in &tg.pairs {
-            let told = t.state(*tid);
-            let pnew = match assigned.get(pid) {
-                Some((v, _)) => v.clone(),
-                None => t.state(*pid),
+        let r = (|| -> R<Vec<(StateId, Tv)>> {
+            let Some(Decl::Target(td)) = t.lw.decl(&tg.name) else {
+                return Err(Diagnostic::internal(format!(
+                    "target `{}` has no declaration",
+                    tg.name
+                )));
             };
-            let r = (|| -> R<Tv> {
-                match tg.rule {
-                    TargetRule::Polyak(tau) => {
-                        let a = t.fill(1.0 - tau, TensorType::f32(vec![]));
-                        let b = t.fill(tau, TensorType::f32(vec![]));
-                        let x = t.gb(span).binary(BinaryOp::Mul, &a, &told)?;
-                        let y = t.gb(span).binary(BinaryOp::Mul, &b, &pnew)?;
-                        t.gb(span).binary(BinaryOp::Add, &x, &y)
-                    }
-                    TargetRule::Copy(k) => {
-                        let one = t.fill(1.0, TensorType::scalar(DType::I32));
-                        let s1 = t.gb(span).binary(BinaryOp::Add, &step, &one)?;
-                        let kk = t.fill(k as f64, TensorType::scalar(DType::I32));
-                        let m = t.gb(span).binary(BinaryOp::Rem, &s1, &kk)?;
-                        let z = t.fill(0.0, TensorType::scalar(DType::I32));
-                        let c = t.gb(span).binary(BinaryOp::Eq, &m, &z)?;
-                        let cb = t.gb(span).broadcast_to(&c, &told.ty.shape)?;
-                        t.gb(span).select(&cb, &pnew, &told)
-                    }
-                }
-            })();
-            match r {
-                Ok(v) => assigns.push((*tid, v)),
-                Err(e) => errors.push(e),
+            let call = super::targets::target_call(td)?;
+            let mut pairs = Vec::new();
+            for (tid, pid) in &tg.pairs {
+                let told = t.state(*tid);
+                // The target follows the parameter as this step's updates leave it.
+                let pnew = match assigned.get(pid) {
+                    Some((v, _)) => v.clone(),
+                    None => t.state(*pid),
+                };
+                pairs.push(super::optim::ParamGrad {
+                    id: *tid,
+                    param: told,
+                    grad: pnew,
+                });
             }
+            let site = super::rule::RuleSite {
+                name: call.rule,
+                name_span: call.rule_span,
+                args: &call.settings,
+                call_span: td.value.span,
+                for_target: true,
+                scope: format!("target/{}", tg.name),
+            };
+            t.apply_target_rule(&site, &pairs, td.span)
+        })();
+        match r {
+            Ok(mut v) => assigns.append(&mut v),
+            Err(e) => errors.push(e),
         }
     }
     let one = t.fill(1.0, TensorType::scalar(DType::I32));

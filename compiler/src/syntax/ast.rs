@@ -163,6 +163,9 @@ pub struct RuleDecl {
     pub docs: Vec<String>,
     /// Hyperparameters (with defaults).
     pub params: Vec<FnParam>,
+    /// Declared `for target`: used by `target` declarations (`each (t, p)`: the target's
+    /// tensor and the net's new parameter), not by `update`.
+    pub for_target: bool,
     /// The part that runs once per `update`: its state (step counters) and statements, with
     /// `params` and `grads` (the lists of parameter tensors and their gradients) in scope.
     pub shared: RulePart,
@@ -503,6 +506,19 @@ pub enum Stmt {
     Let(Let),
     /// `set NAME = EXPR`: the program state `NAME` takes this value when the call ends.
     Set(SetStmt),
+    /// `require COND, "message"` (in update rules): a compile-time check of settings.
+    Require(Require),
+}
+
+/// `require COND, "message"`.
+#[derive(Clone, Debug)]
+pub struct Require {
+    /// What must hold (a compile-time boolean).
+    pub cond: Expr,
+    /// Said when it does not.
+    pub message: String,
+    /// Whole statement.
+    pub span: Span,
 }
 
 /// `set NAME = EXPR`.

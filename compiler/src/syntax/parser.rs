@@ -108,7 +108,9 @@ impl Builder {
                 Rule::docs => docs = self.docs(item),
                 Rule::import_decl => module.imports.push(self.import(item)),
                 Rule::fn_decl => module.fns.push(self.fn_decl(item, std::mem::take(&mut docs))?),
-                Rule::rule_decl => module.rules.push(self.rule_decl(item, std::mem::take(&mut docs))?),
+                Rule::rule_decl => module
+                    .rules
+                    .push(self.rule_decl(item, std::mem::take(&mut docs))?),
                 Rule::algorithm => module
                     .algorithms
                     .push(self.algorithm(item, std::mem::take(&mut docs))?),
@@ -306,7 +308,11 @@ impl Builder {
         let mut it = inner(pair);
         let name = self.ident(it.next().expect("grammar"));
         let params = self.fn_params(it.next().expect("grammar"))?;
-        let body = it.next().expect("grammar");
+        let mut body = it.next().expect("grammar");
+        let for_target = body.as_rule() == Rule::rule_for_target;
+        if for_target {
+            body = it.next().expect("grammar");
+        }
         let mut shared = RulePart::default();
         let mut each = None;
         for p in inner(body) {
@@ -340,6 +346,7 @@ impl Builder {
             name,
             docs,
             params,
+            for_target,
             shared,
             each: each.expect("grammar"),
             span,
@@ -358,6 +365,14 @@ impl Builder {
             }
             Rule::let_stmt => part.stmts.push(Stmt::Let(self.let_stmt(p)?)),
             Rule::set_stmt => part.stmts.push(Stmt::Set(self.set_stmt(p)?)),
+            Rule::require_stmt => {
+                let span = self.span(&p);
+                let mut it = inner(p);
+                let cond = self.expr(it.next().expect("grammar"))?;
+                let s = it.next().expect("grammar");
+                let message = inner(s).next().map_or("", |t| t.as_str()).to_string();
+                part.stmts.push(Stmt::Require(Require { cond, message, span }));
+            }
             _ => return Ok(false),
         }
         Ok(true)

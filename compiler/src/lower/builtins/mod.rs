@@ -499,7 +499,7 @@ impl Tracer<'_, '_> {
                 }
                 Ok(Value::List((0..n as i64).map(Value::Int).collect()))
             }
-            Builtin::Polyak | Builtin::Copy | Builtin::Ou => Err(b.misuse(whole)),
+            Builtin::Ou => Err(b.misuse(whole)),
         }
     }
 

@@ -139,6 +139,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::set_stmt | Rule::kw_set => "`set`",
         Rule::rule_each | Rule::kw_each => "`each (p, g) { ... }`",
         Rule::rule_state => "`state`",
+        Rule::require_stmt | Rule::kw_require => "`require`",
         Rule::pattern => "a pattern",
         Rule::loss_param => "a loss parameter",
         Rule::fn_param | Rule::fn_params => "a parameter",
@@ -169,6 +170,7 @@ pub(super) fn is_keyword_token(rule: Rule) -> bool {
             | Rule::kw_state
             | Rule::kw_rule
             | Rule::kw_each
+            | Rule::kw_require
             | Rule::kw_set
             | Rule::kw_policy
             | Rule::kw_loss
