@@ -50,8 +50,10 @@ rule adam(lr, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip_norm = 0.0) {
   set t = t_new
   let scale = clip_scale(grads, clip_norm)
   // The paper's efficient form (section 2): one step size and one epsilon for all parameters.
-  let c2 = sqrt(1 - b2^t_new)
-  let step = lr * c2 / (1 - b1^t_new)
+  // b^t is computed as exp(t ln b), as the compiler's own Adam did before rules were written
+  // in the language, so runs are bit-for-bit what they were.
+  let c2 = sqrt(1 - exp(t_new * log(b2)))
+  let step = lr * c2 / (1 - exp(t_new * log(b1)))
   each (p, g) {
     state m = zeros_like(p)
     state v = zeros_like(p)
@@ -60,7 +62,7 @@ rule adam(lr, b1 = 0.9, b2 = 0.999, eps = 1e-8, clip_norm = 0.0) {
     let v_new = b2 * v + (1 - b2) * gs^2
     set m = m_new
     set v = v_new
-    p - step * m_new / (sqrt(v_new) + eps * c2)
+    p - step * (m_new / (sqrt(v_new) + eps * c2))
   }
 }
 
@@ -78,7 +80,7 @@ rule rmsprop(lr, alpha = 0.99, eps = 1e-8, clip_norm = 0.0) {
     let gs = g * scale
     let s_new = alpha * s + (1 - alpha) * gs^2
     set s = s_new
-    p - lr * gs / (sqrt(s_new) + eps)
+    p - lr * (gs / (sqrt(s_new) + eps))
   }
 }
 

@@ -51,13 +51,13 @@ fn ddpg_solves_pendulum_within_20k_steps() {
 }
 
 #[test]
-#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+#[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
 fn td3_solves_pendulum_within_20k_steps() {
     learn("stdlib/td3.rl", "Pendulum-v1", "20000", "td3").assert_every_seed(-200.0, "TD3 on Pendulum-v1");
 }
 
 #[test]
-#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+#[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
 fn sac_solves_pendulum_within_20k_steps() {
     learn("stdlib/sac.rl", "Pendulum-v1", "20000", "sac").assert_every_seed(-200.0, "SAC on Pendulum-v1");
 }
@@ -110,7 +110,7 @@ fn dqn_solves_cartpole_within_50k_steps() {
 }
 
 #[test]
-#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+#[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
 fn dqn_solves_acrobot_within_100k_steps() {
     learn("stdlib/dqn.rl", "Acrobot-v1", "100000", "dqn-acrobot")
         .assert_every_seed(-100.0, "DQN on Acrobot-v1");
@@ -126,7 +126,7 @@ fn acer_solves_cartpole_within_200k_steps() {
 }
 
 #[test]
-#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+#[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
 fn examples_learn_like_the_programs_they_vary() {
     learn(
         "examples/td3_from_ddpg.rl",
@@ -147,7 +147,10 @@ fn examples_learn_like_the_programs_they_vary() {
 // The slow tier: algorithms whose training step costs several milliseconds (NAF's three
 // 256-wide nets, QT-Opt's cross-entropy search in every TD target, D4PG's 51-atom
 // projection of every target distribution) take minutes each on this
-// project's 2-vCPU machine, more than CI's budget allows. Run them in a session with
+// project's 2-vCPU machine, more than CI's budget allows. TD3, SAC, DQN on Acrobot and the
+// two Pendulum examples are here too (above): with 3 seeds each the CI tier took 27 minutes
+// on 2026-12-07, when the machine ran about 2.5 times slower than on the day it was sized;
+// DDPG stays in CI for the continuous-control family. Run them in a session with
 // `cargo test --release --test learning -- --ignored`; the README records their results.
 
 #[test]

@@ -70,10 +70,12 @@ fn reinforce_solves_cartpole_on_opencl() {
 }
 
 #[test]
-#[cfg_attr(debug_assertions, ignore = "learning tests run in release mode")]
+#[ignore = "slow tier (minutes on PoCL): cargo test --release --features opencl --test opencl -- --ignored"]
 fn ddpg_solves_pendulum_on_opencl_with_replay_on_the_device() {
-    // 2x64 nets keep PoCL's run to about four minutes; the batch of 256 is drawn on the
-    // device every step (seed 1 reached -177 at 20k steps).
+    // 2x64 nets keep PoCL's run to about four minutes on a good day (ten on 2026-12-07, which
+    // is why it left CI; REINFORCE still learns on OpenCL there, and DDPG's device replay is
+    // checked by `ddpg_on_opencl_samples_replay_on_the_device` and the resume tests); the
+    // batch of 256 is drawn on the device every step (seed 1 reached -177 at 20k steps).
     let ret = common::learn::seed1_return(
         "stdlib/ddpg.rl",
         "Pendulum-v1",

@@ -226,3 +226,65 @@ algorithm delayed {
     // Steps 0, 2, 4 apply (gradient 1.0, lr 1.0); 1 and 3 do not.
     assert_eq!(seen, vec![0.0, 0.0, -1.0, -1.0, -2.0]);
 }
+
+/// A rule written in a program (the README's example): Adam without bias correction, with
+/// global-norm clipping at 1, against a direct implementation.
+#[test]
+fn a_rule_defined_in_the_program_is_applied() {
+    let rule = r#"
+import optim.{clip_scale}
+
+/// Adam without bias correction, clipped.
+rule my_adam(lr, b1 = 0.9, b2 = 0.999, eps = 1e-8) {
+  state t = 0.0
+  require lr >= 0, "`lr` must be non-negative"
+  let scale = clip_scale(grads, 1.0)
+  each (p, g) {
+    state m = zeros_like(p)
+    state v = zeros_like(p)
+    let m_new = b1 * m + (1 - b1) * g * scale
+    let v_new = b2 * v + (1 - b2) * (g * scale)^2
+    set m = m_new
+    set v = v_new
+    p - lr * m_new / (sqrt(v_new) + eps)
+  }
+}
+"#;
+    let text = format!(
+        r#"{rule}
+algorithm quad {{
+  env: continuous default "Pendulum-v1"
+  learnable w: [3] = [1.0, -2.0, 0.5]
+  net dummy(s: obs) = linear(s, 1)
+  replay D capacity 10 of (s: obs, r: f32)
+  policy p(s) = clip(dummy(s), -2, 2)
+  loss l(b ~ D.sample(1)) = sum((w - b.r) ^ 2 * [1.0, 2.0, 3.0])
+  loss ld(b ~ D.sample(1)) = mean(dummy(b.s))
+  update w by my_adam(lr = 0.05, b2 = 0.9) on l
+  update dummy by sgd(lr = 0.1) on ld
+  schedule {{ act p into D; train }}
+}}"#
+    );
+    let c = compile_text(&text, None)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0);
+    // The rule's state is named by parameter and rule, and by update when shared.
+    assert!(c.states.find("w/my_adam.m").is_some());
+    assert!(c.states.find("opt/w/my_adam.t").is_some());
+    let got = run(&c, 12, 0.3);
+    let (mut w, mut m, mut v) = (W0.to_vec(), vec![0.0; 3], vec![0.0; 3]);
+    let mut want = Vec::new();
+    for _ in 0..12 {
+        let g = grad(&w, 0.3);
+        let norm = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let scale = (1.0 / (norm + 1e-6)).min(1.0);
+        for i in 0..3 {
+            let gs = g[i] * scale;
+            m[i] = 0.9 * m[i] + 0.1 * gs;
+            v[i] = 0.9 * v[i] + 0.1 * gs * gs;
+            w[i] -= 0.05 * m[i] / (v[i].sqrt() + 1e-8);
+        }
+        want.push(w.clone());
+    }
+    close(&got, &want);
+}

@@ -77,6 +77,9 @@ fn session_script(entry: &str, loss: &str, net_call: &str, param: &str) -> Strin
 :help show
 :entries
 :params
+:rule adam
+:rule polyak
+:rule adamw
 :passes {entry}
 :show {entry} --after dce
 :show {entry}x

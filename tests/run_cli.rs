@@ -90,8 +90,8 @@ fn a_run_writes_metrics_curve_checkpoint_and_the_final_line() {
         "pi/l0/b",
         "pi/l2/w",
         "value/l0/w",
-        "pi/l0/w/adam_m",
-        "pi/l0/w/adam_v",
+        "pi/l0/w/adam.m",
+        "pi/l0/w/adam.v",
         "train/step",
     ] {
         assert!(names.iter().any(|x| x == n), "missing {n} in {names:?}");

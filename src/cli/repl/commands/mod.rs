@@ -9,6 +9,7 @@ mod eval;
 mod grad;
 mod inspect;
 mod program;
+mod rules;
 
 use super::session::{Flow, Reply, Session};
 use args::{Failure, Res};
@@ -94,10 +95,18 @@ pub const COMMANDS: &[Command] = &[
         run: inspect::dot,
     },
     Command {
+        name: ":rule",
+        aliases: &[],
+        usage: "NAME",
+        help: "an update or target rule: where it is written, its state, the nodes of `train` it computes",
+        complete: Complete::Words,
+        run: rules::rule,
+    },
+    Command {
         name: ":params",
         aliases: &[],
         usage: "",
-        help: "parameters, optimiser moments, target copies and learnables, by net",
+        help: "parameters, update-rule state (by rule), target copies and learnables, by net",
         complete: Complete::Words,
         run: inspect::params,
     },
