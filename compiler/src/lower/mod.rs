@@ -9,7 +9,7 @@
 //! `args` binds builtin arguments; `tracer` defines the [`Tracer`]; the expression modules
 //! (`operators`, `index`, `fields`, `loops`, `convert`, `call`, `nets`, `dists`, `builtins`)
 //! add methods to it; the declaration modules (`states`, `targets`, `policy`, `derive`,
-//! `update`, `train`, `optim`, `schedule`) lower declarations with it, and `entries` drives
+//! `update`, `rule`, `train`, `schedule`) lower declarations with it, and `entries` drives
 //! them. Builtin names live in [`crate::builtins`], below both checking and lowering.
 
 mod args;
