@@ -102,3 +102,43 @@ rule copy(period) for target {
   set n = n_new
   each (t, p) { if n_new % period == 0 then p else t }
 }
+
+/// Trust Region Policy Optimization's step (Schulman et al., 2015, "Trust Region Policy
+/// Optimization", section 6 and appendix C), as sb3-contrib's TRPO: the natural-gradient
+/// direction x = F^-1 g by `cg_iters` steps of conjugate gradient on Fisher-vector products
+/// (F v: the Hessian of the mean KL `kl` at the current parameters, applied to v, plus
+/// `damping` v), scaled so the quadratic model of the KL, x'Fx/2, equals `max_kl`; then a
+/// line search over the fractions 1, shrink, shrink^2, ... of that step, taking the first
+/// whose KL is within `max_kl` and whose loss is lower; no step if none is.
+/// `kl` is a loss of the parameters: the mean KL from the policy that acted to the policy at
+/// the given parameters. The parameters are treated as one vector (`flatten`).
+rule trpo(kl, max_kl = 0.01, cg_iters = 15, damping = 0.1, backtracks = 10, shrink = 0.8) {
+  require max_kl > 0, "the trust region `max_kl` must be positive"
+  require cg_iters >= 1 && backtracks >= 1, "`cg_iters` and `backtracks` must be at least 1"
+  require damping >= 0, "`damping` must be non-negative"
+  require shrink > 0 && shrink < 1, "the line search's `shrink` must be in (0, 1)"
+  let theta = flatten(params)
+  let g = flatten(grads)
+  // The gradient of the KL as a function of theta: its gradient along a fixed v is F v.
+  let kl_grad = grad(kl(unflatten(theta, params)), theta)
+  let (x, r, d, rr) = for i in range(cg_iters) with x = zeros_like(g), r = g, d = g, rr = sum(g^2) {
+    let fd = grad(sum(kl_grad * stop(d)), theta) + damping * d
+    // Once the residual vanishes, CG has converged: the step stays where it is.
+    let live = rr > 1e-10
+    let alpha = if live then rr / sum(d * fd) else 0.0
+    let r_new = r - alpha * fd
+    let rr_new = sum(r_new^2)
+    let beta = if live then rr_new / rr else 0.0
+    (x + alpha * d, r_new, r_new + beta * d, rr_new)
+  }
+  let x_fx = sum(x * (grad(sum(kl_grad * stop(x)), theta) + damping * x))
+  let full = x * sqrt(2 * max_kl / maximum(x_fx, 1e-20))
+  let loss_before = loss(params)
+  // Smallest fraction first, so the largest one accepted is the one kept.
+  let frac = for i in range(backtracks) with f = 0.0 {
+    let s = shrink ^ (backtracks - 1 - i)
+    let candidate = unflatten(theta - s * full, params)
+    if kl(candidate) <= max_kl && loss(candidate) < loss_before then s else f
+  }
+  unflatten(theta - frac * full, params)
+}

@@ -65,6 +65,12 @@ impl Builtin {
             }
             Concat => "Tensors joined along `axis` (by name; default -1): `concat(a, b, axis = 0)`.",
             Reshape => "The same elements in a new `shape` (same element count).",
+            Flatten => {
+                "One f32 vector of all the elements of a list of f32 tensors, in order (a net's parameters as TRPO's flat vector: `flatten(params)`)."
+            }
+            Unflatten => {
+                "The vector `x` cut back into a list of tensors shaped like the list `like` (the inverse of `flatten`; sizes must add up)."
+            }
             Expand => "A size-1 axis inserted at `axis` (default -1).",
             Squeeze => "The size-1 axis `axis` (default -1) removed.",
             Len => "The size of axis 0 of a tensor, or the length of a list (a compile-time number).",

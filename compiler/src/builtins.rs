@@ -84,6 +84,10 @@ pub enum Builtin {
     Concat,
     /// `reshape(x, shape)`.
     Reshape,
+    /// `flatten(xs)`.
+    Flatten,
+    /// `unflatten(x, like)`.
+    Unflatten,
     /// `expand(x, axis)`.
     Expand,
     /// `squeeze(x, axis)`.
@@ -182,7 +186,7 @@ impl Declaration {
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 67] = [
+    pub const ALL: [Builtin; 69] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -220,6 +224,8 @@ impl Builtin {
         Builtin::Pick,
         Builtin::Concat,
         Builtin::Reshape,
+        Builtin::Flatten,
+        Builtin::Unflatten,
         Builtin::Expand,
         Builtin::Squeeze,
         Builtin::Len,
@@ -292,6 +298,8 @@ impl Builtin {
             Builtin::Pick => ("pick", &["x", "a"], Form::Call),
             Builtin::Concat => ("concat", &["axis"], Form::Variadic),
             Builtin::Reshape => ("reshape", &["x", "shape"], Form::Call),
+            Builtin::Flatten => ("flatten", &["xs"], Form::Call),
+            Builtin::Unflatten => ("unflatten", &["x", "like"], Form::Call),
             Builtin::Expand => ("expand", &["x", "axis"], Form::Call),
             Builtin::Squeeze => ("squeeze", &["x", "axis"], Form::Call),
             Builtin::Len => ("len", &["x"], Form::Call),

@@ -222,12 +222,17 @@ impl<'a> Resolver<'a> {
             self.bind(n);
         }
         self.rule_part(&r.shared);
-        self.locals.push(Vec::new());
-        self.bind(&r.each.param.name);
-        self.bind(&r.each.grad.name);
-        self.rule_part(&r.each.part);
-        self.expr(&r.each.result);
-        self.locals.pop();
+        match &r.step {
+            RuleStep::Each(each) => {
+                self.locals.push(Vec::new());
+                self.bind(&each.param.name);
+                self.bind(&each.grad.name);
+                self.rule_part(&each.part);
+                self.expr(&each.result);
+                self.locals.pop();
+            }
+            RuleStep::All(e) => self.expr(e),
+        }
         self.locals.pop();
     }
 

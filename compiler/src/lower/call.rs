@@ -27,6 +27,7 @@ impl<'m> Tracer<'m, '_> {
                 self.apply_decl(&p, decl, ctx, args, whole)
             }
             Value::Builtin(b) => self.builtin(b, args, whole),
+            Value::Loss(l) => self.reevaluate_loss(&l, args, whole),
             Value::Method(recv, m) => match *recv {
                 Value::Dist(d) => self.dist_method(&d, &m, args, whole),
                 Value::Data(d) => Err(err(

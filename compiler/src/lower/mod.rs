@@ -34,6 +34,7 @@ mod optim;
 mod policy;
 mod program;
 mod program_state;
+mod reevaluate;
 mod rule;
 mod schedule;
 mod states;

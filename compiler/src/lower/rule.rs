@@ -19,12 +19,14 @@ use super::value::{Tv, Value};
 use crate::check::{ModuleId, PRELUDE};
 use crate::diag::{Code, Span, did_you_mean};
 use crate::ir::{DType, Init, Op, StateId, StateKind, StateVar, TensorType};
-use crate::syntax::ast::{Expr, ExprKind, RuleDecl, RulePart, RuleState};
+use crate::syntax::ast::{Expr, ExprKind, RuleDecl, RuleEach, RulePart, RuleState, RuleStep};
 use std::collections::HashMap;
 
 /// The names a rule's outer part sees besides its hyperparameters: the parameter tensors of
 /// the update and their gradients, as lists in the same order.
-pub const RULE_LISTS: [&str; 2] = ["params", "grads"];
+/// `loss` is the update's loss as a function of the parameters (`loss(ps)`,
+/// `super::reevaluate`); target rules have none.
+pub const RULE_LISTS: [&str; 3] = ["params", "grads", "loss"];
 
 /// Where a rule is applied: its name and settings as written, and the prefix of the names of
 /// its shared state (`opt/critic` for `update critic`, `target/critic_t` for a target).
@@ -41,6 +43,8 @@ pub(crate) struct RuleSite<'a> {
     pub for_target: bool,
     /// Prefix of shared state names.
     pub scope: String,
+    /// The loss of the `update` (none for a target).
+    pub loss: Option<&'a str>,
 }
 
 /// The rule states a `set` inside a rule may change: one scope for the outer part and one for
@@ -112,6 +116,7 @@ impl<'m> Tracer<'m, '_> {
         call: &Expr,
         params: &[ParamGrad],
         update: &str,
+        loss: &str,
         span: Span,
     ) -> R<Vec<(StateId, Tv)>> {
         let (name, args, nspan) = match &call.kind {
@@ -129,6 +134,7 @@ impl<'m> Tracer<'m, '_> {
             call_span: call.span,
             for_target: false,
             scope: format!("opt/{update}"),
+            loss: Some(loss),
         };
         self.apply_rule_at(&site, params, span)
     }
@@ -208,15 +214,26 @@ impl<'m> Tracer<'m, '_> {
         let ctx = self.ctx_of(module, None);
         self.enter_call(name, rule.name.span, call_span)?;
         let saved = std::mem::replace(&mut self.sets, StateWrites::Open(Vec::new()));
+        // A target rule's `params` are the targets' tensors, which no loss reads as parameters.
+        let rule_params = if site.for_target {
+            Vec::new()
+        } else {
+            params.iter().map(|p| p.id).collect()
+        };
+        let outer_params = std::mem::replace(&mut self.rule_params, rule_params);
         let r = (|| {
             let mut frame = self.bind_args(name, &rule.params, rule.name.span, ctx, vals, call_span)?;
             let reads: Vec<Value> = params.iter().map(|p| Value::Tensor(p.param.clone())).collect();
             let grads: Vec<Value> = params.iter().map(|p| Value::Tensor(p.grad.clone())).collect();
             frame.insert(RULE_LISTS[0].into(), Value::List(reads));
             frame.insert(RULE_LISTS[1].into(), Value::List(grads));
+            if let Some(l) = site.loss {
+                frame.insert(RULE_LISTS[2].into(), Value::Loss(l.to_string()));
+            }
             self.with_frame(ctx, frame, |t| t.rule_body(rule, params, &update, span))
         })();
         let sets = std::mem::replace(&mut self.sets, saved);
+        self.rule_params = outer_params;
         self.calls.pop();
         let mut news = r.map_err(|d| called_from(d, name, call_span))?;
         if let StateWrites::Open(sets) = sets {
@@ -241,51 +258,97 @@ impl<'m> Tracer<'m, '_> {
         self.rule_scopes.scopes.push(HashMap::new());
         let r = (|| {
             self.rule_part(&rule.shared, rname, None, |s| format!("{update}/{rname}.{s}"))?;
-            let mut out = Vec::new();
-            for p in params {
-                self.locals.push(HashMap::new());
-                self.rule_scopes.scopes.push(HashMap::new());
-                let r = (|| {
-                    self.bind(&rule.each.param.name, Value::Tensor(p.param.clone()));
-                    self.bind(&rule.each.grad.name, Value::Tensor(p.grad.clone()));
-                    let pname = self.lw.states.get(p.id).name.clone();
-                    self.rule_part(&rule.each.part, rname, Some(p), |s| {
-                        format!("{pname}/{rname}.{s}")
-                    })?;
-                    self.eval(&rule.each.result)
-                })();
-                self.rule_scopes.scopes.pop();
-                self.locals.pop();
-                let v = r?;
-                let new = match v {
-                    Value::Tensor(tv) if tv.ty == p.param.ty => self.here(&tv),
-                    other => {
-                        let want = &p.param.ty;
-                        let pname = &self.lw.states.get(p.id).name;
-                        return Err(err(
-                            Code::TypeMismatch,
-                            format!(
-                                "the new value of parameter `{pname}` ({want}) is {}",
-                                match &other {
-                                    Value::Tensor(t) => t.ty.to_string(),
-                                    o => o.describe(),
-                                }
-                            ),
-                            rule.each.result.span,
-                            "the result of `each`",
-                        )
-                        .also(span, "in this update")
-                        .hint(format!(
-                            "the result of `each` is the parameter's new value, a {want} tensor"
-                        )));
+            match &rule.step {
+                RuleStep::Each(each) => self.rule_each(each, rname, params, span),
+                RuleStep::All(e) => {
+                    let v = self.eval(e)?;
+                    let items = match v {
+                        Value::List(items) if items.len() == params.len() => items,
+                        other => {
+                            return Err(err(
+                                Code::TypeMismatch,
+                                format!(
+                                    "the rule's result must be a list of {} new parameter values, as `params`; this is {}",
+                                    params.len(),
+                                    other.describe()
+                                ),
+                                e.span,
+                                "the rule's result",
+                            )
+                            .also(span, "in this update")
+                            .hint("e.g. `unflatten(flatten(params) - step, params)`"));
+                        }
+                    };
+                    let mut out = Vec::new();
+                    for (v, p) in items.into_iter().zip(params) {
+                        out.push((p.id, self.new_param_value(v, p, e.span, span, false)?));
                     }
-                };
-                out.push((p.id, new));
+                    Ok(out)
+                }
             }
-            Ok(out)
         })();
         self.rule_scopes.scopes.pop();
         r
+    }
+
+    /// `each (p, g) { ... }` for every parameter.
+    fn rule_each(
+        &mut self,
+        each: &'m RuleEach,
+        rname: &str,
+        params: &[ParamGrad],
+        span: Span,
+    ) -> R<Vec<(StateId, Tv)>> {
+        let mut out = Vec::new();
+        for p in params {
+            self.locals.push(HashMap::new());
+            self.rule_scopes.scopes.push(HashMap::new());
+            let r = (|| {
+                self.bind(&each.param.name, Value::Tensor(p.param.clone()));
+                self.bind(&each.grad.name, Value::Tensor(p.grad.clone()));
+                let pname = self.lw.states.get(p.id).name.clone();
+                self.rule_part(&each.part, rname, Some(p), |s| format!("{pname}/{rname}.{s}"))?;
+                self.eval(&each.result)
+            })();
+            self.rule_scopes.scopes.pop();
+            self.locals.pop();
+            let v = r?;
+            out.push((p.id, self.new_param_value(v, p, each.result.span, span, true)?));
+        }
+        Ok(out)
+    }
+
+    /// A parameter's new value, checked to have the parameter's type.
+    fn new_param_value(&mut self, v: Value, p: &ParamGrad, at: Span, update: Span, each: bool) -> R<Tv> {
+        match v {
+            Value::Tensor(tv) if tv.ty == p.param.ty => Ok(self.here(&tv)),
+            other => {
+                let want = &p.param.ty;
+                let pname = &self.lw.states.get(p.id).name;
+                Err(err(
+                    Code::TypeMismatch,
+                    format!(
+                        "the new value of parameter `{pname}` ({want}) is {}",
+                        match &other {
+                            Value::Tensor(t) => t.ty.to_string(),
+                            o => o.describe(),
+                        }
+                    ),
+                    at,
+                    if each {
+                        "the result of `each`"
+                    } else {
+                        "an item of the rule's result"
+                    },
+                )
+                .also(update, "in this update")
+                .hint(if each {
+                    format!("the result of `each` is the parameter's new value, a {want} tensor")
+                } else {
+                    format!("a parameter's new value is a {want} tensor")
+                }))
+            }
+        }
     }
 
     /// Creates the states of a part (binding each to its current value), then runs its
@@ -431,6 +494,8 @@ fn check_hyperparameter(v: &Value, span: Span) -> R<()> {
             "not finite",
         )),
         Value::Tensor(t) if t.ty == TensorType::f32(vec![]) => Ok(()),
+        // A loss the rule evaluates at candidate parameters (TRPO's KL constraint).
+        Value::Loss(_) => Ok(()),
         other => Err(err(
             Code::NotConstant,
             format!(

@@ -85,6 +85,14 @@ pub struct Tracer<'m, 'l> {
     pub(crate) sets: super::program_state::StateWrites,
     /// The states of the update rule being applied, which its `set`s change.
     pub(crate) rule_scopes: super::rule::RuleScopes,
+    /// The batches each loss of this entry was traced on, so an update rule can evaluate it
+    /// again at other parameters (`super::reevaluate`).
+    pub(crate) loss_frames: HashMap<String, HashMap<String, Value>>,
+    /// The parameters of the update whose rule is being applied, in the order of `params`.
+    pub(crate) rule_params: Vec<StateId>,
+    /// Values that reads of these states see instead of the state (a loss re-evaluated at
+    /// candidate parameters).
+    pub(crate) overrides: HashMap<StateId, Tv>,
 }
 
 /// A finished entry-point graph and the roles of its inputs and outputs.
@@ -128,6 +136,9 @@ impl<'m, 'l> Tracer<'m, 'l> {
             logs: Vec::new(),
             sets: Default::default(),
             rule_scopes: Default::default(),
+            loss_frames: HashMap::new(),
+            rule_params: Vec::new(),
+            overrides: HashMap::new(),
         }
     }
 
@@ -252,6 +263,9 @@ impl<'m, 'l> Tracer<'m, 'l> {
 
     /// Reads a state variable (one read per entry point, imported into scan bodies).
     pub(crate) fn state(&mut self, id: StateId) -> Tv {
+        if let Some(v) = self.overrides.get(&id) {
+            return v.clone();
+        }
         let ty = self.lw.states.get(id).ty.clone();
         let node = match self.state_cache.get(&id) {
             Some(n) => *n,
@@ -367,6 +381,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
                 }
             },
             Decl::Data(_) => Value::Data(name.to_string()),
+            Decl::Loss(_) if self.loss_frames.contains_key(name) => Value::Loss(name.to_string()),
             Decl::Loss(l) => {
                 return Err(err(
                     Code::TypeMismatch,

@@ -62,7 +62,9 @@ pub(super) fn lower_train(
                 frame.insert(pname.name.clone(), v);
             }
             let ctx = t.ctx;
+            let batches_of_loss = frame.clone();
             let v = t.with_frame(ctx, frame, |t| t.eval(&l.body))?;
+            t.loss_frames.insert(l.name.name.clone(), batches_of_loss);
             match v {
                 Value::Tensor(tv) if tv.ty == TensorType::f32(vec![]) => Ok(tv),
                 other => Err(err(
@@ -190,6 +192,7 @@ pub(super) fn lower_train(
                 call_span: td.value.span,
                 for_target: true,
                 scope: format!("target/{}", tg.name),
+                loss: None,
             };
             t.apply_target_rule(&site, &pairs, td.span)
         })();

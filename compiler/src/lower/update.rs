@@ -116,7 +116,7 @@ fn lower_update_here(
         .map(|x| x.name.as_str())
         .collect::<Vec<_>>()
         .join("+");
-    let mut news = t.apply_rule(&u.optimiser, &pg, &update, u.span)?;
+    let mut news = t.apply_rule(&u.optimiser, &pg, &update, &u.loss.name, u.span)?;
     if let Some(e) = &u.every {
         let k = t.const_int(e)?;
         if k < 1 {

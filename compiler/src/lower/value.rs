@@ -93,6 +93,8 @@ pub enum Value {
     Target(String),
     /// A policy.
     Policy(String),
+    /// A loss, which an update rule may evaluate again at other parameters (`loss(params)`).
+    Loss(String),
     /// A builtin function.
     Builtin(crate::builtins::Builtin),
     /// A method bound to its receiver (`d.log_prob`).
@@ -125,6 +127,7 @@ impl Value {
             Value::Net(n) => format!("the net `{n}`"),
             Value::Target(n) => format!("the target `{n}`"),
             Value::Policy(n) => format!("the policy `{n}`"),
+            Value::Loss(n) => format!("the loss `{n}`"),
             Value::Builtin(b) => format!("the builtin `{}`", b.name()),
             Value::Method(_, m) => format!("the method `{m}`"),
             Value::Env => "the environment".into(),

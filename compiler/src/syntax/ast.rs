@@ -169,8 +169,8 @@ pub struct RuleDecl {
     /// The part that runs once per `update`: its state (step counters) and statements, with
     /// `params` and `grads` (the lists of parameter tensors and their gradients) in scope.
     pub shared: RulePart,
-    /// The part that runs once per parameter tensor.
-    pub each: RuleEach,
+    /// How the new parameter values are made: per tensor (`each`) or all at once.
+    pub step: RuleStep,
     /// Whole declaration.
     pub span: Span,
 }
@@ -194,6 +194,16 @@ pub struct RuleState {
     pub init: Expr,
     /// Whole statement.
     pub span: Span,
+}
+
+/// The end of a rule: the new value of each parameter.
+#[derive(Clone, Debug)]
+pub enum RuleStep {
+    /// `each (p, g) { ... }`: once per parameter tensor (SGD, Adam).
+    Each(RuleEach),
+    /// An expression giving the list of new values, in the order of `params`: for rules that
+    /// treat the parameters as one vector (TRPO's natural-gradient step).
+    All(Expr),
 }
 
 /// `each (p, g) { ...; new value of p }`.

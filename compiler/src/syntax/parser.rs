@@ -314,7 +314,7 @@ impl Builder {
             body = it.next().expect("grammar");
         }
         let mut shared = RulePart::default();
-        let mut each = None;
+        let mut step = None;
         for p in inner(body) {
             match p.as_rule() {
                 Rule::rule_each => {
@@ -329,16 +329,18 @@ impl Builder {
                             result = Some(self.expr(q)?);
                         }
                     }
-                    each = Some(RuleEach {
+                    step = Some(RuleStep::Each(RuleEach {
                         param,
                         grad,
                         part,
                         result: result.expect("grammar"),
                         span: espan,
-                    });
+                    }));
                 }
                 _ => {
-                    self.rule_item(p, &mut shared)?;
+                    if !self.rule_item(p.clone(), &mut shared)? {
+                        step = Some(RuleStep::All(self.expr(p)?));
+                    }
                 }
             }
         }
@@ -348,7 +350,7 @@ impl Builder {
             params,
             for_target,
             shared,
-            each: each.expect("grammar"),
+            step: step.expect("grammar"),
             span,
         })
     }

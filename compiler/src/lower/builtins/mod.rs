@@ -6,6 +6,7 @@
 //! per entry of that table.
 
 mod arguments;
+mod flat;
 mod kinds;
 mod operands;
 mod reduce;
@@ -326,6 +327,14 @@ impl Tracer<'_, '_> {
                 self.gb(whole).outer(&x, &y).map(Value::Tensor)
             }
             Builtin::Concat => self.concat(args, whole),
+            Builtin::Flatten => {
+                let a = Args::bind(name, params, args, whole)?;
+                self.flatten_builtin(a.req(0)?, whole)
+            }
+            Builtin::Unflatten => {
+                let a = Args::bind(name, params, args, whole)?;
+                self.unflatten_builtin(a.req(0)?, a.req(1)?, whole)
+            }
             Builtin::Reshape => {
                 let a = Args::bind(name, params, args, whole)?;
                 let x = self.arg_tensor(a.req(0)?, None)?;
