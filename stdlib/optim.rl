@@ -142,3 +142,32 @@ rule trpo(kl, max_kl = 0.01, cg_iters = 15, damping = 0.1, backtracks = 10, shri
   }
   unflatten(theta - frac * full, params)
 }
+
+/// `steps` steps of Adam on the same batch in one training call, as torch.optim.Adam called
+/// `steps` times on a fixed batch: the first from `grads`, each later one from the gradient
+/// of the loss evaluated again at the parameters the previous step left. The moments and the
+/// step count carry over from call to call. For fitting a value function to a rollout once
+/// per rollout (TRPO's critic), in the same call as the policy's step.
+rule adam_steps(lr, steps, b1 = 0.9, b2 = 0.999, eps = 1e-8) {
+  state t = 0.0
+  state m = zeros_like(flatten(params))
+  state v = zeros_like(flatten(params))
+  require lr >= 0, "the learning rate `lr` must be non-negative"
+  require steps >= 1, "`steps` must be at least 1"
+  require b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1, "the decays `b1` and `b2` must be in [0, 1)"
+  require eps >= 0, "`eps` must be non-negative"
+  let theta0 = flatten(params)
+  let (theta, m_end, v_end, t_end) = for i in range(steps) with theta = theta0, mi = m, vi = v, ti = t {
+    let g = if i == 0 then flatten(grads) else grad(loss(unflatten(theta, params)), theta)
+    let t_new = ti + 1
+    let m_new = b1 * mi + (1 - b1) * g
+    let v_new = b2 * vi + (1 - b2) * g^2
+    let c2 = sqrt(1 - exp(t_new * log(b2)))
+    let step = lr * c2 / (1 - exp(t_new * log(b1)))
+    (theta - step * (m_new / (sqrt(v_new) + eps * c2)), m_new, v_new, t_new)
+  }
+  set t = t_end
+  set m = m_end
+  set v = v_end
+  unflatten(theta, params)
+}

@@ -2,12 +2,18 @@
 
 use std::process::Command;
 
-/// Runs `rlc` with `args`, quiet and evaluating 10 greedy episodes, and returns its standard
-/// output (panicking with its output if it failed).
+/// Runs `rlc` with `args`, quiet and evaluating 10 greedy episodes unless `args` say how
+/// many, and returns its standard output (panicking with its output if it failed).
 fn run_quietly(args: &[&str]) -> String {
+    let episodes: &[&str] = if args.contains(&"--eval-episodes") {
+        &[]
+    } else {
+        &["--eval-episodes", "10"]
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_rlc"))
         .args(args)
-        .args(["--quiet", "--eval-episodes", "10"])
+        .arg("--quiet")
+        .args(episodes)
         .current_dir(super::root())
         .output()
         .expect("run rlc");
@@ -101,7 +107,22 @@ impl Seeds {
 /// Trains `file` on `env` for `steps` on seeds [`SEEDS`] on `backend` (with `--set`
 /// overrides `sets`) and reads their final returns from `aggregate.json`.
 pub fn three_seeds(file: &str, env: &str, steps: &str, backend: &str, sets: &[&str], tag: &str) -> Seeds {
+    three_seeds_evaluated(10, file, env, steps, backend, sets, tag)
+}
+
+/// [`three_seeds`], each final return the mean of `episodes` greedy episodes (for tasks
+/// whose episodes' returns vary widely with the start state, such as Pendulum's).
+pub fn three_seeds_evaluated(
+    episodes: usize,
+    file: &str,
+    env: &str,
+    steps: &str,
+    backend: &str,
+    sets: &[&str],
+    tag: &str,
+) -> Seeds {
     let dir = out_dir(tag);
+    let episodes = episodes.to_string();
     let mut args = vec![
         "run",
         file,
@@ -115,6 +136,8 @@ pub fn three_seeds(file: &str, env: &str, steps: &str, backend: &str, sets: &[&s
         backend,
         "--out",
         &dir,
+        "--eval-episodes",
+        &episodes,
     ];
     for s in sets {
         args.extend(["--set", s]);

@@ -85,3 +85,56 @@ fn rule_state_starts_from_a_constant() {
         Code::NotConstant,
     );
 }
+
+#[test]
+fn rule_whole_result_must_be_a_list_of_parameters() {
+    // A rule ending in an expression gives every new value at once, as a list like `params`.
+    check(
+        "rule_whole_result",
+        &with_rule(
+            "rule flat_sgd(lr) {\n  flatten(params) - lr * flatten(grads)\n}",
+            "update critic by adam(lr = 1e-3)",
+            "update critic by flat_sgd(lr = 1e-3)",
+        ),
+        Code::TypeMismatch,
+    );
+}
+
+#[test]
+fn rule_unflatten_sizes_must_add_up() {
+    check(
+        "rule_unflatten_sizes",
+        &with_rule(
+            "rule cut(lr) {\n  unflatten(flatten(params) - lr * flatten(grads), params[1:3])\n}",
+            "update critic by adam(lr = 1e-3)",
+            "update critic by cut(lr = 1e-3)",
+        ),
+        Code::ShapeMismatch,
+    );
+}
+
+#[test]
+fn rule_loss_takes_the_parameter_list() {
+    // `loss(ps)` re-evaluates the update's loss at other parameters: `ps` is a list like `params`.
+    check(
+        "rule_loss_arguments",
+        &with_rule(
+            "rule probe(lr) {\n  let l = loss([1.0])\n  each (p, g) { p - lr * l * g }\n}",
+            "update critic by adam(lr = 1e-3)",
+            "update critic by probe(lr = 1e-3)",
+        ),
+        Code::TypeMismatch,
+    );
+}
+
+#[test]
+fn loss_is_evaluated_again_only_inside_a_rule() {
+    check(
+        "rule_loss_outside_rule",
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "-mean(critic(b.s, actor(b.s))) + critic_loss([])",
+        ),
+        Code::TypeMismatch,
+    );
+}

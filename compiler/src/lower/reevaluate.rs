@@ -85,7 +85,7 @@ impl Tracer<'_, '_> {
                 return Err(err(
                     Code::TypeMismatch,
                     format!(
-                        "`{name}(...)` takes a list of {n} parameter values, as the rule's `params`; this is {}",
+                        "the loss `{name}`, evaluated at other parameters, takes a list of {n} parameter values (as the rule's `params`); this is {}",
                         other.describe()
                     ),
                     arg.span,
@@ -105,7 +105,7 @@ impl Tracer<'_, '_> {
                     return Err(err(
                         Code::TypeMismatch,
                         format!(
-                            "item {i} of the parameters given to `{name}` is {}, but `{pname}` is {want}",
+                            "item {i} of the parameters given to the loss `{name}` is {}, but `{pname}` is {want}",
                             match &other {
                                 Value::Tensor(t) => format!("a {} tensor", t.ty),
                                 o => o.describe(),
