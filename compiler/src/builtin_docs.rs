@@ -52,6 +52,10 @@ impl Builtin {
             Solve => {
                 "`x` with `a x = b` for small square `a` `[.., n, n]`; differentiable in both; NaN if singular."
             }
+            Cholesky => {
+                "The lower-triangular `l` with `l lᵀ = a` for a small symmetric positive-definite `a` `[n, n]` (reads the lower triangle; NaN if not positive definite); differentiable."
+            }
+            Transpose => "The last two axes of `x` swapped (`[.., m, n]` to `[.., n, m]`).",
             Matmul => "`a @ b` over the last two axes (`[.., m, k] @ [.., k, n]`), leading axes broadcast.",
             LowerTriangular => {
                 "The `[.., n, n]` lower-triangular matrices filled row by row from `v` of \

@@ -72,6 +72,10 @@ pub enum Builtin {
     TakeAlong,
     /// `solve(a, b)`.
     Solve,
+    /// `cholesky(a)`.
+    Cholesky,
+    /// `transpose(x)`.
+    Transpose,
     /// `matmul(a, b)`.
     Matmul,
     /// `lower_triangular(v)`.
@@ -186,7 +190,7 @@ impl Declaration {
 
 impl Builtin {
     /// Every builtin, in the order they are documented.
-    pub const ALL: [Builtin; 69] = [
+    pub const ALL: [Builtin; 71] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Tanh,
@@ -218,6 +222,8 @@ impl Builtin {
         Builtin::TopK,
         Builtin::TakeAlong,
         Builtin::Solve,
+        Builtin::Cholesky,
+        Builtin::Transpose,
         Builtin::Matmul,
         Builtin::LowerTriangular,
         Builtin::OneHot,
@@ -292,6 +298,8 @@ impl Builtin {
             Builtin::TopK => ("top_k", &["x", "k", "axis"], Form::Call),
             Builtin::TakeAlong => ("take_along", &["x", "idx", "axis"], Form::Call),
             Builtin::Solve => ("solve", &["a", "b"], Form::Call),
+            Builtin::Cholesky => ("cholesky", &["a"], Form::Call),
+            Builtin::Transpose => ("transpose", &["x"], Form::Call),
             Builtin::Matmul => ("matmul", &["a", "b"], Form::Call),
             Builtin::LowerTriangular => ("lower_triangular", &["v"], Form::Call),
             Builtin::OneHot => ("one_hot", &["a", "n"], Form::Call),

@@ -210,6 +210,12 @@ impl<'g> Builder<'g> {
         self.emit(r)
     }
 
+    /// The axes of `x` permuted (`perm[i]` is the input axis that becomes axis `i`).
+    pub(crate) fn transpose(&mut self, x: &Tv, perm: &[usize]) -> R<Tv> {
+        let r = self.graph.transpose(x.node, perm);
+        self.emit(r)
+    }
+
     /// Entries `start..end` along an axis.
     pub(crate) fn slice(&mut self, x: &Tv, axis: usize, start: usize, end: usize) -> R<Tv> {
         let r = self.graph.slice(x.node, axis, start, end);

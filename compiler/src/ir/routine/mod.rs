@@ -15,9 +15,11 @@
 //! (`builtins.rs` and `lower/builtins/`). See ARCHITECTURE.md, "How to add a primitive".
 
 mod argsort;
+mod cholesky;
 mod solve;
 
 pub use argsort::Argsort;
+pub use cholesky::Cholesky;
 pub use solve::Solve;
 
 use super::graph::{Graph, IrError, NodeId};
@@ -74,6 +76,8 @@ pub enum Routine {
     Argsort(Argsort),
     /// The solution of a small linear system; see [`Solve`].
     Solve(Solve),
+    /// The Cholesky factor of a small positive-definite matrix; see [`Cholesky`].
+    Cholesky(Cholesky),
 }
 
 impl Routine {
@@ -82,6 +86,7 @@ impl Routine {
         match self {
             Routine::Argsort(r) => r,
             Routine::Solve(r) => r,
+            Routine::Cholesky(r) => r,
         }
     }
 }

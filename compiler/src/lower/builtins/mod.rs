@@ -16,7 +16,7 @@ use super::tracer::{R, Tracer, err};
 use super::value::Value;
 use crate::builtins::Builtin;
 use crate::diag::{Code, Span};
-use crate::ir::{Argsort, BinaryOp, DType, RandomDist, Routine, Solve, TensorType, UnaryOp};
+use crate::ir::{Argsort, BinaryOp, Cholesky, DType, RandomDist, Routine, Solve, TensorType, UnaryOp};
 use crate::syntax::ast::BinOp;
 pub(crate) use kinds::Extremum;
 use kinds::Reduction;
@@ -192,6 +192,37 @@ impl Tracer<'_, '_> {
                 self.gb(whole)
                     .routine(Routine::Solve(Solve), &[&m, &rhs])
                     .map(Value::Tensor)
+            }
+            Builtin::Cholesky => {
+                let a = Args::bind(name, params, args, whole)?;
+                let m = self.float_arg(a.req(0)?)?;
+                if m.ty.rank() != 2 || m.ty.shape[0] != m.ty.shape[1] {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!("`cholesky(a)` needs a square matrix [n, n]; got {}", m.ty),
+                        a.req(0)?.span,
+                        "not square",
+                    ));
+                }
+                self.gb(whole)
+                    .routine(Routine::Cholesky(Cholesky), &[&m])
+                    .map(Value::Tensor)
+            }
+            Builtin::Transpose => {
+                let a = Args::bind(name, params, args, whole)?;
+                let x = self.arg_tensor(a.req(0)?, None)?;
+                let r = x.ty.rank();
+                if r < 2 {
+                    return Err(err(
+                        Code::ShapeMismatch,
+                        format!("`transpose` swaps the last two axes; {} has {r}", x.ty),
+                        a.req(0)?.span,
+                        "fewer than 2 axes",
+                    ));
+                }
+                let mut perm: Vec<usize> = (0..r).collect();
+                perm.swap(r - 2, r - 1);
+                self.gb(whole).transpose(&x, &perm).map(Value::Tensor)
             }
             Builtin::Matmul => {
                 let a = Args::bind(name, params, args, whole)?;
