@@ -8,6 +8,8 @@ use rlc_compiler::diag::{Code, Diagnostic, render_all};
 use rlc_compiler::driver::{Driver, Request};
 
 /// Update and target rules (`rule` declarations).
+#[path = "diagnostics/linalg.rs"]
+mod linalg;
 #[path = "diagnostics/rules.rs"]
 mod rules;
 

@@ -98,18 +98,26 @@ impl Tracer<'_, '_> {
             for (i, (ot, it)) in out_tys.iter().zip(&tys).enumerate() {
                 let fits = ot.dtype == it.dtype
                     && broadcast_shapes(&it.shape, &ot.shape).as_deref() == Some(ot.shape.as_slice());
-                if !fits || attempt == 1 {
+                if !fits || (attempt == 1 && ot != it) {
                     let (name, init) = &l.carries[i];
-                    return Err(Diagnostic::new(
-                        Code::ShapeMismatch,
+                    let start = &inits[i].ty;
+                    let msg = if attempt == 0 {
                         format!(
                             "the scan body returns {ot} for `{}`, which starts as {it}",
                             name.name
-                        ),
-                    )
-                    .at(l.body.span, format!("returns {ot}"))
-                    .also(init.span, format!("starts as {it}"))
-                    .hint("a carry must keep its type from step to step"));
+                        )
+                    } else {
+                        // The first step widened the carry (broadcast) and the next changed it
+                        // again: no one type to compile the loop with.
+                        format!(
+                            "the type of the scan carry `{}` changes from step to step: {start}, then {it}, then {ot}",
+                            name.name
+                        )
+                    };
+                    return Err(Diagnostic::new(Code::ShapeMismatch, msg)
+                        .at(l.body.span, format!("returns {ot}"))
+                        .also(init.span, format!("starts as {start}"))
+                        .hint("a carry must keep its type from step to step"));
                 }
                 grown.push(ot.clone());
             }
