@@ -207,7 +207,9 @@ fn qtopt_solves_pendulum_within_30k_steps() {
 
 /// MountainCar pays -0.1 a^2 per step and +100 at the flag, which noise drawn afresh each
 /// step almost never reaches (QT-Opt then learns to stand still): the run explores with
-/// Ornstein-Uhlenbeck noise (`ou_sigma`) in place of the Gaussian noise.
+/// Ornstein-Uhlenbeck noise (`ou_sigma`) in place of the Gaussian noise. At the default
+/// learning rate 1e-3 seed 1's policy reached the flag by 12k steps and partly unlearned it by
+/// 30k (final evaluation 6.4); at 5e-4 seeds 1-3 end at 94.8 / 94.5 / 92.9.
 #[test]
 #[ignore = "slow tier (minutes): cargo test --release --test learning -- --ignored"]
 fn qtopt_solves_mountain_car_within_30k_steps() {
@@ -216,7 +218,7 @@ fn qtopt_solves_mountain_car_within_30k_steps() {
         "MountainCarContinuous-v0",
         "30000",
         "jit",
-        &["noise=0", "ou_sigma=0.5"],
+        &["noise=0", "ou_sigma=0.5", "lr=5e-4"],
         "qtopt-mcc",
     )
     .assert_every_seed(90.0, "QT-Opt on MountainCarContinuous-v0");

@@ -111,6 +111,46 @@ fn solve_solves() {
 }
 
 #[test]
+fn cholesky_and_transpose() {
+    // [[4, 2], [2, 5]] = l lᵀ with l = [[2, 0], [1, 2]]; the upper 99 is not read.
+    close(
+        &value("cholesky([[4.0, 99.0], [2.0, 5.0]])"),
+        &[2.0, 0.0, 1.0, 2.0],
+        "2x2",
+    );
+    close(
+        &value("transpose([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])"),
+        &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0],
+        "2x3",
+    );
+    // solve with a Cholesky factor: two triangular solves give a⁻¹ b.
+    let l = "cholesky([[4.0, 2.0], [2.0, 5.0]])";
+    close(
+        &value(&format!("solve(transpose({l}), solve({l}, [2.0, 3.0]))")),
+        &[0.25, 0.5],
+        "a⁻¹ b",
+    );
+}
+
+#[test]
+fn lists_of_tensors_flatten_and_cut_back() {
+    // `for` without `with` is the list of its body's values; flatten joins any shapes.
+    let xs = "for i in range(3) { zeros([i + 1]) + f32(i) }";
+    close(
+        &value(&format!("flatten({xs})")),
+        &[0.0, 1.0, 1.0, 2.0, 2.0, 2.0],
+        "flatten",
+    );
+    close(
+        &value(&format!("unflatten([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], {xs})[2]")),
+        &[4.0, 5.0, 6.0],
+        "the third piece",
+    );
+    let err = eval_expr(&format!("unflatten([1.0, 2.0], {xs})")).expect_err("sizes");
+    assert!(err.contains("the sizes must be equal"), "{err}");
+}
+
+#[test]
 fn bad_shapes_are_located_errors() {
     for (text, want) in [
         ("lower_triangular([1.0, 2.0, 3.0, 4.0])", "n(n+1)/2"),
@@ -121,6 +161,8 @@ fn bad_shapes_are_located_errors() {
         ("matmul([1.0, 2.0], [[1.0], [2.0]])", "matmul needs"),
         ("take_along([[1.0, 2.0]], [1])", "shaped like x (or 1)"),
         ("solve([[1.0, 2.0]], [1.0])", "needs a of shape [n, n]"),
+        ("cholesky([[1.0, 2.0]])", "needs a square matrix"),
+        ("transpose([1.0, 2.0])", "swaps the last two axes"),
     ] {
         let err = eval_expr(text).expect_err(text);
         assert!(err.contains(want), "{text}:\n{err}");

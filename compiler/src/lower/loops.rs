@@ -12,7 +12,8 @@ use std::collections::HashMap;
 const MAX_UNROLL: usize = 4096;
 
 impl Tracer<'_, '_> {
-    /// `for x in LIST with c = init { body }`: unrolled at compile time.
+    /// `for x in LIST with c = init { body }`: unrolled at compile time; without `with`, the
+    /// list of the body's values.
     pub(crate) fn for_loop(&mut self, l: &Loop, whole: Span) -> R<Value> {
         // A count is checked before its items are made: `for i in 2^62` must be this error,
         // not an attempt to build a list of 2^62 numbers.
@@ -42,6 +43,19 @@ impl Tracer<'_, '_> {
             .hint("use `scan` to loop many times (it compiles to one loop, not copies of the body)"));
         }
         let items = items.unwrap_or_else(|| (0..count as i64).map(Value::Int).collect());
+        if l.carries.is_empty() {
+            // `for x in xs { f(x) }`: the list of the body's values (a list of tensors stays a
+            // list, however alike their shapes: per-layer quantities of different sizes).
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                self.locals.push(HashMap::new());
+                self.bind(&l.var.name, item);
+                let r = self.eval(&l.body);
+                self.locals.pop();
+                out.push(r?);
+            }
+            return Ok(Value::List(out));
+        }
         let mut carries = Vec::new();
         for (_, init) in &l.carries {
             carries.push(self.eval(init)?);

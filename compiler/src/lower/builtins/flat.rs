@@ -57,7 +57,12 @@ impl Tracer<'_, '_> {
 
     /// `unflatten(x, like)`: `x` cut into consecutive pieces shaped like the tensors of `like`.
     pub(super) fn unflatten_builtin(&mut self, x: &ArgVal, like: &ArgVal, whole: Span) -> R<Value> {
-        let v = match &x.value {
+        // A literal vector (`[1.0, 2.0]`) is a list until it is made a tensor.
+        let xv = match &x.value {
+            Value::List(_) => Value::Tensor(self.tensor_of(x.value.clone(), x.span, Some(DType::F32))?),
+            other => other.clone(),
+        };
+        let v = match &xv {
             Value::Tensor(t) if t.ty.dtype == DType::F32 && t.ty.rank() == 1 => self.here(t),
             other => {
                 return Err(err(
