@@ -171,3 +171,54 @@ rule adam_steps(lr, steps, b1 = 0.9, b2 = 0.999, eps = 1e-8) {
   set v = v_end
   unflatten(theta, params)
 }
+
+/// The n x n identity matrix.
+fn eye(n) = one_hot(range(n), n)
+
+/// K-FAC's preconditioned gradient of one parameter: (a + damping I)^-1 grad (g + damping I)^-1
+/// with `grad` viewed as [rows of a, rows of g] (a bias's gradient is one row); the result is
+/// flat.
+fn kfac_precondition(a, g, grad, damping) = {
+  let m = reshape(grad, [len(a), len(g)])
+  let left = solve(a + damping * eye(len(a)), m)
+  reshape(transpose(solve(g + damping * eye(len(g)), transpose(left))), [len(a) * len(g)])
+}
+
+/// ACKTR's K-FAC step (Wu et al., 2017, "Scalable trust-region method for deep reinforcement
+/// learning using Kronecker-factored approximation"; Martens & Grosse, 2015, "Optimizing
+/// Neural Networks with Kronecker-factored Approximate Curvature"), as OpenAI Baselines'
+/// KfacOptimizer: for each layer, running averages (bias-corrected) of A = E[x x'] over its
+/// inputs and G = E[d d'] over the gradients of `fisher` at its pre-activations, `fisher`
+/// being the log-likelihood of outputs sampled from the model itself; the gradient
+/// preconditioned as (A + sqrt(damping) I)^-1 grad (G + sqrt(damping) I)^-1 (a bias as a
+/// layer whose input is the constant 1); the step scaled by min(1, sqrt(kl_clip / (lr^2 g'F^-1 g)))
+/// so the KL it implies stays small; then momentum SGD at lr (1 - momentum).
+rule kfac(fisher, lr = 0.25, momentum = 0.9, kl_clip = 0.001, damping = 0.01, decay = 0.99) {
+  state t = 0.0
+  state a = for l in fisher.layers() { zeros_like(matmul(transpose(l.x), l.x)) }
+  state s = for l in fisher.layers() { zeros_like(matmul(transpose(l.d), l.d)) }
+  state velocity = for p in params { zeros_like(p) }
+  require lr > 0 && kl_clip > 0, "`lr` and `kl_clip` must be positive"
+  require momentum >= 0 && momentum < 1, "`momentum` must be in [0, 1)"
+  require damping > 0, "`damping` must be positive"
+  require decay >= 0 && decay < 1, "`decay` must be in [0, 1)"
+  let layers = fisher.layers()
+  let n = len(params)
+  let rows = f32(len(layers[0].x))
+  let t_new = t + 1
+  set t = t_new
+  // `fisher` is a mean over the rows, so each row's own gradient is `rows` times its `d`.
+  let a_new = for i in range(n) { decay * a[i] + (1 - decay) * matmul(transpose(layers[i].x), layers[i].x) / rows }
+  let s_new = for i in range(n) { decay * s[i] + (1 - decay) * matmul(transpose(layers[i].d), layers[i].d) * rows }
+  set a = a_new
+  set s = s_new
+  let unbias = 1 - exp(t_new * log(decay))
+  let nat = unflatten(flatten(for i in range(n) {
+    kfac_precondition(a_new[i] / unbias, s_new[i] / unbias, grads[i], sqrt(damping))
+  }), params)
+  let g_nat_g = sum(flatten(nat) * flatten(grads))
+  let scale = minimum(1.0, sqrt(kl_clip / maximum(lr^2 * g_nat_g, 1e-20)))
+  let v_new = for i in range(n) { momentum * velocity[i] + scale * nat[i] }
+  set velocity = v_new
+  for i in range(n) { params[i] - lr * (1 - momentum) * v_new[i] }
+}

@@ -316,3 +316,126 @@ fn adam_steps_takes_several_steps_per_call_and_keeps_its_moments() {
     let [_, _, _, u] = interp_steps(&c, 2);
     assert!((u[1] - one[1]).abs() > 1e-3, "{u:?} vs one step per call {one:?}");
 }
+
+/// One `linear` layer `f` updated by `kfac`; its Fisher loss is linear in the outputs, so the
+/// gradients at the pre-activations are the same known row for every sample.
+fn kfac_program() -> Compiled {
+    let src = r#"
+algorithm k {
+  env: continuous default "Pendulum-v1"
+  net f(s: obs) = linear(s, 2)
+  replay D capacity 10 of (s: obs, r: f32)
+  policy p(s) = clip(f(s)[..., :1], -2, 2)
+  loss main(b ~ D.sample(4)) = mean(f(b.s)[..., 0] * b.r)
+  loss fisher(b ~ D.sample(4)) = mean(sum(f(b.s) * [0.5, -1.0], axis = -1))
+  update f by kfac(fisher = fisher, lr = 0.25, momentum = 0.9, kl_clip = 0.001, damping = 0.01) on main
+  schedule { act p into D; train }
+}"#;
+    compile_text(src, None).unwrap_or_else(|e| panic!("{e}")).remove(0)
+}
+
+/// The sampled batch: observations `X` [4, 3] and rewards `R` [4].
+const X: [f64; 12] = [0.3, -1.2, 0.5, 1.1, 0.4, -0.7, -0.2, 0.9, 1.5, 0.8, -0.6, 0.1];
+const R: [f64; 4] = [1.0, -0.5, 2.0, 0.25];
+
+fn kfac_input(name: &str) -> Vec<f64> {
+    match name {
+        "D.s" => X.to_vec(),
+        "D.r" => R.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// `a x = b` for a small square `a` (row-major), by Gauss-Jordan elimination.
+fn solve_small(a: &[f64], b: &[f64], n: usize, m: usize) -> Vec<f64> {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    for c in 0..n {
+        let p = (c..n).max_by(|i, j| a[i * n + c].abs().total_cmp(&a[j * n + c].abs())).unwrap();
+        for k in 0..n {
+            a.swap(p * n + k, c * n + k);
+        }
+        for k in 0..m {
+            b.swap(p * m + k, c * m + k);
+        }
+        for r in 0..n {
+            if r != c {
+                let f = a[r * n + c] / a[c * n + c];
+                for k in 0..n {
+                    a[r * n + k] -= f * a[c * n + k];
+                }
+                for k in 0..m {
+                    b[r * m + k] -= f * b[c * m + k];
+                }
+            }
+        }
+    }
+    (0..n * m).map(|i| b[i] / a[(i / m) * n + i / m]).collect()
+}
+
+/// (a + damp I)^-1 g (s + damp I)^-1 for g [n, m], a [n, n], s [m, m] (s symmetric).
+fn precondition(a: &[f64], g: &[f64], s: &[f64], n: usize, m: usize, damp: f64) -> Vec<f64> {
+    let ad: Vec<f64> = (0..n * n).map(|i| a[i] + if i / n == i % n { damp } else { 0.0 }).collect();
+    let sd: Vec<f64> = (0..m * m).map(|i| s[i] + if i / m == i % m { damp } else { 0.0 }).collect();
+    let left = solve_small(&ad, g, n, m);
+    let lt: Vec<f64> = (0..m * n).map(|i| left[(i % n) * m + i / n]).collect();
+    let right = solve_small(&sd, &lt, m, n);
+    (0..n * m).map(|i| right[(i % m) * n + i / m]).collect()
+}
+
+#[test]
+fn kfac_preconditions_each_layer_by_its_kronecker_factors() {
+    let c = kfac_program();
+    let train = &c.entry("train").unwrap().graph;
+    let mut state = initial_state::<f64>(&c.states, 0);
+    let (wid, bid) = (c.states.find("f/l0/w").unwrap(), c.states.find("f/l0/b").unwrap());
+    let w0 = state[wid.0 as usize].to_f64();
+    let b0 = state[bid.0 as usize].to_f64();
+    let inputs: Vec<Tensor<f64>> = train
+        .inputs
+        .iter()
+        .map(|i| {
+            let ty = train.ty(*i);
+            let v = kfac_input(train.input_name(*i));
+            if v.is_empty() { Tensor::filled(ty, 0.0) } else { Tensor::f(ty.shape.clone(), v) }
+        })
+        .collect();
+    let r = eval(train, &inputs, &state).unwrap();
+    for (id, v) in r.assigns {
+        state[id.0 as usize] = v;
+    }
+    let (w1, b1) = (state[wid.0 as usize].to_f64(), state[bid.0 as usize].to_f64());
+
+    // Directly: gradients of mean(y[:, 0] * r), factors from the batch (the first step's
+    // running averages, bias-corrected, are the batch's own), preconditioning, KL scaling.
+    let rows = 4.0;
+    let mut gw = vec![0.0; 6];
+    let mut gb = vec![0.0; 2];
+    for i in 0..4 {
+        for k in 0..3 {
+            gw[k * 2] += X[i * 3 + k] * R[i] / rows;
+        }
+        gb[0] += R[i] / rows;
+    }
+    let mut a = vec![0.0; 9];
+    for i in 0..4 {
+        for p in 0..3 {
+            for q in 0..3 {
+                a[p * 3 + q] += X[i * 3 + p] * X[i * 3 + q] / rows;
+            }
+        }
+    }
+    // Every row's gradient at the pre-activations is [0.5, -1] / rows: G = rows * sum d d'.
+    let cvec = [0.5, -1.0];
+    let s: Vec<f64> = (0..4).map(|i| cvec[i / 2] * cvec[i % 2]).collect();
+    let damp = 0.01f64.sqrt();
+    let nat_w = precondition(&a, &gw, &s, 3, 2, damp);
+    let nat_b = precondition(&[1.0], &gb, &s, 1, 2, damp);
+    let g_nat_g: f64 = nat_w.iter().zip(&gw).chain(nat_b.iter().zip(&gb)).map(|(x, y)| x * y).sum();
+    let (lr, momentum, kl_clip) = (0.25, 0.9, 0.001);
+    let scale = (kl_clip / (lr * lr * g_nat_g)).sqrt().min(1.0);
+    let want_w: Vec<f64> = w0.iter().zip(&nat_w).map(|(p, n)| p - lr * (1.0 - momentum) * scale * n).collect();
+    let want_b: Vec<f64> = b0.iter().zip(&nat_b).map(|(p, n)| p - lr * (1.0 - momentum) * scale * n).collect();
+    assert!(scale < 1.0, "the KL clip is active ({scale})");
+    close("kfac weight", &w1, &want_w, 1e-10);
+    close("kfac bias", &b1, &want_b, 1e-10);
+}

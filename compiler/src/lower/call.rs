@@ -30,6 +30,7 @@ impl<'m> Tracer<'m, '_> {
             Value::Loss(l) => self.reevaluate_loss(&l, args, whole),
             Value::Method(recv, m) => match *recv {
                 Value::Dist(d) => self.dist_method(&d, &m, args, whole),
+                Value::Loss(l) => self.loss_layers(&l, args, whole),
                 Value::Data(d) => Err(err(
                     Code::TypeMismatch,
                     format!("`{d}.{m}(...)` can only be used as the source of a loss parameter"),

@@ -47,6 +47,13 @@ impl Tracer<'_, '_> {
                 }
                 Ok(Value::Method(Box::new(Value::Dist(d)), n.to_string()))
             }
+            Value::Loss(l) => {
+                if n == "layers" {
+                    Ok(Value::Method(Box::new(Value::Loss(l)), n.to_string()))
+                } else {
+                    Err(unknown(format!("the loss `{l}`"), &["layers"]))
+                }
+            }
             Value::Data(d) => {
                 if matches!(n, "sample" | "minibatch" | "all") {
                     Ok(Value::Method(Box::new(Value::Data(d)), n.to_string()))

@@ -69,6 +69,12 @@ impl Tracer<'_, '_> {
         let mm = self.gb(whole).matmul(&x2, &wn)?;
         let bh = self.here(&bt);
         let y = self.gb(whole).binary(BinaryOp::Add, &mm, &bh)?;
+        if target.is_none()
+            && self.level() == 0
+            && let Some(taps) = &mut self.taps
+        {
+            taps.push(super::reevaluate::Tap { w, b, x: x2.clone(), y: y.clone() });
+        }
         let mut shape = lead;
         shape.push(out);
         self.gb(whole).reshape(&y, &shape)

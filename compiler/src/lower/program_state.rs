@@ -80,8 +80,15 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
         )
         .hint(format!("declare it in the rule: `state {name} = 0.0`")));
     }
+    if let Some((super::rule::RuleSlot::List(ids), _)) = &rule_state {
+        return set_state_list(t, s, ids);
+    }
+    let rule_id = match rule_state {
+        Some((super::rule::RuleSlot::One(id), _)) => Some(id),
+        _ => None,
+    };
     let id = match t.lw.decl(name) {
-        _ if rule_state.is_some() => rule_state.expect("checked").0,
+        _ if rule_id.is_some() => rule_id.expect("checked"),
         Some(Decl::State(_)) => t.lw.states.find(name).expect("program states are created first"),
         Some(other) => {
             let why = match other {
@@ -173,6 +180,78 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
             Ok(())
         }
     }
+}
+
+/// `set NAME = LIST` for a rule state that is a list: one new value per item, each of its
+/// state's type.
+fn set_state_list(t: &mut Tracer<'_, '_>, s: &SetStmt, ids: &[StateId]) -> R<()> {
+    let name = &s.name.name;
+    if t.level() > 0 {
+        return Err(err(
+            Code::StateWrite,
+            format!("`set {name}` inside a loop body"),
+            s.span,
+            "this runs once per iteration",
+        ));
+    }
+    let items = match t.eval(&s.value)? {
+        Value::List(items) if items.len() == ids.len() => items,
+        other => {
+            return Err(err(
+                Code::TypeMismatch,
+                format!(
+                    "`{name}` is a list of {} states; this is {}",
+                    ids.len(),
+                    other.describe()
+                ),
+                s.value.span,
+                "the new value",
+            ));
+        }
+    };
+    for (k, (v, id)) in items.into_iter().zip(ids).enumerate() {
+        let ty = t.lw.states.get(*id).ty.clone();
+        let v = match v {
+            Value::Tensor(tv) if tv.ty == ty => t.here(&tv),
+            other => {
+                return Err(err(
+                    Code::TypeMismatch,
+                    format!(
+                        "item {k} of `{name}` is a {ty} state; the new value is {}",
+                        match &other {
+                            Value::Tensor(x) => format!("a {} tensor", x.ty),
+                            o => o.describe(),
+                        }
+                    ),
+                    s.value.span,
+                    "the new value",
+                ));
+            }
+        };
+        match &mut t.sets {
+            StateWrites::Refused(why) => {
+                return Err(err(
+                    Code::StateWrite,
+                    format!("`set {name}` here: {why}"),
+                    s.span,
+                    "not here",
+                ));
+            }
+            StateWrites::Open(sets) => {
+                if let Some((_, _, first)) = sets.iter().find(|(i, _, _)| i == id) {
+                    return Err(err(
+                        Code::DoubleAssign,
+                        format!("state `{name}` is set twice in one entry point"),
+                        s.span,
+                        "second `set`",
+                    )
+                    .also(*first, "first `set`"));
+                }
+                sets.push((*id, v, s.span));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes the recorded `set`s as the entry's state assignments.

@@ -17,6 +17,15 @@ use crate::diag::{Code, Span};
 use crate::syntax::ast::Decl;
 use std::collections::HashMap;
 
+/// A `linear` layer applied while a loss is traced for `L.layers()`: its weight and bias, its
+/// input rows and its pre-activation rows.
+pub(crate) struct Tap {
+    pub w: crate::ir::StateId,
+    pub b: crate::ir::StateId,
+    pub x: Tv,
+    pub y: Tv,
+}
+
 impl Tracer<'_, '_> {
     /// `L(ps)`: loss `name` at the parameters `ps` (a list like the rule's `params`).
     pub(crate) fn reevaluate_loss(&mut self, name: &str, args: Vec<ArgVal>, whole: Span) -> R<Value> {
@@ -50,6 +59,17 @@ impl Tracer<'_, '_> {
             )
         })?;
         let points = self.candidate_params(name, &arg)?;
+        self.retrace_loss(name, points, whole)
+    }
+
+    /// The body of loss `name` traced again on its batch, the update's parameters read as
+    /// `points` (empty: as they are).
+    fn retrace_loss(
+        &mut self,
+        name: &str,
+        points: HashMap<crate::ir::StateId, Tv>,
+        whole: Span,
+    ) -> R<Value> {
         let Some(Decl::Loss(decl)) = self.lw.decl(name) else {
             unreachable!("a loss value names a loss")
         };
@@ -74,6 +94,88 @@ impl Tracer<'_, '_> {
         self.sets = sets;
         self.overrides = overrides;
         r.map_err(|d| super::call::called_from(d, name, whole))
+    }
+
+    /// `L.layers()`: for each parameter of the update, in the order of `params`, a record
+    /// `{ x, d }` — for the weight of a `linear` layer that loss `L` applies, the layer's
+    /// input rows `x` [rows, in] and the gradients `d` [rows, out] of `L` at its
+    /// pre-activations (one row per input row); for its bias, `x` is a column of ones. These
+    /// are the statistics of K-FAC (Martens & Grosse, 2015): a layer's gradient is `x' d`.
+    pub(crate) fn loss_layers(&mut self, name: &str, args: Vec<ArgVal>, whole: Span) -> R<Value> {
+        if self.rule_params.is_empty() || self.level() > 0 {
+            return Err(err(
+                Code::TypeMismatch,
+                format!("`{name}.layers()` is for update rules (outside any `scan`)"),
+                whole,
+                "called here",
+            ));
+        }
+        if !args.is_empty() {
+            return Err(err(Code::Arity, "`layers()` takes no arguments", whole, "here"));
+        }
+        let outer = self.taps.replace(Vec::new());
+        let current = self.overrides.clone();
+        let r = self.retrace_loss(name, current, whole);
+        let taps = std::mem::replace(&mut self.taps, outer).unwrap_or_default();
+        let loss = match r? {
+            Value::Tensor(t) if t.ty.shape.is_empty() => t,
+            other => {
+                return Err(err(
+                    Code::ShapeMismatch,
+                    format!("loss `{name}` must be a scalar, found {}", other.describe()),
+                    whole,
+                    "here",
+                ));
+            }
+        };
+        let mine: Vec<&Tap> = taps
+            .iter()
+            .filter(|t| self.rule_params.contains(&t.w) || self.rule_params.contains(&t.b))
+            .collect();
+        let ys: Vec<crate::ir::NodeId> = mine.iter().map(|t| t.y.node).collect();
+        let grads = self.gb(whole).grad(&loss, &ys)?;
+        let mut out = Vec::new();
+        for id in self.rule_params.clone() {
+            let mut xs = Vec::new();
+            let mut ds = Vec::new();
+            for (tap, g) in mine.iter().zip(&grads) {
+                if tap.w != id && tap.b != id {
+                    continue;
+                }
+                let d = match g {
+                    Some(g) => g.clone(),
+                    None => self.fill(0.0, tap.y.ty.clone()),
+                };
+                let x = if tap.w == id {
+                    tap.x.clone()
+                } else {
+                    self.fill(1.0, crate::ir::TensorType::f32(vec![tap.x.ty.shape[0], 1]))
+                };
+                xs.push(x);
+                ds.push(d);
+            }
+            if xs.is_empty() {
+                let pname = self.lw.states.get(id).name.clone();
+                return Err(err(
+                    Code::BadArgument,
+                    format!("`{pname}` is not the weight or bias of a `linear` layer that loss `{name}` applies"),
+                    whole,
+                    "per-layer statistics asked for here",
+                )
+                .hint("`L.layers()` covers the parameters of `linear` layers the loss calls; update other parameters by a separate rule"));
+            }
+            // A layer applied more than once (to several batches) contributes all its rows.
+            let join = |t: &mut Self, mut v: Vec<Tv>| -> R<Tv> {
+                if v.len() == 1 { Ok(v.remove(0)) } else { t.gb(whole).concat(&v, 0) }
+            };
+            let x = join(self, xs)?;
+            let d = join(self, ds)?;
+            out.push(Value::Record(vec![
+                ("x".into(), Value::Tensor(x)),
+                ("d".into(), Value::Tensor(d)),
+            ]));
+        }
+        Ok(Value::List(out))
     }
 
     /// The override map of `L(ps)`: each parameter of the update to its item of `ps`.

@@ -51,7 +51,17 @@ pub(crate) struct RuleSite<'a> {
 /// the current parameter, innermost last.
 #[derive(Default)]
 pub(crate) struct RuleScopes {
-    scopes: Vec<HashMap<String, StateId>>,
+    scopes: Vec<HashMap<String, RuleSlot>>,
+}
+
+/// A rule state: one tensor, or a list of them (`state a = for p in params { ... }`, one per
+/// parameter or layer: K-FAC's factors).
+#[derive(Clone, Debug)]
+pub(crate) enum RuleSlot {
+    /// One state variable.
+    One(StateId),
+    /// A list of state variables, `NAME/0`, `NAME/1`, ...
+    List(Vec<StateId>),
 }
 
 impl RuleScopes {
@@ -61,13 +71,13 @@ impl RuleScopes {
     }
 
     /// The state `name` names, and whether it belongs to an outer scope than the innermost.
-    pub(crate) fn find(&self, name: &str) -> Option<(StateId, bool)> {
+    pub(crate) fn find(&self, name: &str) -> Option<(RuleSlot, bool)> {
         let n = self.scopes.len();
         self.scopes
             .iter()
             .enumerate()
             .rev()
-            .find_map(|(i, s)| s.get(name).map(|id| (*id, i + 1 < n)))
+            .find_map(|(i, s)| s.get(name).map(|slot| (slot.clone(), i + 1 < n)))
     }
 }
 
@@ -361,14 +371,30 @@ impl<'m> Tracer<'m, '_> {
         state_name: impl Fn(&str) -> String,
     ) -> R<()> {
         for st in &part.states {
-            let id = self.rule_state(st, rule, param, &state_name(&st.name.name))?;
+            let name = state_name(&st.name.name);
+            let (slot, value) = match self.eval(&st.init)? {
+                // A list of initial values: one state per item.
+                Value::List(items) => {
+                    let mut ids = Vec::with_capacity(items.len());
+                    let mut reads = Vec::with_capacity(items.len());
+                    for (k, item) in items.into_iter().enumerate() {
+                        let id = self.rule_state(item, st, rule, param, &format!("{name}/{k}"))?;
+                        ids.push(id);
+                        reads.push(Value::Tensor(self.state(id)));
+                    }
+                    (RuleSlot::List(ids), Value::List(reads))
+                }
+                v => {
+                    let id = self.rule_state(v, st, rule, param, &name)?;
+                    (RuleSlot::One(id), Value::Tensor(self.state(id)))
+                }
+            };
             self.rule_scopes
                 .scopes
                 .last_mut()
                 .expect("a scope")
-                .insert(st.name.name.clone(), id);
-            let v = self.state(id);
-            self.bind(&st.name.name, Value::Tensor(v));
+                .insert(st.name.name.clone(), slot);
+            self.bind(&st.name.name, value);
         }
         for st in &part.stmts {
             self.stmt(st)?;
@@ -380,12 +406,12 @@ impl<'m> Tracer<'m, '_> {
     /// (the same parameter updated by two losses shares its moments), else created.
     fn rule_state(
         &mut self,
+        v: Value,
         st: &RuleState,
         rule: &str,
         param: Option<&ParamGrad>,
         name: &str,
     ) -> R<StateId> {
-        let v = self.eval(&st.init)?;
         let (ty, init) = match v {
             Value::Int(i) => (TensorType::scalar(DType::I32), Init::Fill(i as f64)),
             Value::Float(f) => (TensorType::f32(vec![]), Init::Fill(f)),

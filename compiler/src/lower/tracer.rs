@@ -93,6 +93,9 @@ pub struct Tracer<'m, 'l> {
     /// Values that reads of these states see instead of the state (a loss re-evaluated at
     /// candidate parameters).
     pub(crate) overrides: HashMap<StateId, Tv>,
+    /// While `Some`, every `linear` layer applied at the top level records its weight, bias,
+    /// input rows and pre-activation rows here (`L.layers()`, K-FAC's per-layer statistics).
+    pub(crate) taps: Option<Vec<super::reevaluate::Tap>>,
 }
 
 /// A finished entry-point graph and the roles of its inputs and outputs.
@@ -139,6 +142,7 @@ impl<'m, 'l> Tracer<'m, 'l> {
             loss_frames: HashMap::new(),
             rule_params: Vec::new(),
             overrides: HashMap::new(),
+            taps: None,
         }
     }
 
