@@ -331,7 +331,9 @@ algorithm k {
   update f by kfac(fisher = fisher, lr = 0.25, momentum = 0.9, kl_clip = 0.001, damping = 0.01) on main
   schedule { act p into D; train }
 }"#;
-    compile_text(src, None).unwrap_or_else(|e| panic!("{e}")).remove(0)
+    compile_text(src, None)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .remove(0)
 }
 
 /// The sampled batch: observations `X` [4, 3] and rewards `R` [4].
@@ -350,7 +352,9 @@ fn kfac_input(name: &str) -> Vec<f64> {
 fn solve_small(a: &[f64], b: &[f64], n: usize, m: usize) -> Vec<f64> {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
     for c in 0..n {
-        let p = (c..n).max_by(|i, j| a[i * n + c].abs().total_cmp(&a[j * n + c].abs())).unwrap();
+        let p = (c..n)
+            .max_by(|i, j| a[i * n + c].abs().total_cmp(&a[j * n + c].abs()))
+            .unwrap();
         for k in 0..n {
             a.swap(p * n + k, c * n + k);
         }
@@ -374,8 +378,12 @@ fn solve_small(a: &[f64], b: &[f64], n: usize, m: usize) -> Vec<f64> {
 
 /// (a + damp I)^-1 g (s + damp I)^-1 for g [n, m], a [n, n], s [m, m] (s symmetric).
 fn precondition(a: &[f64], g: &[f64], s: &[f64], n: usize, m: usize, damp: f64) -> Vec<f64> {
-    let ad: Vec<f64> = (0..n * n).map(|i| a[i] + if i / n == i % n { damp } else { 0.0 }).collect();
-    let sd: Vec<f64> = (0..m * m).map(|i| s[i] + if i / m == i % m { damp } else { 0.0 }).collect();
+    let ad: Vec<f64> = (0..n * n)
+        .map(|i| a[i] + if i / n == i % n { damp } else { 0.0 })
+        .collect();
+    let sd: Vec<f64> = (0..m * m)
+        .map(|i| s[i] + if i / m == i % m { damp } else { 0.0 })
+        .collect();
     let left = solve_small(&ad, g, n, m);
     let lt: Vec<f64> = (0..m * n).map(|i| left[(i % n) * m + i / n]).collect();
     let right = solve_small(&sd, &lt, m, n);
@@ -396,7 +404,11 @@ fn kfac_preconditions_each_layer_by_its_kronecker_factors() {
         .map(|i| {
             let ty = train.ty(*i);
             let v = kfac_input(train.input_name(*i));
-            if v.is_empty() { Tensor::filled(ty, 0.0) } else { Tensor::f(ty.shape.clone(), v) }
+            if v.is_empty() {
+                Tensor::filled(ty, 0.0)
+            } else {
+                Tensor::f(ty.shape.clone(), v)
+            }
         })
         .collect();
     let r = eval(train, &inputs, &state).unwrap();
@@ -430,11 +442,24 @@ fn kfac_preconditions_each_layer_by_its_kronecker_factors() {
     let damp = 0.01f64.sqrt();
     let nat_w = precondition(&a, &gw, &s, 3, 2, damp);
     let nat_b = precondition(&[1.0], &gb, &s, 1, 2, damp);
-    let g_nat_g: f64 = nat_w.iter().zip(&gw).chain(nat_b.iter().zip(&gb)).map(|(x, y)| x * y).sum();
+    let g_nat_g: f64 = nat_w
+        .iter()
+        .zip(&gw)
+        .chain(nat_b.iter().zip(&gb))
+        .map(|(x, y)| x * y)
+        .sum();
     let (lr, momentum, kl_clip) = (0.25, 0.9, 0.001);
     let scale = (kl_clip / (lr * lr * g_nat_g)).sqrt().min(1.0);
-    let want_w: Vec<f64> = w0.iter().zip(&nat_w).map(|(p, n)| p - lr * (1.0 - momentum) * scale * n).collect();
-    let want_b: Vec<f64> = b0.iter().zip(&nat_b).map(|(p, n)| p - lr * (1.0 - momentum) * scale * n).collect();
+    let want_w: Vec<f64> = w0
+        .iter()
+        .zip(&nat_w)
+        .map(|(p, n)| p - lr * (1.0 - momentum) * scale * n)
+        .collect();
+    let want_b: Vec<f64> = b0
+        .iter()
+        .zip(&nat_b)
+        .map(|(p, n)| p - lr * (1.0 - momentum) * scale * n)
+        .collect();
     assert!(scale < 1.0, "the KL clip is active ({scale})");
     close("kfac weight", &w1, &want_w, 1e-10);
     close("kfac bias", &b1, &want_b, 1e-10);

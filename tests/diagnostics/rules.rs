@@ -138,3 +138,30 @@ fn loss_is_evaluated_again_only_inside_a_rule() {
         Code::TypeMismatch,
     );
 }
+
+#[test]
+fn layers_are_for_update_rules() {
+    check(
+        "rule_layers_outside_rule",
+        &with(
+            "-mean(critic(b.s, actor(b.s)))",
+            "-mean(critic(b.s, actor(b.s))) + sum(critic_loss.layers()[0].x)",
+        ),
+        Code::TypeMismatch,
+    );
+}
+
+#[test]
+fn layers_cover_only_linear_layers() {
+    // A learnable is no layer's weight or bias: K-FAC has no statistics for it.
+    let src = with_rule(
+        "rule probe(lr) {\n  let l = loss.layers()\n  each (p, g) { p - lr * g }\n}",
+        "update critic by adam(lr = 1e-3) on critic_loss",
+        "update critic by adam(lr = 1e-3) on critic_loss\n  update scale by probe(lr = 1e-3) on scale_loss",
+    );
+    let src = src.replace(
+        "  replay D capacity",
+        "  learnable scale = 1.0\n  loss scale_loss(b ~ D.sample(batch)) = mean((scale * b.r)^2)\n  replay D capacity",
+    );
+    check("rule_layers_not_a_layer", &src, Code::BadArgument);
+}

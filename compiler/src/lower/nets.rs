@@ -73,7 +73,12 @@ impl Tracer<'_, '_> {
             && self.level() == 0
             && let Some(taps) = &mut self.taps
         {
-            taps.push(super::reevaluate::Tap { w, b, x: x2.clone(), y: y.clone() });
+            taps.push(super::reevaluate::Tap {
+                w,
+                b,
+                x: x2.clone(),
+                y: y.clone(),
+            });
         }
         let mut shape = lead;
         shape.push(out);

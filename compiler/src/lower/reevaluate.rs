@@ -64,12 +64,7 @@ impl Tracer<'_, '_> {
 
     /// The body of loss `name` traced again on its batch, the update's parameters read as
     /// `points` (empty: as they are).
-    fn retrace_loss(
-        &mut self,
-        name: &str,
-        points: HashMap<crate::ir::StateId, Tv>,
-        whole: Span,
-    ) -> R<Value> {
+    fn retrace_loss(&mut self, name: &str, points: HashMap<crate::ir::StateId, Tv>, whole: Span) -> R<Value> {
         let Some(Decl::Loss(decl)) = self.lw.decl(name) else {
             unreachable!("a loss value names a loss")
         };
@@ -166,7 +161,11 @@ impl Tracer<'_, '_> {
             }
             // A layer applied more than once (to several batches) contributes all its rows.
             let join = |t: &mut Self, mut v: Vec<Tv>| -> R<Tv> {
-                if v.len() == 1 { Ok(v.remove(0)) } else { t.gb(whole).concat(&v, 0) }
+                if v.len() == 1 {
+                    Ok(v.remove(0))
+                } else {
+                    t.gb(whole).concat(&v, 0)
+                }
             };
             let x = join(self, xs)?;
             let d = join(self, ds)?;
