@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use rlc_compiler::backend::{Backend, HostData, In, JitBackend, Out};
+use rlc_compiler::backend::{Backend, HostData, JitBackend};
 use rlc_compiler::interp::{Tensor, eval, initial_state};
 use rlc_compiler::ir::{DType, Graph};
 use rlc_compiler::lower::Compiled;
@@ -168,36 +168,7 @@ fn update_rules_match_torch_optim_on_the_jit() {
                 .iter()
                 .map(|v| v.iter().map(|x| *x as f32).collect())
                 .collect();
-            let is: Vec<Vec<i32>> = fs.iter().map(|v| vec![0; v.len()]).collect();
-            let ins: Vec<In<'_>> = train
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(j, i)| match train.ty(*i).dtype {
-                    DType::F32 => In::F32(&fs[j]),
-                    _ => In::I32(&is[j]),
-                })
-                .collect();
-            let mut of: Vec<Vec<f32>> = train
-                .outputs
-                .iter()
-                .map(|(_, o)| vec![0.0; train.ty(*o).numel()])
-                .collect();
-            let mut oi: Vec<Vec<i32>> = train
-                .outputs
-                .iter()
-                .map(|(_, o)| vec![0; train.ty(*o).numel()])
-                .collect();
-            let mut outs: Vec<Out<'_>> = of
-                .iter_mut()
-                .zip(oi.iter_mut())
-                .zip(&train.outputs)
-                .map(|((f, i), (_, o))| match train.ty(*o).dtype {
-                    DType::F32 => Out::F32(f),
-                    _ => Out::I32(i),
-                })
-                .collect();
-            jit.call(id, &ins, &mut outs).unwrap();
+            jit_call_f32(&mut jit, id, train, &fs);
             let read = |s| match jit.read_state(s).unwrap() {
                 HostData::F32(x) => x.iter().map(|v| f64::from(*v)).collect::<Vec<_>>(),
                 HostData::I32(_) => panic!("f32 parameters"),

@@ -6,9 +6,8 @@
 mod common;
 
 use common::*;
-use rlc_compiler::backend::{Backend, HostData, In, JitBackend, Out};
+use rlc_compiler::backend::{Backend, HostData, JitBackend};
 use rlc_compiler::interp::{Tensor, eval, initial_state};
-use rlc_compiler::ir::DType;
 use rlc_compiler::lower::Compiled;
 
 const Z0: [f64; 3] = [0.2, -0.1, 0.4];
@@ -103,37 +102,8 @@ fn jit_steps(c: &Compiled, calls: usize) -> [Vec<f64>; 4] {
         .iter()
         .map(|i| vec![input_value(train.input_name(*i)) as f32; train.ty(*i).numel()])
         .collect();
-    let is: Vec<Vec<i32>> = fs.iter().map(|v| vec![0; v.len()]).collect();
-    let ins: Vec<In<'_>> = train
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(j, i)| match train.ty(*i).dtype {
-            DType::F32 => In::F32(&fs[j]),
-            _ => In::I32(&is[j]),
-        })
-        .collect();
-    let mut of: Vec<Vec<f32>> = train
-        .outputs
-        .iter()
-        .map(|(_, o)| vec![0.0; train.ty(*o).numel()])
-        .collect();
-    let mut oi: Vec<Vec<i32>> = train
-        .outputs
-        .iter()
-        .map(|(_, o)| vec![0; train.ty(*o).numel()])
-        .collect();
-    let mut outs: Vec<Out<'_>> = of
-        .iter_mut()
-        .zip(oi.iter_mut())
-        .zip(&train.outputs)
-        .map(|((f, i), (_, o))| match train.ty(*o).dtype {
-            DType::F32 => Out::F32(f),
-            _ => Out::I32(i),
-        })
-        .collect();
     for _ in 0..calls {
-        jit.call(id, &ins, &mut outs).unwrap();
+        jit_call_f32(&mut jit, id, train, &fs);
     }
     ["z", "w", "v", "u"].map(|n| match jit.read_state(c.states.find(n).unwrap()).unwrap() {
         HostData::F32(x) => x.iter().map(|v| f64::from(*v)).collect(),

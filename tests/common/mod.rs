@@ -219,3 +219,41 @@ pub fn identifiers(src: &str) -> Vec<(usize, usize)> {
     }
     out
 }
+
+/// Calls compiled entry `id` of `jit` once with f32 `inputs` (one vector per graph input,
+/// in order; i32 inputs are zeros), discarding the outputs: a training step whose effect is
+/// read back from the state.
+pub fn jit_call_f32(
+    jit: &mut rlc_compiler::backend::JitBackend,
+    id: rlc_compiler::backend::EntryId,
+    g: &Graph,
+    inputs: &[Vec<f32>],
+) {
+    use rlc_compiler::backend::{Backend, In, Out};
+    let is: Vec<Vec<i32>> = inputs.iter().map(|v| vec![0; v.len()]).collect();
+    let ins: Vec<In<'_>> = g
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(j, i)| match g.ty(*i).dtype {
+            DType::F32 => In::F32(&inputs[j]),
+            _ => In::I32(&is[j]),
+        })
+        .collect();
+    let mut of: Vec<Vec<f32>> = g
+        .outputs
+        .iter()
+        .map(|(_, o)| vec![0.0; g.ty(*o).numel()])
+        .collect();
+    let mut oi: Vec<Vec<i32>> = g.outputs.iter().map(|(_, o)| vec![0; g.ty(*o).numel()]).collect();
+    let mut outs: Vec<Out<'_>> = of
+        .iter_mut()
+        .zip(oi.iter_mut())
+        .zip(&g.outputs)
+        .map(|((f, i), (_, o))| match g.ty(*o).dtype {
+            DType::F32 => Out::F32(f),
+            _ => Out::I32(i),
+        })
+        .collect();
+    jit.call(id, &ins, &mut outs).unwrap();
+}

@@ -115,15 +115,7 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
             .hint(format!("declare it in the algorithm: `state {name} = 0.0`")));
         }
     };
-    if t.level() > 0 {
-        return Err(err(
-            Code::StateWrite,
-            format!("`set {name}` inside a loop body"),
-            s.span,
-            "this runs once per iteration",
-        )
-        .hint("compute the new value in the loop (as a carry) and set it after the loop"));
-    }
+    not_in_a_loop(t, s)?;
     let ty = t.lw.states.get(id).ty.clone();
     let v = match t.eval(&s.value)? {
         Value::Int(i) => t.fill(i as f64, ty.clone()),
@@ -158,6 +150,27 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
         .hint(hint));
     }
     let v = t.here(&v);
+    record_set(t, s, id, v)
+}
+
+/// `set` inside a loop body would run once per iteration: an error.
+fn not_in_a_loop(t: &Tracer<'_, '_>, s: &SetStmt) -> R<()> {
+    if t.level() > 0 {
+        return Err(err(
+            Code::StateWrite,
+            format!("`set {}` inside a loop body", s.name.name),
+            s.span,
+            "this runs once per iteration",
+        )
+        .hint("compute the new value in the loop (as a carry) and set it after the loop"));
+    }
+    Ok(())
+}
+
+/// Records the new value of one state for `set`: refused where this entry may not change
+/// state, and an error when the state was already set in this entry.
+fn record_set(t: &mut Tracer<'_, '_>, s: &SetStmt, id: StateId, v: Tv) -> R<()> {
+    let name = &s.name.name;
     match &mut t.sets {
         StateWrites::Refused(why) => Err(err(
             Code::StateWrite,
@@ -186,14 +199,7 @@ pub(super) fn set_state(t: &mut Tracer<'_, '_>, s: &SetStmt) -> R<()> {
 /// state's type.
 fn set_state_list(t: &mut Tracer<'_, '_>, s: &SetStmt, ids: &[StateId]) -> R<()> {
     let name = &s.name.name;
-    if t.level() > 0 {
-        return Err(err(
-            Code::StateWrite,
-            format!("`set {name}` inside a loop body"),
-            s.span,
-            "this runs once per iteration",
-        ));
-    }
+    not_in_a_loop(t, s)?;
     let items = match t.eval(&s.value)? {
         Value::List(items) if items.len() == ids.len() => items,
         other => {
@@ -228,28 +234,7 @@ fn set_state_list(t: &mut Tracer<'_, '_>, s: &SetStmt, ids: &[StateId]) -> R<()>
                 ));
             }
         };
-        match &mut t.sets {
-            StateWrites::Refused(why) => {
-                return Err(err(
-                    Code::StateWrite,
-                    format!("`set {name}` here: {why}"),
-                    s.span,
-                    "not here",
-                ));
-            }
-            StateWrites::Open(sets) => {
-                if let Some((_, _, first)) = sets.iter().find(|(i, _, _)| i == id) {
-                    return Err(err(
-                        Code::DoubleAssign,
-                        format!("state `{name}` is set twice in one entry point"),
-                        s.span,
-                        "second `set`",
-                    )
-                    .also(*first, "first `set`"));
-                }
-                sets.push((*id, v, s.span));
-            }
-        }
+        record_set(t, s, *id, v)?;
     }
     Ok(())
 }
