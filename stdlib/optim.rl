@@ -204,12 +204,16 @@ rule kfac(fisher, lr = 0.25, momentum = 0.9, kl_clip = 0.001, damping = 0.01, de
   require decay >= 0 && decay < 1, "`decay` must be in [0, 1)"
   let layers = fisher.layers()
   let n = len(params)
-  let rows = f32(len(layers[0].x))
   let t_new = t + 1
   set t = t_new
   // `fisher` is a mean over the rows, so each row's own gradient is `rows` times its `d`.
-  let a_new = for i in range(n) { decay * a[i] + (1 - decay) * matmul(transpose(layers[i].x), layers[i].x) / rows }
-  let s_new = for i in range(n) { decay * s[i] + (1 - decay) * matmul(transpose(layers[i].d), layers[i].d) * rows }
+  // Rows are counted per layer: a layer applied to several batches has more of them.
+  let a_new = for i in range(n) {
+    decay * a[i] + (1 - decay) * matmul(transpose(layers[i].x), layers[i].x) / f32(len(layers[i].x))
+  }
+  let s_new = for i in range(n) {
+    decay * s[i] + (1 - decay) * matmul(transpose(layers[i].d), layers[i].d) * f32(len(layers[i].d))
+  }
   set a = a_new
   set s = s_new
   let unbias = 1 - exp(t_new * log(decay))

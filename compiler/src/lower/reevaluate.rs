@@ -20,9 +20,13 @@ use std::collections::HashMap;
 /// A `linear` layer applied while a loss is traced for `L.layers()`: its weight and bias, its
 /// input rows and its pre-activation rows.
 pub(crate) struct Tap {
+    /// The layer's weight.
     pub w: crate::ir::StateId,
+    /// The layer's bias.
     pub b: crate::ir::StateId,
+    /// Its input rows `[rows, in]`.
     pub x: Tv,
+    /// Its pre-activation rows `[rows, out]`.
     pub y: Tv,
 }
 
