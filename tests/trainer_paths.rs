@@ -22,6 +22,7 @@ fn config(steps: u64) -> RunConfig {
         tensorboard: None,
         program_hash: 0,
         debug_nans: false,
+        vectorize: Default::default(),
     }
 }
 

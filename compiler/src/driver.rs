@@ -22,6 +22,9 @@ pub struct EnvLookupError {
     pub suggestion: Option<String>,
     /// All known ids.
     pub known: Vec<String>,
+    /// Why an id that names an environment outside rlc (`gym:...`) cannot be had: Python or a
+    /// package missing, an id Gymnasium does not know, a space rlc cannot map.
+    pub reason: Option<String>,
 }
 
 /// What to compile for.
@@ -147,6 +150,11 @@ impl Driver {
             }
         };
         envs(&id).map_err(|e| {
+            if let Some(reason) = e.reason {
+                return Diagnostic::new(Code::UnknownEnv, format!("environment `{id}` is not available"))
+                    .at(span, "cannot be made")
+                    .note(reason);
+            }
             Diagnostic::new(Code::UnknownEnv, format!("unknown environment `{id}`"))
                 .at(span, "not a registered environment")
                 .maybe_hint(e.suggestion.map(|s| format!("did you mean `{s}`?")))

@@ -211,6 +211,7 @@ pub fn bench_backend(
         tensorboard: None,
         program_hash: 0,
         debug_nans: false,
+        vectorize: Default::default(),
     };
     let mut trainer = Trainer::new(program, backend::create(backend_name)?, cfg)?;
     let s = trainer.run(&mut Progress::Quiet)?;

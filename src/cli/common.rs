@@ -18,12 +18,15 @@ pub const EXIT_USAGE: u8 = 2;
 /// The runtime's registry as the compiler's environment resolver.
 pub fn resolve_env(id: &str) -> Result<EnvSpec, EnvLookupError> {
     rlc_runtime::envs::spec(id).map_err(|e| {
-        let suggestion = match e {
-            rlc_runtime::envs::EnvError::UnknownEnv { suggestion, .. } => suggestion.map(String::from),
-            _ => None,
+        let (suggestion, reason) = match e {
+            rlc_runtime::envs::EnvError::UnknownEnv { suggestion, .. } => {
+                (suggestion.map(String::from), None)
+            }
+            other => (None, Some(other.to_string())),
         };
         EnvLookupError {
             suggestion,
+            reason,
             known: rlc_runtime::envs::known_ids()
                 .iter()
                 .map(|s| s.to_string())
@@ -96,4 +99,20 @@ pub fn compile_file(
             })
         }
     }
+}
+
+/// The default output directory of a run, `runs/NAME-ENV-sSEED`, with the characters of a
+/// Gymnasium id that do not belong in a file name (`gym:ALE/Pong-v5`) replaced by `-`.
+pub fn default_run_dir(program: &str, env: &str, seeds: &str) -> std::path::PathBuf {
+    let env: String = env
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    std::path::PathBuf::from("runs").join(format!("{program}-{env}-s{seeds}"))
 }

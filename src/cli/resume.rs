@@ -93,6 +93,7 @@ pub fn run(args: &ResumeArgs) -> u8 {
         tensorboard: record.tensorboard.clone(),
         program_hash: program_hash(&driver.mods, &program.env.id, &record.set),
         debug_nans: false,
+        vectorize: Default::default(),
     };
     train(&driver, program, backend, cfg, &backend_name, args.quiet, true)
 }

@@ -1,7 +1,7 @@
 //! `rlc run FILE`: train an algorithm end to end.
 
 use super::args::CompileArgs;
-use super::common::{EXIT_USAGE, color, compile_file};
+use super::common::{EXIT_USAGE, color, compile_file, default_run_dir};
 use super::run_record::{RunRecord, absolute};
 use rlc_compiler::backend::Backend;
 use rlc_compiler::diag::{Code, Diagnostic, render_all};
@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// interval) to this directory.
     #[arg(long, value_name = "DIR")]
     pub tensorboard: Option<PathBuf>,
+    /// How Gymnasium runs the copies of a `gym:` environment: `sync` (in rlc's process) or
+    /// `async` (a worker process per copy, for slow environments).
+    #[arg(long, value_name = "MODE", default_value = "sync")]
+    pub vectorize: rlc_runtime::envs::Vectorization,
     /// Only print the final line.
     #[arg(long)]
     pub quiet: bool,
@@ -112,9 +116,10 @@ pub fn run(args: &RunArgs) -> u8 {
         eprintln!("error: `{}` defines no algorithm to run", args.file.display());
         return EXIT_USAGE;
     };
-    let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("runs").join(format!("{}-{}-s{}", program.name, program.env.id, args.seed))
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_run_dir(&program.name, &program.env.id, &args.seed.to_string()));
     let metrics = args.metrics.clone().unwrap_or_else(|| out.join("metrics.jsonl"));
     let checkpoint = args.checkpoint.clone().unwrap_or_else(|| out.clone());
     let curve = out.join("curve.svg");
@@ -144,6 +149,7 @@ pub fn run(args: &RunArgs) -> u8 {
         tensorboard: args.tensorboard.clone(),
         program_hash: program_hash(&driver.mods, &program.env.id, &args.compile.set),
         debug_nans: args.debug_nans,
+        vectorize: args.vectorize,
     };
     // What `rlc eval` needs to rebuild the program, and `rlc resume` the run.
     let record = RunRecord {

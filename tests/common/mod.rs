@@ -83,6 +83,7 @@ pub fn stdlib() -> PathBuf {
 pub fn resolve(id: &str) -> Result<EnvSpec, EnvLookupError> {
     rlc_runtime::envs::spec(id).map_err(|_| EnvLookupError {
         suggestion: None,
+        reason: None,
         known: rlc_runtime::envs::known_ids()
             .iter()
             .map(|s| s.to_string())
@@ -198,6 +199,7 @@ pub fn run_config(steps: u64, seed: u64) -> rlc_runtime::trainer::RunConfig {
         tensorboard: None,
         program_hash: 0,
         debug_nans: false,
+        vectorize: Default::default(),
     }
 }
 

@@ -91,6 +91,10 @@ pub enum EnvError {
     },
     /// An argument that makes no sense (e.g. a vectorised environment with zero copies).
     InvalidArgument(String),
+    /// A `gym:` environment could not be made or stepped through Python (Python, Gymnasium or
+    /// an extra missing, an id Gymnasium does not know, a space rlc cannot map, an exception
+    /// inside the environment); the message says which and what fixes it.
+    Python(String),
 }
 
 impl fmt::Display for EnvError {
@@ -124,7 +128,7 @@ impl fmt::Display for EnvError {
                 expected,
                 got,
             } => write!(f, "{env}: {what} has length {got}, but {expected} is required"),
-            EnvError::InvalidArgument(msg) => f.write_str(msg),
+            EnvError::InvalidArgument(msg) | EnvError::Python(msg) => f.write_str(msg),
         }
     }
 }

@@ -14,6 +14,7 @@
 pub(crate) mod acrobot;
 pub(crate) mod cartpole;
 mod env;
+pub mod gym;
 pub(crate) mod mountain_car;
 pub(crate) mod mountain_car_continuous;
 mod pendulum;
@@ -23,6 +24,7 @@ pub mod vec_env;
 pub use acrobot::Acrobot;
 pub use cartpole::CartPole;
 pub use env::{Action, Env, EnvError, EnvRng, StepResult};
+pub use gym::{Vectorization, is_gym};
 pub use mountain_car::MountainCar;
 pub use mountain_car_continuous::MountainCarContinuous;
 pub use pendulum::Pendulum;

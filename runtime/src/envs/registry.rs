@@ -77,11 +77,16 @@ pub fn make(id: &str) -> Result<Box<dyn Env>, EnvError> {
     lookup(id).map(|r| (r.make)())
 }
 
-/// The spec of a registered environment, without creating it.
+/// The spec of a registered environment, without creating it; for a `gym:` id, the spec
+/// Gymnasium gives (see [`super::gym`]).
 ///
 /// # Errors
-/// [`EnvError::UnknownEnv`] (listing the known ids) for an unregistered id.
+/// [`EnvError::UnknownEnv`] (listing the known ids) for an unregistered id; [`EnvError::Python`]
+/// for a `gym:` id that cannot be made.
 pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
+    if super::gym::is_gym(id) {
+        return super::gym::spec(id);
+    }
     lookup(id).map(|r| (r.spec)())
 }
 

@@ -11,6 +11,7 @@ use crate::error::RunError;
 use crate::snapshot::{Resumable, SnapshotReader, SnapshotWriter};
 
 use super::env::{Action, Env, EnvError, EnvRng, check_len};
+use super::gym::Vectorization;
 use super::registry::make;
 use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
 
@@ -43,23 +44,37 @@ pub struct StepBatch {
     pub finished: Vec<FinishedEpisode>,
 }
 
-/// N independent copies of one registered environment, stepped together.
+/// N independent copies of one environment, stepped together: rlc's own ports, or a
+/// Gymnasium vector environment for a `gym:` id.
 pub struct VecEnv {
     spec: EnvSpec,
-    envs: Vec<Box<dyn Env>>,
-    rngs: Vec<EnvRng>,
+    copies: Copies,
     /// Steps taken in each copy's current episode (for the time limit).
     steps: Vec<usize>,
     /// Each copy's running episode return.
     returns: Vec<f64>,
     batch: StepBatch,
+    /// Each copy's reward of the last step in f64 (episode returns add these up).
+    rewards: Vec<f64>,
+}
+
+/// Who steps the copies.
+enum Copies {
+    /// rlc's own environments, one generator per copy.
+    Native {
+        envs: Vec<Box<dyn Env>>,
+        rngs: Vec<EnvRng>,
+    },
+    /// A Gymnasium vector environment in the embedded interpreter.
+    #[cfg(feature = "python")]
+    Gym(super::gym::GymVec),
 }
 
 impl std::fmt::Debug for VecEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VecEnv")
             .field("id", &self.spec.id)
-            .field("num_envs", &self.envs.len())
+            .field("num_envs", &self.steps.len())
             .field("steps", &self.steps)
             .finish_non_exhaustive()
     }
@@ -77,23 +92,61 @@ pub fn copy_rng(seed: u64, index: usize) -> EnvRng {
 
 impl VecEnv {
     /// Creates `n` copies of environment `id` and resets them all, seeding copy `i` with
-    /// [`copy_rng`]`(seed, i)`.
+    /// [`copy_rng`]`(seed, i)`; a `gym:` id runs its copies [`Vectorization::Sync`].
     ///
     /// # Errors
-    /// [`EnvError::UnknownEnv`] for an unregistered id, [`EnvError::InvalidArgument`] for `n == 0`.
+    /// [`EnvError::UnknownEnv`] for an unregistered id, [`EnvError::InvalidArgument`] for `n == 0`,
+    /// [`EnvError::Python`] for a `gym:` id that cannot be made.
     pub fn new(id: &str, n: usize, seed: u64) -> Result<Self, EnvError> {
+        Self::with_vectorization(id, n, seed, Vectorization::Sync)
+    }
+
+    /// [`VecEnv::new`], running the copies of a `gym:` id as `mode` says. Copy `i` of a `gym:`
+    /// id is reset first with a seed drawn from [`copy_rng`]`(seed, i)`; its later resets
+    /// continue its own generator (Gymnasium's), so the same seed gives the same episodes.
+    ///
+    /// # Errors
+    /// As [`VecEnv::new`].
+    pub fn with_vectorization(id: &str, n: usize, seed: u64, mode: Vectorization) -> Result<Self, EnvError> {
         if n == 0 {
             return Err(EnvError::InvalidArgument(format!(
                 "a vectorised `{id}` needs at least one copy"
             )));
         }
+        if super::gym::is_gym(id) {
+            return Self::gym(id, n, seed, mode);
+        }
         let envs = (0..n).map(|_| make(id)).collect::<Result<Vec<_>, _>>()?;
         let spec = envs[0].spec().clone();
+        let rngs = (0..n).map(|i| copy_rng(seed, i)).collect();
+        let mut venv = VecEnv::empty(spec, Copies::Native { envs, rngs }, n);
+        venv.reset_all()?;
+        Ok(venv)
+    }
+
+    #[cfg(feature = "python")]
+    fn gym(id: &str, n: usize, seed: u64, mode: Vectorization) -> Result<Self, EnvError> {
+        use rand::RngExt;
+        // Gymnasium seeds numpy's generator from a non-negative integer.
+        let seeds: Vec<u64> = (0..n).map(|i| copy_rng(seed, i).random::<u64>() >> 1).collect();
+        let (gym, spec, obs) = super::gym::GymVec::new(id, mode, &seeds)?;
+        let mut venv = VecEnv::empty(spec, Copies::Gym(gym), n);
+        venv.batch.obs.copy_from_slice(&obs);
+        venv.batch.final_obs.copy_from_slice(&obs);
+        Ok(venv)
+    }
+
+    #[cfg(not(feature = "python"))]
+    fn gym(id: &str, _n: usize, _seed: u64, _mode: Vectorization) -> Result<Self, EnvError> {
+        Err(super::gym::not_built(id))
+    }
+
+    /// A vector of `n` copies with zeroed buffers (not reset yet).
+    fn empty(spec: EnvSpec, copies: Copies, n: usize) -> Self {
         let d = spec.obs_dim;
-        let mut venv = VecEnv {
+        VecEnv {
             spec,
-            envs,
-            rngs: (0..n).map(|i| copy_rng(seed, i)).collect(),
+            copies,
             steps: vec![0; n],
             returns: vec![0.0; n],
             batch: StepBatch {
@@ -105,9 +158,8 @@ impl VecEnv {
                 // At most one episode per copy ends in a step.
                 finished: Vec::with_capacity(n),
             },
-        };
-        venv.reset_all()?;
-        Ok(venv)
+            rewards: vec![0.0; n],
+        }
     }
 
     /// The spec of the environment being copied.
@@ -117,7 +169,7 @@ impl VecEnv {
 
     /// The number of copies.
     pub fn num_envs(&self) -> usize {
-        self.envs.len()
+        self.steps.len()
     }
 
     /// Starts a new episode in every copy (continuing each copy's random stream) and returns
@@ -164,7 +216,14 @@ impl VecEnv {
                 n,
             });
         }
-        self.step_with(|i| Action::Discrete(i64::from(actions[i])))
+        match &mut self.copies {
+            Copies::Native { .. } => self.step_with(|i| Action::Discrete(i64::from(actions[i]))),
+            #[cfg(feature = "python")]
+            Copies::Gym(g) => {
+                g.step_discrete(actions, &mut self.batch, &mut self.rewards)?;
+                Ok(self.count_episodes())
+            }
+        }
     }
 
     /// Steps every copy of a continuous environment; `actions` is `[num_envs * act_dim]`,
@@ -193,11 +252,40 @@ impl VecEnv {
                 value: actions[i],
             });
         }
-        self.step_with(|i| Action::Continuous(&actions[i * dim..(i + 1) * dim]))
+        match &mut self.copies {
+            Copies::Native { .. } => self.step_with(|i| Action::Continuous(&actions[i * dim..(i + 1) * dim])),
+            #[cfg(feature = "python")]
+            Copies::Gym(g) => {
+                g.step_continuous(actions, &mut self.batch, &mut self.rewards)?;
+                Ok(self.count_episodes())
+            }
+        }
     }
 
     fn check_actions_len(&self, got: usize, per_copy: usize) -> Result<(), EnvError> {
-        check_len(&self.spec, "action batch", self.envs.len() * per_copy, got)
+        check_len(&self.spec, "action batch", self.num_envs() * per_copy, got)
+    }
+
+    /// Episode bookkeeping after a step whose results are in the batch (Gymnasium reset the
+    /// ended copies itself).
+    #[cfg(feature = "python")]
+    fn count_episodes(&mut self) -> &StepBatch {
+        let batch = &mut self.batch;
+        batch.finished.clear();
+        for i in 0..self.steps.len() {
+            self.steps[i] += 1;
+            self.returns[i] += self.rewards[i];
+            if batch.terminated[i] || batch.truncated[i] {
+                batch.finished.push(FinishedEpisode {
+                    copy: i,
+                    episode_return: self.returns[i],
+                    length: self.steps[i],
+                });
+                self.steps[i] = 0;
+                self.returns[i] = 0.0;
+            }
+        }
+        &self.batch
     }
 
     /// Steps copy by copy, handling time limit, episode bookkeeping and auto-reset.
@@ -206,7 +294,10 @@ impl VecEnv {
         let limit = self.spec.max_episode_steps;
         let batch = &mut self.batch;
         batch.finished.clear();
-        for (i, env) in self.envs.iter_mut().enumerate() {
+        let Copies::Native { envs, rngs } = &mut self.copies else {
+            unreachable!("step_with steps rlc's own environments only")
+        };
+        for (i, env) in envs.iter_mut().enumerate() {
             let obs = &mut batch.obs[i * d..(i + 1) * d];
             let r = env.step(action_of(i), obs)?;
             self.steps[i] += 1;
@@ -226,7 +317,7 @@ impl VecEnv {
                 });
                 self.steps[i] = 0;
                 self.returns[i] = 0.0;
-                env.reset(&mut self.rngs[i], obs)?;
+                env.reset(&mut rngs[i], obs)?;
             }
         }
         Ok(&self.batch)
@@ -235,8 +326,14 @@ impl VecEnv {
     fn reset_all(&mut self) -> Result<(), EnvError> {
         let d = self.spec.obs_dim;
         let batch = &mut self.batch;
-        for (i, (env, rng)) in self.envs.iter_mut().zip(&mut self.rngs).enumerate() {
-            env.reset(rng, &mut batch.obs[i * d..(i + 1) * d])?;
+        match &mut self.copies {
+            Copies::Native { envs, rngs } => {
+                for (i, (env, rng)) in envs.iter_mut().zip(rngs).enumerate() {
+                    env.reset(rng, &mut batch.obs[i * d..(i + 1) * d])?;
+                }
+            }
+            #[cfg(feature = "python")]
+            Copies::Gym(g) => g.reset(&mut batch.obs)?,
         }
         batch.final_obs.copy_from_slice(&batch.obs);
         batch.reward.fill(0.0);
@@ -253,11 +350,16 @@ impl Resumable for VecEnv {
     /// Each copy's state in Gymnasium's layout, its generator position, and its episode's step
     /// count and return. Between vectorised steps a copy is never past termination (an ended
     /// episode is reset within the step), so the state vector is the whole environment.
+    ///
+    /// A Gymnasium environment's state lives in Python, where rlc cannot read it: only the
+    /// counters are saved, and [`Resumable::restore`] refuses such a run.
     fn save(&self, prefix: &str, w: &mut SnapshotWriter) {
-        let states: Vec<f64> = self.envs.iter().flat_map(|e| e.state()).collect();
-        w.f64s(&format!("{prefix}/states"), &states);
-        for (i, rng) in self.rngs.iter().enumerate() {
-            w.rng(&format!("{prefix}/rng{i}"), rng);
+        if let Copies::Native { envs, rngs } = &self.copies {
+            let states: Vec<f64> = envs.iter().flat_map(|e| e.state()).collect();
+            w.f64s(&format!("{prefix}/states"), &states);
+            for (i, rng) in rngs.iter().enumerate() {
+                w.rng(&format!("{prefix}/rng{i}"), rng);
+            }
         }
         w.usizes(&format!("{prefix}/episode_steps"), &self.steps);
         w.f64s(&format!("{prefix}/episode_returns"), &self.returns);
@@ -265,13 +367,20 @@ impl Resumable for VecEnv {
     }
 
     fn restore(&mut self, prefix: &str, r: &SnapshotReader<'_>) -> Result<(), RunError> {
-        let n = self.envs.len();
-        let per = self.envs[0].state().len();
+        let n = self.num_envs();
+        let Copies::Native { envs, rngs } = &mut self.copies else {
+            return Err(RunError::Setup(format!(
+                "this run steps `{}` through Python, whose environment state rlc cannot save, so \
+                 it cannot be resumed exactly; start a new run (the checkpoint holds the parameters)",
+                self.spec.id
+            )));
+        };
+        let per = envs[0].state().len();
         let states = r.f64s_of_len(&format!("{prefix}/states"), n * per)?;
-        for (env, s) in self.envs.iter_mut().zip(states.chunks_exact(per)) {
+        for (env, s) in envs.iter_mut().zip(states.chunks_exact(per)) {
             env.set_state(s)?;
         }
-        for (i, rng) in self.rngs.iter_mut().enumerate() {
+        for (i, rng) in rngs.iter_mut().enumerate() {
             *rng = r.rng(&format!("{prefix}/rng{i}"))?;
         }
         self.steps = r.usizes_of_len(&format!("{prefix}/episode_steps"), n)?;

@@ -71,6 +71,8 @@ pub struct RunConfig {
     /// On a NaN or infinity, find the operation that produced it (copies the state before every
     /// training call: slow, for debugging).
     pub debug_nans: bool,
+    /// How Gymnasium runs the copies of a `gym:` environment (rlc's own ignore it).
+    pub vectorize: crate::envs::Vectorization,
 }
 
 /// What a finished run reports.
@@ -170,7 +172,8 @@ impl<'a> Trainer<'a> {
             )));
         }
         let entries = setup::compile_entries(program, backend.as_mut(), cfg.eval_episodes, cfg.seed)?;
-        let env = VecEnv::new(&program.env.id, n, keys::derive(cfg.seed, keys::Purpose::Env))?;
+        let env_seed = keys::derive(cfg.seed, keys::Purpose::Env);
+        let env = VecEnv::with_vectorization(&program.env.id, n, env_seed, cfg.vectorize)?;
         let stores = setup::stores(program, n)?;
         let into = setup::schedule_targets(program);
         setup::check_warmup(program, &into)?;

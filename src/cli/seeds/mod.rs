@@ -77,7 +77,7 @@ pub fn run_many(args: &RunArgs) -> u8 {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-{}-s{seeds_text}", name.0, name.1)));
+        .unwrap_or_else(|| crate::cli::common::default_run_dir(&name.0, &name.1, &seeds_text));
     if let Err(e) = std::fs::create_dir_all(&out) {
         return usage(format!("cannot write to `{}`: {e}", out.display()));
     }
@@ -195,6 +195,7 @@ fn child_args(args: &RunArgs, sets: &[String], seed: u64, dir: &Path, out: &Path
         log_every,
         checkpoint: _,
         out: _,
+        vectorize,
         quiet: _,
         debug_nans,
         tensorboard,
@@ -218,6 +219,7 @@ fn child_args(args: &RunArgs, sets: &[String], seed: u64, dir: &Path, out: &Path
     if let Some(k) = log_every {
         opt("--log-every", k.to_string());
     }
+    opt("--vectorize", vectorize.to_string());
     a.extend([OsString::from("--out"), dir.as_os_str().to_owned()]);
     if *debug_nans {
         a.push("--debug-nans".into());

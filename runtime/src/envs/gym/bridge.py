@@ -1,0 +1,130 @@
+"""rlc's side of the Gymnasium bridge (embedded in the `rlc` binary, run in its interpreter).
+
+rlc steps a Gymnasium vector environment with one call per batch: `Vec.step` takes the batch
+of actions and returns flat float32 observations, the true last observations of episodes that
+ended (Gymnasium's `final_obs` under the same-step autoreset), float64 rewards and the
+terminated / truncated flags, so the Rust side copies five arrays and makes no other call.
+
+Everything that can be checked about the spaces is checked here, before a step is taken, with
+an error that names the space: rlc takes flat float observations (any `Box`) and either a
+`Discrete` action or a `Box` action with finite bounds.
+"""
+
+import numpy as np
+import gymnasium as gym
+from gymnasium.vector import AutoresetMode
+
+
+class SpaceError(Exception):
+    """An observation or action space rlc cannot map onto its `obs` / `act`."""
+
+
+def _describe_spaces(env_id, obs_space, act_space, max_steps):
+    """The facts rlc's compiler needs, as plain Python values (see `GymSpec` in gym/mod.rs)."""
+    if not isinstance(obs_space, gym.spaces.Box):
+        raise SpaceError(
+            f"`{env_id}` observes {obs_space!r}; rlc takes flat float observations: a `Box` "
+            "(wrap it, e.g. with gymnasium.wrappers.FlattenObservation)"
+        )
+    obs_dim = int(np.prod(obs_space.shape, dtype=np.int64))
+    if isinstance(act_space, gym.spaces.Discrete):
+        action = ("discrete", int(act_space.n), int(act_space.start))
+    elif isinstance(act_space, gym.spaces.Box):
+        low = np.asarray(act_space.low, dtype=np.float64).reshape(-1)
+        high = np.asarray(act_space.high, dtype=np.float64).reshape(-1)
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            raise SpaceError(
+                f"`{env_id}` acts in {act_space!r}, whose bounds are not all finite; rlc's "
+                "policies scale their actions to the box (wrap it, e.g. with "
+                "gymnasium.wrappers.RescaleAction or ClipAction)"
+            )
+        action = ("box", low.tolist(), high.tolist())
+    else:
+        raise SpaceError(
+            f"`{env_id}` acts in {act_space!r}; rlc takes a `Discrete` or a `Box` action space"
+        )
+    if max_steps is None:
+        raise SpaceError(
+            f"`{env_id}` has no time limit (its spec's max_episode_steps is None); rlc needs "
+            "episodes that end: register it with max_episode_steps (or wrap it in "
+            "gymnasium.wrappers.TimeLimit)"
+        )
+    return obs_dim, action, int(max_steps)
+
+
+def where(tb):
+    """`file:line in function` of the innermost frame of a traceback (the environment's own
+    code, when it raised), or ""."""
+    import traceback
+
+    frames = traceback.extract_tb(tb)
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"{f.filename}:{f.lineno} in {f.name}"
+
+
+def describe(env_id):
+    """(obs_dim, action, max_episode_steps) of a registered id, from one throwaway instance."""
+    env = gym.make(env_id)
+    try:
+        limit = env.spec.max_episode_steps if env.spec is not None else None
+        return _describe_spaces(env_id, env.observation_space, env.action_space, limit)
+    finally:
+        env.close()
+
+
+class Vec:
+    """n copies of one environment in a Gymnasium vector env, autoreset in the same step."""
+
+    def __init__(self, env_id, n, mode, seeds):
+        self.env = gym.make_vec(
+            env_id,
+            num_envs=n,
+            vectorization_mode=mode,
+            # Gymnasium 1.x resets an ended copy on the *next* step by default; rlc's batches
+            # (like Stable-Baselines3's) hold the next episode's first observation at once and
+            # the ended one's last observation beside it.
+            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        )
+        limit = self.env.spec.max_episode_steps if self.env.spec is not None else None
+        self.spec = _describe_spaces(
+            env_id, self.env.single_observation_space, self.env.single_action_space, limit
+        )
+        self.n = n
+        kind = self.spec[1]
+        self.discrete_start = kind[2] if kind[0] == "discrete" else 0
+        self.act_shape = (n,) + tuple(self.env.single_action_space.shape)
+        obs, _ = self.env.reset(seed=[int(s) for s in seeds])
+        self.obs = self._flat(obs)
+
+    def _flat(self, obs):
+        # No copy when the environment already gives contiguous float32 rows.
+        return np.ascontiguousarray(np.asarray(obs).reshape(self.n, -1), dtype=np.float32)
+
+    def reset(self):
+        """Starts new episodes in every copy, continuing each copy's generator."""
+        obs, _ = self.env.reset()
+        self.obs = self._flat(obs)
+        return self.obs
+
+    def step(self, actions):
+        """One step of every copy: (obs, final_obs, reward, terminated, truncated)."""
+        if self.discrete_start != 0:
+            actions = actions + self.discrete_start
+        obs, reward, terminated, truncated, info = self.env.step(actions.reshape(self.act_shape))
+        obs = self._flat(obs)
+        final = obs
+        mask = info.get("_final_obs")
+        if mask is not None and np.any(mask):
+            final = obs.copy()
+            for i in np.flatnonzero(mask):
+                final[i] = np.asarray(info["final_obs"][i], dtype=np.float32).reshape(-1)
+        terminated = np.ascontiguousarray(terminated, dtype=np.bool_)
+        # rlc's `truncated` means "cut without terminating" (a time limit bootstraps).
+        truncated = np.ascontiguousarray(truncated, dtype=np.bool_) & ~terminated
+        self.obs = obs
+        return obs, final, np.ascontiguousarray(reward, dtype=np.float64), terminated, truncated
+
+    def close(self):
+        self.env.close()
