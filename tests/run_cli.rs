@@ -457,3 +457,23 @@ fn eval_reports_a_checkpoints_greedy_return() {
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("--program FILE"));
 }
+
+/// A build without the `python` feature refuses `gym:` ids, saying how to build with it.
+#[cfg(not(feature = "python"))]
+#[test]
+fn gym_ids_need_the_python_feature() {
+    let o = common::rlc(&[
+        "run",
+        "stdlib/td3.rl",
+        "--env",
+        "gym:HalfCheetah-v5",
+        "--steps",
+        "10",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--features python") && err.contains("gym:HalfCheetah-v5"),
+        "{err}"
+    );
+}

@@ -61,6 +61,14 @@ pub fn run(args: &ResumeArgs) -> u8 {
     else {
         return usage(missing());
     };
+    if rlc_runtime::envs::is_gym(&record.env) {
+        return usage(format!(
+            "this run steps `{}` through Python, whose environment state rlc cannot save, so it \
+             cannot be resumed exactly; start a new run (the checkpoint in {} holds the parameters)",
+            record.env,
+            args.dir.display()
+        ));
+    }
     let backend = match rlc_compiler::backend::create(&backend_name) {
         Ok(b) => b,
         Err(e) => return usage(e.to_string()),

@@ -65,8 +65,9 @@ enum Copies {
         envs: Vec<Box<dyn Env>>,
         rngs: Vec<EnvRng>,
     },
-    /// A Gymnasium vector environment in the embedded interpreter.
-    #[cfg(feature = "python")]
+    /// A Gymnasium vector environment in the embedded interpreter (a type without values in
+    /// builds without the `python` feature).
+    #[cfg_attr(not(feature = "python"), allow(dead_code))]
     Gym(super::gym::GymVec),
 }
 
@@ -218,7 +219,6 @@ impl VecEnv {
         }
         match &mut self.copies {
             Copies::Native { .. } => self.step_with(|i| Action::Discrete(i64::from(actions[i]))),
-            #[cfg(feature = "python")]
             Copies::Gym(g) => {
                 g.step_discrete(actions, &mut self.batch, &mut self.rewards)?;
                 Ok(self.count_episodes())
@@ -254,7 +254,6 @@ impl VecEnv {
         }
         match &mut self.copies {
             Copies::Native { .. } => self.step_with(|i| Action::Continuous(&actions[i * dim..(i + 1) * dim])),
-            #[cfg(feature = "python")]
             Copies::Gym(g) => {
                 g.step_continuous(actions, &mut self.batch, &mut self.rewards)?;
                 Ok(self.count_episodes())
@@ -268,7 +267,6 @@ impl VecEnv {
 
     /// Episode bookkeeping after a step whose results are in the batch (Gymnasium reset the
     /// ended copies itself).
-    #[cfg(feature = "python")]
     fn count_episodes(&mut self) -> &StepBatch {
         let batch = &mut self.batch;
         batch.finished.clear();
@@ -332,7 +330,6 @@ impl VecEnv {
                     env.reset(rng, &mut batch.obs[i * d..(i + 1) * d])?;
                 }
             }
-            #[cfg(feature = "python")]
             Copies::Gym(g) => g.reset(&mut batch.obs)?,
         }
         batch.final_obs.copy_from_slice(&batch.obs);

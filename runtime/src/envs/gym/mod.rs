@@ -7,6 +7,8 @@
 //! in the active virtual environment; without either, asking for a `gym:` id is an error that
 //! says what to install.
 
+#[cfg(not(feature = "python"))]
+mod absent;
 #[cfg(feature = "python")]
 mod python;
 #[cfg(feature = "python")]
@@ -18,6 +20,8 @@ use std::str::FromStr;
 use super::env::EnvError;
 use rlc_compiler::env_spec::EnvSpec;
 
+#[cfg(not(feature = "python"))]
+pub(crate) use absent::GymVec;
 #[cfg(feature = "python")]
 pub use python::add_python_path;
 #[cfg(feature = "python")]
@@ -32,6 +36,7 @@ pub fn is_gym(id: &str) -> bool {
 }
 
 /// The id as Gymnasium spells it (without rlc's `gym:` prefix).
+#[cfg(feature = "python")]
 pub(crate) fn gym_name(id: &str) -> &str {
     id.strip_prefix(GYM_PREFIX).unwrap_or(id)
 }
