@@ -48,11 +48,6 @@ pub fn watched_episode_returns(
     step: u64,
     mut watch: Option<Watcher<'_>>,
 ) -> Result<Vec<f64>, RunError> {
-    let EvalPolicy {
-        entry,
-        signature,
-        guard,
-    } = policy;
     let mut venv = VecEnv::new(
         &env.id,
         episodes,
@@ -70,34 +65,15 @@ pub fn watched_episode_returns(
     let mut act_i = vec![0i32; episodes];
     let mut done = vec![false; episodes];
     let mut returns = vec![0.0f64; episodes];
-    let step_in = [step as i32];
     // Every episode ends by the time limit; the bound only guards against a broken env.
     for calls in 0..=env.max_episode_steps as u64 + 1 {
         if done.iter().all(|d| *d) {
             break;
         }
         let key = keys::call_key(seed ^ step, keys::Purpose::Eval, calls);
-        let inputs = signature
-            .inputs
-            .iter()
-            .map(|role| match role {
-                InputRole::Key => Ok(In::I32(&key)),
-                InputRole::Step => Ok(In::I32(&step_in)),
-                InputRole::Observation => Ok(In::F32(&obs)),
-                other => Err(RunError::Setup(format!(
-                    "the eval entry point reads `{other}`, which evaluation cannot supply"
-                ))),
-            })
-            .collect::<Result<Vec<In<'_>>, RunError>>()?;
-        let mut out = [if discrete {
-            Out::I32(&mut act_i)
-        } else {
-            Out::F32(&mut act_f)
-        }];
-        backend.call(entry, &inputs, &mut out)?;
-        if let Some(g) = guard {
-            g.check(backend, || format!("evaluation at step {step}"))?;
-        }
+        greedy_actions(
+            backend, policy, &obs, &key, step, discrete, &mut act_f, &mut act_i,
+        )?;
         let batch = match &env.action {
             ActionSpace::Discrete { .. } => venv.step_discrete(&act_i)?,
             ActionSpace::Continuous { .. } => venv.step_continuous(&act_f)?,
@@ -125,4 +101,52 @@ pub fn watched_episode_returns(
         )));
     }
     Ok(returns)
+}
+
+/// One call of the greedy policy on a batch of observations (`obs`, rows of the eval entry
+/// point's batch): writes the actions into `act_f` (continuous, row-major) or `act_i`
+/// (discrete) and checks the program's run-time index checks.
+///
+/// # Errors
+/// A backend failure, an index check that failed, or an eval entry point that reads an
+/// input other than the observation, the key and the step.
+#[allow(clippy::too_many_arguments)]
+pub fn greedy_actions(
+    backend: &mut dyn Backend,
+    policy: EvalPolicy<'_>,
+    obs: &[f32],
+    key: &[i32],
+    step: u64,
+    discrete: bool,
+    act_f: &mut [f32],
+    act_i: &mut [i32],
+) -> Result<(), RunError> {
+    let EvalPolicy {
+        entry,
+        signature,
+        guard,
+    } = policy;
+    let step_in = [step as i32];
+    let inputs = signature
+        .inputs
+        .iter()
+        .map(|role| match role {
+            InputRole::Key => Ok(In::I32(key)),
+            InputRole::Step => Ok(In::I32(&step_in)),
+            InputRole::Observation => Ok(In::F32(obs)),
+            other => Err(RunError::Setup(format!(
+                "the eval entry point reads `{other}`, which evaluation cannot supply"
+            ))),
+        })
+        .collect::<Result<Vec<In<'_>>, RunError>>()?;
+    let mut out = [if discrete {
+        Out::I32(act_i)
+    } else {
+        Out::F32(act_f)
+    }];
+    backend.call(entry, &inputs, &mut out)?;
+    if let Some(g) = guard {
+        g.check(backend, || format!("evaluation at step {step}"))?;
+    }
+    Ok(())
 }

@@ -18,7 +18,7 @@ mod store;
 mod transition;
 
 pub use crate::error::{FaultSource, RunError};
-pub use eval::{EvalPolicy, Watcher, episode_returns, watched_episode_returns};
+pub use eval::{EvalPolicy, Watcher, episode_returns, greedy_actions, watched_episode_returns};
 pub use index_guard::IndexGuard;
 pub use resume::{RESUME_FILE, ResumeMeta};
 pub use store::Store;

@@ -64,12 +64,59 @@ def where(tb):
     return f"{f.filename}:{f.lineno} in {f.name}"
 
 
+# Environment objects handed to the Python package (`rlc.compile(..., env=MyEnv())`), by the
+# id rlc knows them under (`@0`, `@1`, ...): an instance (copied for every copy rlc makes, so
+# the user's object is never stepped) or a function that makes one.
+_OBJECTS = {}
+
+
+def register(env):
+    """Registers an environment instance or factory; returns its id (without `gym:`)."""
+    key = f"@{len(_OBJECTS)}"
+    _OBJECTS[key] = env
+    return key
+
+
+def _object_factories(env_id, n):
+    import copy
+
+    obj = _OBJECTS[env_id]
+    if isinstance(obj, gym.Env):
+        try:
+            copies = [copy.deepcopy(obj) for _ in range(n)]
+        except Exception as e:  # noqa: BLE001 - any failure means "cannot copy"
+            raise SpaceError(
+                f"rlc needs {n} copies of the environment object and cannot copy it ({e}); pass "
+                "a function that makes one instead, e.g. env=lambda: MyEnv()"
+            ) from e
+        return [lambda e=e: e for e in copies]
+    if callable(obj):
+        return [obj] * n
+    raise SpaceError(f"env={obj!r} is neither a gymnasium.Env nor a function that makes one")
+
+
+def _time_limit(env):
+    """The episode limit of an environment object: its spec's, or a TimeLimit wrapper's."""
+    if env.spec is not None and env.spec.max_episode_steps is not None:
+        return env.spec.max_episode_steps
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.TimeLimit):
+            return env._max_episode_steps
+        env = env.env
+    return None
+
+
+def _make_one(env_id):
+    if env_id in _OBJECTS:
+        return _object_factories(env_id, 1)[0]()
+    return gym.make(env_id)
+
+
 def describe(env_id):
-    """(obs_dim, action, max_episode_steps) of a registered id, from one throwaway instance."""
-    env = gym.make(env_id)
+    """(obs_dim, action, max_episode_steps) of an id, from one throwaway instance."""
+    env = _make_one(env_id)
     try:
-        limit = env.spec.max_episode_steps if env.spec is not None else None
-        return _describe_spaces(env_id, env.observation_space, env.action_space, limit)
+        return _describe_spaces(env_id, env.observation_space, env.action_space, _time_limit(env))
     finally:
         env.close()
 
@@ -78,16 +125,20 @@ class Vec:
     """n copies of one environment in a Gymnasium vector env, autoreset in the same step."""
 
     def __init__(self, env_id, n, mode, seeds):
-        self.env = gym.make_vec(
-            env_id,
-            num_envs=n,
-            vectorization_mode=mode,
-            # Gymnasium 1.x resets an ended copy on the *next* step by default; rlc's batches
-            # (like Stable-Baselines3's) hold the next episode's first observation at once and
-            # the ended one's last observation beside it.
-            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
-        )
-        limit = self.env.spec.max_episode_steps if self.env.spec is not None else None
+        # Gymnasium 1.x resets an ended copy on the *next* step by default; rlc's batches
+        # (like Stable-Baselines3's) hold the next episode's first observation at once and
+        # the ended one's last observation beside it.
+        autoreset = {"autoreset_mode": AutoresetMode.SAME_STEP}
+        if env_id in _OBJECTS:
+            fns = _object_factories(env_id, n)
+            cls = gym.vector.AsyncVectorEnv if mode == "async" else gym.vector.SyncVectorEnv
+            self.env = cls(fns, **autoreset)
+            limit = _time_limit(self.env.envs[0]) if mode != "async" else describe(env_id)[2]
+        else:
+            self.env = gym.make_vec(
+                env_id, num_envs=n, vectorization_mode=mode, vector_kwargs=autoreset
+            )
+            limit = self.env.spec.max_episode_steps if self.env.spec is not None else None
         self.spec = _describe_spaces(
             env_id, self.env.single_observation_space, self.env.single_action_space, limit
         )

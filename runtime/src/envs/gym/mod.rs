@@ -23,7 +23,7 @@ use rlc_compiler::env_spec::EnvSpec;
 #[cfg(not(feature = "python"))]
 pub(crate) use absent::GymVec;
 #[cfg(feature = "python")]
-pub use python::add_python_path;
+pub use python::{add_python_path, register_object};
 #[cfg(feature = "python")]
 pub(crate) use vec::GymVec;
 

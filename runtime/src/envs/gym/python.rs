@@ -30,13 +30,21 @@ pub(super) fn bridge() -> Result<&'static Py<PyModule>, EnvError> {
 }
 
 fn load() -> Result<Py<PyModule>, String> {
+    // Inside a Python process (the `rlc` package) the interpreter is the user's, with its own
+    // paths: leave them alone. Embedded in the `rlc` binary, point it at the active venv.
+    // SAFETY: a read of the interpreter's global state, valid before and after initialisation.
+    let hosted = unsafe { pyo3::ffi::Py_IsInitialized() } != 0;
     Python::initialize();
     Python::attach(|py| {
-        let venv = module(py, include_str!("venv.py"), c"rlc_venv.py", c"rlc_venv")
-            .map_err(|e| format!("cannot set up Python's paths: {e}"))?;
-        let location = match venv.getattr("where").and_then(|w| w.extract::<String>()) {
-            Ok(w) if !w.is_empty() => format!("the virtual environment {w}"),
-            _ => "the system's Python (no virtual environment is active: VIRTUAL_ENV is not set)".into(),
+        let location = if hosted {
+            "this Python".to_string()
+        } else {
+            let venv = module(py, include_str!("venv.py"), c"rlc_venv.py", c"rlc_venv")
+                .map_err(|e| format!("cannot set up Python's paths: {e}"))?;
+            match venv.getattr("where").and_then(|w| w.extract::<String>()) {
+                Ok(w) if !w.is_empty() => format!("the virtual environment {w}"),
+                _ => "the system's Python (no virtual environment is active: VIRTUAL_ENV is not set)".into(),
+            }
         };
         module(
             py,
@@ -101,6 +109,24 @@ pub(super) fn env_error(py: Python<'_>, id: &str, e: PyErr) -> EnvError {
         }
     };
     EnvError::Python(message)
+}
+
+/// Registers a Python environment object — a `gymnasium.Env` instance (copied for each copy
+/// rlc makes) or a function that makes one — and returns the `gym:` id that names it in this
+/// process.
+///
+/// # Errors
+/// [`EnvError::Python`] as for [`bridge`].
+pub fn register_object(env: &Bound<'_, PyAny>) -> Result<String, EnvError> {
+    let b = bridge()?;
+    let py = env.py();
+    let key: String = b
+        .bind(py)
+        .getattr("register")
+        .and_then(|f| f.call1((env,)))
+        .and_then(|k| k.extract())
+        .map_err(|e| EnvError::Python(format!("cannot register the environment object: {e}")))?;
+    Ok(format!("{}{key}", super::GYM_PREFIX))
 }
 
 /// Puts `dir` first on the embedded interpreter's module path, so `gym:MODULE:ID` can import a
