@@ -17,8 +17,8 @@ use pyo3::types::PyDict;
 use rlc_compiler::backend::{self, Backend, EntryId};
 use rlc_compiler::check::find_stdlib;
 use rlc_compiler::diag::{Diagnostic, render_all};
-use rlc_compiler::driver::{Driver, EnvLookupError, Request, program_hash};
-use rlc_compiler::env_spec::{ActionSpace, EnvSpec};
+use rlc_compiler::driver::{Driver, Request, program_hash};
+use rlc_compiler::env_spec::ActionSpace;
 use rlc_compiler::lower::Compiled;
 use rlc_runtime::checkpoint;
 use rlc_runtime::progress::Progress;
@@ -38,26 +38,6 @@ create_exception!(
     PyException,
     "A run that failed: a setup error, a broken environment, a NaN, a bad checkpoint."
 );
-
-/// The runtime's environments (and `gym:` ids through the bridge) for the compiler.
-fn resolve_env(id: &str) -> Result<EnvSpec, EnvLookupError> {
-    rlc_runtime::envs::spec(id).map_err(|e| {
-        let (suggestion, reason) = match e {
-            rlc_runtime::envs::EnvError::UnknownEnv { suggestion, .. } => {
-                (suggestion.map(String::from), None)
-            }
-            other => (None, Some(other.to_string())),
-        };
-        EnvLookupError {
-            suggestion,
-            reason,
-            known: rlc_runtime::envs::known_ids()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
-    })
-}
 
 fn compile_error(driver: &Driver, diags: &[Diagnostic]) -> PyErr {
     CompileError::new_err(render_all(diags, &driver.mods.sources, false))
@@ -107,7 +87,7 @@ fn compile_file(
         eval_batch: Some(eval_batch),
     };
     let mut compiled = driver
-        .compile(module, &req, &resolve_env)
+        .compile(module, &req, &rlc_runtime::envs::resolve)
         .map_err(|d| compile_error(driver, &d))?;
     if compiled.is_empty() {
         return Err(CompileError::new_err(format!(

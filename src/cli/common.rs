@@ -17,22 +17,7 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// The runtime's registry as the compiler's environment resolver.
 pub fn resolve_env(id: &str) -> Result<EnvSpec, EnvLookupError> {
-    rlc_runtime::envs::spec(id).map_err(|e| {
-        let (suggestion, reason) = match e {
-            rlc_runtime::envs::EnvError::UnknownEnv { suggestion, .. } => {
-                (suggestion.map(String::from), None)
-            }
-            other => (None, Some(other.to_string())),
-        };
-        EnvLookupError {
-            suggestion,
-            reason,
-            known: rlc_runtime::envs::known_ids()
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        }
-    })
+    rlc_runtime::envs::resolve(id)
 }
 
 /// Whether diagnostics on stderr should be coloured.

@@ -28,5 +28,5 @@ pub use gym::{Vectorization, is_gym};
 pub use mountain_car::MountainCar;
 pub use mountain_car_continuous::MountainCarContinuous;
 pub use pendulum::Pendulum;
-pub use registry::{known_ids, make, spec};
+pub use registry::{known_ids, make, resolve, spec};
 pub use vec_env::{FinishedEpisode, StepBatch, VecEnv, copy_rng};

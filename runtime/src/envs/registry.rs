@@ -90,6 +90,23 @@ pub fn spec(id: &str) -> Result<EnvSpec, EnvError> {
     lookup(id).map(|r| (r.spec)())
 }
 
+/// [`spec`] as the compiler's environment resolver (`Driver::compile`): an unknown id with
+/// the closest known one; an id that names an environment rlc cannot have (`gym:...`) with
+/// the reason.
+pub fn resolve(id: &str) -> Result<EnvSpec, rlc_compiler::driver::EnvLookupError> {
+    spec(id).map_err(|e| {
+        let (suggestion, reason) = match e {
+            EnvError::UnknownEnv { suggestion, .. } => (suggestion.map(String::from), None),
+            other => (None, Some(other.to_string())),
+        };
+        rlc_compiler::driver::EnvLookupError {
+            suggestion,
+            reason,
+            known: KNOWN_IDS.iter().map(|s| s.to_string()).collect(),
+        }
+    })
+}
+
 /// The error for an unregistered id, with the closest known id as a suggestion.
 fn unknown_env(id: &str) -> EnvError {
     let wanted = id.to_ascii_lowercase();
