@@ -190,6 +190,13 @@ fn examples_learn_like_the_programs_they_vary() {
         "sac-fixed-alpha",
     )
     .assert_every_seed(-200.0, "examples/sac_fixed_alpha.rl on Pendulum-v1");
+    learn(
+        "examples/td3_normalized.rl",
+        "Pendulum-v1",
+        "20000",
+        "td3-normalized",
+    )
+    .assert_every_seed(-200.0, "examples/td3_normalized.rl on Pendulum-v1");
 }
 
 // The slow tier: algorithms whose training step costs several milliseconds (NAF's three
