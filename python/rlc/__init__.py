@@ -32,34 +32,48 @@ __all__ = ["Agent", "CompileError", "RunError", "compile", "load"]
 EnvLike = Union[str, Any, Callable[[], Any]]
 
 
-def _env_id(env: EnvLike) -> tuple[str, str]:
+def _env_id(env: EnvLike, probe: Optional[dict]) -> tuple[str, str]:
     """rlc's id for `env` and the name the program hash records for it."""
     if isinstance(env, str):
         if env.startswith("rlc:"):
             return env[len("rlc:"):], env[len("rlc:"):]
         gym_id = env if env.startswith("gym:") else "gym:" + env
         return gym_id, gym_id
-    # An object's id (`gym:@k`) differs between processes: hash a stable name instead, so a
-    # checkpoint saved here loads in another process with the same kind of environment.
-    spec = getattr(env, "spec", None)
-    stable = f"gym:object:{spec.id}" if spec is not None else f"gym:object:{type(env).__qualname__}"
-    return _rlc.register_env(env), stable
+    # An object's id (`gym:@k`) differs between processes: hash what it is instead (its spec
+    # id or class, and its spaces), so a checkpoint saved here loads in another process with
+    # the same kind of environment, and not with another kind.
+    return _rlc.register_env(env), probe["stable"]
 
 
-def _action_start(env: EnvLike) -> int:
-    """The first action of a `Discrete(n, start)` space (0 otherwise): rlc numbers actions
-    from 0, the environment from `start`, and `act` answers in the environment's numbering."""
+def _probe(env: EnvLike) -> Optional[dict]:
+    """What `act` needs to answer in the environment's terms, from the object (or one
+    throwaway instance): the first action of a `Discrete(n, start)` space (rlc numbers
+    actions from 0), the observation and action shapes, and a stable name for the hash."""
     import gymnasium as gym
 
     if env is None or (isinstance(env, str) and env.startswith("rlc:")):
-        return 0
+        return None
     if isinstance(env, gym.Env):
-        space = env.action_space
+        inst, made = env, False
+    elif isinstance(env, str):
+        try:
+            inst, made = gym.make(env[len("gym:"):] if env.startswith("gym:") else env), True
+        except Exception:  # noqa: BLE001 - the compile reports it, as a located diagnostic
+            return None
     else:
-        made = gym.make(env[len("gym:"):] if env.startswith("gym:") else env) if isinstance(env, str) else env()
-        space = made.action_space
-        made.close()
-    return int(space.start) if isinstance(space, gym.spaces.Discrete) else 0
+        inst, made = env(), True
+    try:
+        obs, act = inst.observation_space, inst.action_space
+        name = inst.spec.id if inst.spec is not None else type(inst.unwrapped).__qualname__
+        return {
+            "start": int(act.start) if isinstance(act, gym.spaces.Discrete) else 0,
+            "obs_shape": tuple(obs.shape or ()),
+            "act_shape": tuple(act.shape or ()),
+            "stable": f"gym:object:{name}:{obs}:{act}",
+        }
+    finally:
+        if made:
+            inst.close()
 
 
 def _setting(value: Any) -> str:
@@ -73,9 +87,13 @@ def _setting(value: Any) -> str:
 class Agent:
     """A compiled program for one environment and one set of settings (see `rlc.compile`)."""
 
-    def __init__(self, program: _rlc.Program, file: str, action_start: int = 0):
+    def __init__(self, program: _rlc.Program, file: str, probe: Optional[dict] = None):
         self._program = program
-        self._action_start = action_start
+        spec = program.env_spec
+        probe = probe or {}
+        self._action_start = probe.get("start", 0)
+        self._obs_shape = probe.get("obs_shape", (spec["obs_dim"],))
+        self._act_shape = probe.get("act_shape", (spec["dim"],) if spec["action"] == "continuous" else ())
         self._file = file
         self._checkpoint: Optional[Path] = None
         self._run_dir: Optional[Path] = None
@@ -139,16 +157,18 @@ class Agent:
         """The greedy action for one observation (`[obs_dim]`) or a batch (`[n, obs_dim]`):
         an int (discrete) or a float32 array (continuous) for one; an array for a batch."""
         x = np.asarray(obs, dtype=np.float32)
-        single = x.ndim == 1
-        rows = np.ascontiguousarray(x.reshape(1, -1) if single else x)
-        if rows.ndim != 2:
-            raise ValueError(f"observations of shape {x.shape}: pass [obs_dim] or [n, obs_dim]")
+        shape = self._obs_shape
+        single = x.shape == shape
+        if not single and x.shape[1:] != shape:
+            raise ValueError(f"observations of shape {x.shape}: pass {shape} or (n, *{shape})")
+        n = 1 if single else x.shape[0]
+        rows = np.ascontiguousarray(x.reshape(n, -1))
         a = self._program.act(rows, str(self._need_checkpoint()))
         if a.ndim == 1:
-            a = a + self._action_start
-        if single:
-            return a[0].item() if a.ndim == 1 else a[0]
-        return a
+            a = a + self._action_start  # Discrete(n, start): the environment's numbering
+            return a[0].item() if single else a
+        a = a.reshape((n,) + self._act_shape)
+        return a[0] if single else a
 
     def predict(self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = True):
         """Stable-Baselines3's signature: `(action, None)`. Only greedy actions are offered."""
@@ -177,10 +197,11 @@ def compile(
 ) -> Agent:
     """Compiles the first algorithm of `program` for `env` with settings `set`
     (`{"batch": 256, "hidden": [64, 64]}`). Raises `CompileError` with rlc's diagnostics."""
-    env_id, stable = _env_id(env) if env is not None else (None, None)
+    probe = _probe(env)
+    env_id, stable = _env_id(env, probe) if env is not None else (None, None)
     sets = [f"{k}={_setting(v)}" for k, v in (set or {}).items()]
     p = _rlc.Program(str(program), env_id, sets, backend, stable)
-    return Agent(p, str(program), _action_start(env))
+    return Agent(p, str(program), probe)
 
 
 def load(
@@ -194,7 +215,7 @@ def load(
     `program`, `env` and `set` must be those it was trained with (checked: program hash)."""
     agent = compile(program, env, set, backend)
     agent._checkpoint = Path(path)
-    agent.act(np.zeros(agent.env_spec["obs_dim"], dtype=np.float32))  # checks the hash now
+    agent.act(np.zeros(agent._obs_shape, dtype=np.float32))  # checks the hash now
     return agent
 
 

@@ -47,10 +47,12 @@ fn run_error(e: TrainError) -> PyErr {
     RunError::new_err(e.to_string())
 }
 
-/// The greedy policy compiled for one batch size, with the parameters of one checkpoint.
+/// The greedy policy compiled for one batch size, with the parameters of one checkpoint file
+/// as it was when loaded (its modification time and size: a run rewrites the file).
 struct Policy {
     batch: usize,
     checkpoint: PathBuf,
+    stamp: Option<(std::time::SystemTime, u64)>,
     backend: Box<dyn Backend>,
     compiled: Compiled,
     entry: EntryId,
@@ -119,10 +121,12 @@ impl Program {
     /// The policy for `batch` observations with the parameters in `checkpoint`, compiled and
     /// loaded on first use.
     fn policy(&mut self, batch: usize, checkpoint: &Path) -> PyResult<&mut Policy> {
+        let checkpoint = &std::path::absolute(checkpoint).unwrap_or_else(|_| checkpoint.to_path_buf());
+        let stamp = std::fs::metadata(checkpoint).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
         let fresh = self
             .policy
             .as_ref()
-            .is_some_and(|p| p.batch == batch && p.checkpoint == checkpoint);
+            .is_some_and(|p| p.batch == batch && &p.checkpoint == checkpoint && p.stamp == stamp && stamp.is_some());
         if !fresh {
             let compiled = self.compile(batch)?;
             let mut backend =
@@ -149,6 +153,7 @@ impl Program {
             self.policy = Some(Policy {
                 batch,
                 checkpoint: checkpoint.to_path_buf(),
+                stamp,
                 backend,
                 compiled,
                 entry,
@@ -240,6 +245,8 @@ impl Program {
         let vectorize = vectorize.parse().map_err(PyValueError::new_err)?;
         std::fs::create_dir_all(&out)
             .map_err(|e| PyValueError::new_err(format!("cannot write to `{}`: {e}", out.display())))?;
+        // Whatever happens, the parameters acted with are read again after this.
+        self.policy = None;
         let compiled = self.compile(eval_episodes)?;
         let cfg = RunConfig {
             steps,
@@ -349,6 +356,8 @@ fn stdlib_dir() -> Option<PathBuf> {
 
 #[pymodule]
 fn _rlc(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Before any user thread can race to it (see `preload`).
+    rlc_runtime::envs::gym::preload();
     m.add_class::<Program>()?;
     m.add_function(wrap_pyfunction!(register_env, m)?)?;
     m.add_function(wrap_pyfunction!(stdlib_dir, m)?)?;

@@ -108,7 +108,7 @@ def test_errors_are_python_exceptions_with_diagnostics(tmp_path):
     agent = rlc.compile(TD3, env="rlc_test_envs:Crashes-v0", set=SMALL)
     with pytest.raises(rlc.RunError, match="lost its contact solver"):
         agent.learn(steps=1000, seed=1, out=tmp_path / "crash", progress=False)
-    with pytest.raises(ValueError, match="needs \\[batch, 2\\]"):
+    with pytest.raises(ValueError, match="observations of shape \\(3, 5\\)"):
         a = rlc.compile(TD3, env=line(), set={"hidden": [16], "learning_starts": 200})
         a.learn(steps=400, seed=1, out=tmp_path / "shape", progress=False)
         a.act(np.zeros((3, 5)))
@@ -117,3 +117,34 @@ def test_errors_are_python_exceptions_with_diagnostics(tmp_path):
 def test_rlc_own_port_by_prefix(tmp_path):
     agent = rlc.compile(PPO, env="rlc:CartPole-v1")
     assert agent.env_spec["id"] == "CartPole-v1"
+
+
+def test_a_spec_limit_without_its_wrapper_still_truncates(tmp_path):
+    # Gymnasium 1.4's `.unwrapped` drops the limit from its spec: refused.
+    with pytest.raises(rlc.CompileError, match="no time limit"):
+        rlc.compile(TD3, env=gym.make("rlc_test_envs:Line-v0").unwrapped)
+    # A spec that names a limit, without the TimeLimit wrapper that would enforce it: rlc
+    # wraps each copy, so episodes end at step 20 rather than never.
+    env = rlc_test_envs.Line()
+    env.spec = gym.spec("Line-v0")
+    assert env.spec.max_episode_steps == 20
+    agent = rlc.compile(TD3, env=env, set={"hidden": [16], "learning_starts": 200})
+    agent.learn(steps=600, seed=1, out=tmp_path, progress=False)
+    assert agent.metrics[-1]["episodes"] >= 30  # every episode ends by step 20
+
+
+def test_shaped_spaces_keep_their_shapes(tmp_path):
+    agent = rlc.compile(TD3, env=lambda: gym.wrappers.TimeLimit(rlc_test_envs.Shaped(), 20),
+                        set={"hidden": [16], "learning_starts": 200})
+    agent.learn(steps=400, seed=1, out=tmp_path, progress=False)
+    assert agent.act(np.zeros((1, 2))).shape == (1, 1)
+    assert agent.act(np.zeros((4, 1, 2))).shape == (4, 1, 1)
+
+
+def test_act_follows_a_rewritten_checkpoint(tmp_path):
+    agent = rlc.compile(TD3, env=line(), set={"hidden": [16], "learning_starts": 200})
+    probe = np.random.default_rng(2).uniform(-1, 1, (8, 2)).astype(np.float32)
+    agent.learn(steps=400, seed=1, out=tmp_path, progress=False)
+    first = agent.act(probe)
+    agent.learn(steps=400, seed=2, out=tmp_path, progress=False)
+    assert not np.array_equal(agent.act(probe), first)

@@ -136,7 +136,7 @@ fn conformance_vec_env_truncates_at_time_limit_and_keeps_final_obs() {
     }
     // `reset` restarts the episodes too.
     venv.step_continuous(&zeros).unwrap();
-    venv.reset();
+    venv.reset().unwrap();
     for t in 1..=200 {
         let b = venv.step_continuous(&zeros).unwrap();
         assert_eq!(b.finished.len() == 4, t == 200, "t={t}");
@@ -385,7 +385,7 @@ fn conformance_vec_env_rejects_non_finite_continuous_actions() {
     // trainer drives refuses it, like an out-of-range discrete action, and changes nothing.
     for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
         let mut venv = VecEnv::new("Pendulum-v1", 3, 0).unwrap();
-        let before = venv.reset().to_vec();
+        let before = venv.reset().unwrap().to_vec();
         let err = venv.step_continuous(&[0.0, 0.5, bad]).unwrap_err();
         // (NaN != NaN, so compare the fields, the value by its bits.)
         match &err {
@@ -401,7 +401,7 @@ fn conformance_vec_env_rejects_non_finite_continuous_actions() {
         // Nothing moved: the next good step starts from the same observations.
         let ok = venv.step_continuous(&[0.0, 0.0, 0.0]).unwrap().obs.to_vec();
         let mut fresh = VecEnv::new("Pendulum-v1", 3, 0).unwrap();
-        assert_eq!(fresh.reset().to_vec(), before);
+        assert_eq!(fresh.reset().unwrap().to_vec(), before);
         assert_eq!(fresh.step_continuous(&[0.0, 0.0, 0.0]).unwrap().obs.to_vec(), ok);
     }
 }

@@ -175,10 +175,13 @@ impl VecEnv {
 
     /// Starts a new episode in every copy (continuing each copy's random stream) and returns
     /// the observations, `[num_envs * obs_dim]`. Clears the last step's batch results.
-    pub fn reset(&mut self) -> &[f32] {
-        // Cannot fail: every buffer was sized from the spec in `new`.
-        let _ = self.reset_all();
-        &self.batch.obs
+    ///
+    /// # Errors
+    /// Only a `gym:` environment's reset can fail ([`EnvError::Python`]: an exception, a
+    /// non-finite observation); rlc's own environments cannot.
+    pub fn reset(&mut self) -> Result<&[f32], EnvError> {
+        self.reset_all()?;
+        Ok(&self.batch.obs)
     }
 
     /// The observations to act on next, `[num_envs * obs_dim]`.

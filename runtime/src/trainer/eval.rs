@@ -53,7 +53,10 @@ pub fn watched_episode_returns(
         episodes,
         keys::mix(keys::derive(seed, keys::Purpose::EvalEnv) ^ step),
     )?;
-    let mut obs = venv.reset().to_vec();
+    if venv.spec() != env {
+        return Err(changed_spec(env, venv.spec()));
+    }
+    let mut obs = venv.reset()?.to_vec();
     let d = env.obs_dim;
     if let Some(w) = watch.as_mut() {
         for (copy, o) in obs.chunks_exact(d).enumerate() {
@@ -149,4 +152,15 @@ pub fn greedy_actions(
         g.check(backend, || format!("evaluation at step {step}"))?;
     }
     Ok(())
+}
+
+/// The error for an environment whose spec changed since the program was compiled (a `gym:`
+/// environment re-registered with other spaces or another time limit): acting on it would
+/// feed the compiled shapes and bounds wrong data.
+pub(crate) fn changed_spec(compiled: &EnvSpec, now: &EnvSpec) -> RunError {
+    RunError::Setup(format!(
+        "the environment `{}` is no longer the one the program was compiled for: {now:?} now, \
+         {compiled:?} then; compile the program again",
+        compiled.id
+    ))
 }

@@ -174,6 +174,9 @@ impl<'a> Trainer<'a> {
         let entries = setup::compile_entries(program, backend.as_mut(), cfg.eval_episodes, cfg.seed)?;
         let env_seed = keys::derive(cfg.seed, keys::Purpose::Env);
         let env = VecEnv::with_vectorization(&program.env.id, n, env_seed, cfg.vectorize)?;
+        if env.spec() != &program.env {
+            return Err(eval::changed_spec(&program.env, env.spec()));
+        }
         let stores = setup::stores(program, n)?;
         let into = setup::schedule_targets(program);
         setup::check_warmup(program, &into)?;
@@ -253,7 +256,7 @@ impl<'a> Trainer<'a> {
             Some(p) => Some(MetricsWriter::create(p)?),
             None => None,
         };
-        self.obs.copy_from_slice(self.env.reset());
+        self.obs.copy_from_slice(self.env.reset()?);
         let pos = Position::start(&self.cfg, Interval::new(&self.loss_outputs, &self.logged.names));
         self.run_from(pos, metrics, progress)
     }

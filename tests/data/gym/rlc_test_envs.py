@@ -39,6 +39,18 @@ class Line(gym.Env):
         return np.array([self.x, self.t], dtype=np.float64)
 
 
+class Shaped(Line):
+    """Line with a (1, 2) observation and a (1, 1) action: shapes other than flat vectors."""
+
+    def __init__(self):
+        super().__init__()
+        self.observation_space = spaces.Box(-np.inf, np.inf, (1, 2), np.float64)
+        self.action_space = spaces.Box(-1.0, 1.0, (1, 1), np.float32)
+
+    def _obs(self):
+        return super()._obs().reshape(1, 2)
+
+
 class DictAction(Line):
     def __init__(self):
         super().__init__()

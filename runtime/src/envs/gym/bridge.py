@@ -89,21 +89,33 @@ def _object_factories(env_id, n):
                 f"rlc needs {n} copies of the environment object and cannot copy it ({e}); pass "
                 "a function that makes one instead, e.g. env=lambda: MyEnv()"
             ) from e
-        return [lambda e=e: e for e in copies]
+        return [lambda e=e: _limited(e) for e in copies]
     if callable(obj):
-        return [obj] * n
+        return [lambda: _limited(obj())] * n
     raise SpaceError(f"env={obj!r} is neither a gymnasium.Env nor a function that makes one")
 
 
-def _time_limit(env):
-    """The episode limit of an environment object: its spec's, or a TimeLimit wrapper's."""
-    if env.spec is not None and env.spec.max_episode_steps is not None:
-        return env.spec.max_episode_steps
+def _wrapper_limit(env):
+    """The limit of a TimeLimit wrapper in the chain, or None."""
     while isinstance(env, gym.Wrapper):
         if isinstance(env, gym.wrappers.TimeLimit):
             return env._max_episode_steps
         env = env.env
     return None
+
+
+def _limited(env):
+    """An environment object that truncates: as it is when a TimeLimit wrapper is in its
+    chain; wrapped in one when only its spec names a limit (`gym.make(...).unwrapped` keeps
+    the spec but would never truncate); as it is otherwise (then refused: no time limit)."""
+    if _wrapper_limit(env) is None and env.spec is not None and env.spec.max_episode_steps:
+        return gym.wrappers.TimeLimit(env, env.spec.max_episode_steps)
+    return env
+
+
+def _time_limit(env):
+    """The episode limit an environment object enforces (see `_limited`)."""
+    return _wrapper_limit(_limited(env))
 
 
 def _make_one(env_id):
@@ -129,6 +141,16 @@ class Vec:
         # (like Stable-Baselines3's) hold the next episode's first observation at once and
         # the ended one's last observation beside it.
         autoreset = {"autoreset_mode": AutoresetMode.SAME_STEP}
+        self.env = None
+        try:
+            self._make(env_id, n, mode, seeds, autoreset)
+        except BaseException:
+            # Async workers would otherwise wait for the garbage collector.
+            if self.env is not None:
+                self.env.close()
+            raise
+
+    def _make(self, env_id, n, mode, seeds, autoreset):
         if env_id in _OBJECTS:
             fns = _object_factories(env_id, n)
             cls = gym.vector.AsyncVectorEnv if mode == "async" else gym.vector.SyncVectorEnv

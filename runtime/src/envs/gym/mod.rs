@@ -23,7 +23,7 @@ use rlc_compiler::env_spec::EnvSpec;
 #[cfg(not(feature = "python"))]
 pub(crate) use absent::GymVec;
 #[cfg(feature = "python")]
-pub use python::{add_python_path, register_object};
+pub use python::{add_python_path, preload, register_object};
 #[cfg(feature = "python")]
 pub(crate) use vec::GymVec;
 
@@ -91,11 +91,11 @@ pub(crate) fn spec(id: &str) -> Result<EnvSpec, EnvError> {
     use pyo3::prelude::*;
     use std::collections::HashMap;
     use std::sync::Mutex;
-    static SPECS: Mutex<Option<HashMap<String, Result<EnvSpec, EnvError>>>> = Mutex::new(None);
+    static SPECS: Mutex<Option<HashMap<String, EnvSpec>>> = Mutex::new(None);
     if let Some(known) = SPECS
         .lock()
         .ok()
-        .and_then(|m| m.as_ref().and_then(|m| m.get(id).cloned()))
+        .and_then(|m| m.as_ref().and_then(|m| m.get(id).cloned()).map(Ok))
     {
         return known;
     }
@@ -108,9 +108,10 @@ pub(crate) fn spec(id: &str) -> Result<EnvSpec, EnvError> {
             .map_err(|e| python::env_error(py, id, e))?;
         spec_from_python(py, id, &described)
     });
-    if let Ok(mut m) = SPECS.lock() {
+    // Only successes: a package installed after a failure is found on the next try.
+    if let (Ok(spec), Ok(mut m)) = (&found, SPECS.lock()) {
         m.get_or_insert_with(HashMap::new)
-            .insert(id.to_string(), found.clone());
+            .insert(id.to_string(), spec.clone());
     }
     found
 }

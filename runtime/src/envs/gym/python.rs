@@ -111,6 +111,13 @@ pub(super) fn env_error(py: Python<'_>, id: &str, e: PyErr) -> EnvError {
     EnvError::Python(message)
 }
 
+/// Loads the bridge now, from the thread that imports the `rlc` package (which holds the
+/// interpreter, alone: no other thread can be in a first call yet), so that no later call
+/// initialises it while another thread holds the interpreter. The outcome is kept either way.
+pub fn preload() {
+    let _ = bridge();
+}
+
 /// Registers a Python environment object — a `gymnasium.Env` instance (copied for each copy
 /// rlc makes) or a function that makes one — and returns the `gym:` id that names it in this
 /// process.

@@ -23,8 +23,8 @@ pub(crate) struct GymVec {
 
 impl GymVec {
     /// Makes the vector environment and resets copy `i` with `seeds[i]`; returns it, its spec
-    /// (which must equal `expected`, the spec the program was compiled for, when given) and
-    /// the first observations.
+    /// (the trainer checks it against the spec the program was compiled for) and the first
+    /// observations.
     ///
     /// # Errors
     /// [`EnvError::Python`] when Python, Gymnasium or the environment cannot be loaded, or its
