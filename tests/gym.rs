@@ -51,28 +51,43 @@ fn run_ok(args: &[&str]) -> Output {
     o
 }
 
+/// The arguments of `rlc run PROGRAM --env ENV --out DIR --quiet` followed by `more`.
+fn run_args<'a>(program: &'a str, env: &'a str, dir: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["run", program, "--env", env, "--out", dir, "--quiet"];
+    a.extend_from_slice(more);
+    a
+}
+
+/// TD3 with small nets on the custom `Line-v0` for 600 steps (a quick, complete run).
+const SMALL_LINE_TD3: &[&str] = &[
+    "--set",
+    "hidden=[16]",
+    "--set",
+    "learning_starts=200",
+    "--steps",
+    "600",
+];
+
 #[test]
 fn td3_learns_a_custom_python_environment() {
     for seed in ["1", "2"] {
         let dir = fresh_dir("gym", &format!("line-td3-{seed}"));
         let d = dir.to_str().unwrap();
-        run_ok(&[
-            "run",
+        run_ok(&run_args(
             "stdlib/td3.rl",
-            "--env",
             "gym:rlc_test_envs:Line-v0",
-            "--set",
-            "hidden=[32, 32]",
-            "--set",
-            "learning_starts=500",
-            "--steps",
-            "4000",
-            "--seed",
-            seed,
-            "--out",
             d,
-            "--quiet",
-        ]);
+            &[
+                "--set",
+                "hidden=[32, 32]",
+                "--set",
+                "learning_starts=500",
+                "--steps",
+                "4000",
+                "--seed",
+                seed,
+            ],
+        ));
         let r = final_eval(&dir);
         assert!(r > -1.5, "seed {seed}: greedy return {r} (random policy: -5.6)");
     }
@@ -83,19 +98,12 @@ fn ppo_learns_a_custom_discrete_environment() {
     for seed in ["1", "2"] {
         let dir = fresh_dir("gym", &format!("line-ppo-{seed}"));
         let d = dir.to_str().unwrap();
-        run_ok(&[
-            "run",
+        run_ok(&run_args(
             "stdlib/ppo.rl",
-            "--env",
             "gym:rlc_test_envs:LineDiscrete-v0",
-            "--steps",
-            "20000",
-            "--seed",
-            seed,
-            "--out",
             d,
-            "--quiet",
-        ]);
+            &["--steps", "20000", "--seed", seed],
+        ));
         let r = final_eval(&dir);
         assert!(r > -1.5, "seed {seed}: greedy return {r} (random policy: -6.4)");
     }
@@ -105,25 +113,14 @@ fn ppo_learns_a_custom_discrete_environment() {
 fn the_same_seed_gives_the_same_run_in_sync_and_async_mode() {
     let run = |name: &str, seed: &str, mode: &str| {
         let dir = fresh_dir("gym", name);
-        run_ok(&[
-            "run",
+        let mut more = SMALL_LINE_TD3.to_vec();
+        more.extend(["--seed", seed, "--vectorize", mode]);
+        run_ok(&run_args(
             "stdlib/td3.rl",
-            "--env",
             "gym:rlc_test_envs:Line-v0",
-            "--set",
-            "hidden=[16]",
-            "--set",
-            "learning_starts=200",
-            "--steps",
-            "600",
-            "--seed",
-            seed,
-            "--vectorize",
-            mode,
-            "--out",
             dir.to_str().unwrap(),
-            "--quiet",
-        ]);
+            &more,
+        ));
         std::fs::read(dir.join("checkpoint.safetensors")).unwrap()
     };
     let a = run("same-a", "3", "sync");
@@ -136,23 +133,9 @@ fn the_same_seed_gives_the_same_run_in_sync_and_async_mode() {
 fn eval_runs_the_checkpoint_and_resume_refuses_with_a_reason() {
     let dir = fresh_dir("gym", "eval-resume");
     let d = dir.to_str().unwrap();
-    run_ok(&[
-        "run",
-        "stdlib/td3.rl",
-        "--env",
-        "gym:rlc_test_envs:Line-v0",
-        "--set",
-        "hidden=[16]",
-        "--set",
-        "learning_starts=200",
-        "--steps",
-        "600",
-        "--seed",
-        "1",
-        "--out",
-        d,
-        "--quiet",
-    ]);
+    let mut more = SMALL_LINE_TD3.to_vec();
+    more.extend(["--seed", "1"]);
+    run_ok(&run_args("stdlib/td3.rl", "gym:rlc_test_envs:Line-v0", d, &more));
     let o = run_ok(&["eval", d, "--episodes", "5"]);
     assert!(text(&o).contains("gym:rlc_test_envs:Line-v0"), "{}", text(&o));
 
